@@ -1,0 +1,29 @@
+"""shendu (深度, "depth"): a deep learning framework written from first principles.
+
+Every formula of forward and backward propagation lives in this package,
+short and readable, over vectorised NumPy (CPU) arrays.
+
+    >>> import shendu
+    >>> x = shendu.tensor([[1.0, 2.0]], requires_grad=True)
+    >>> y = (x @ x.T).sum()
+    >>> y.backward()
+    >>> x.grad
+    tensor([[2., 4.]])
+
+Layers (from the bottom): :mod:`shendu.backend` (arrays, devices, dtypes) →
+:class:`shendu.Tensor` and :mod:`shendu.autograd` → :mod:`shendu.ops` (one
+op = forward + backward) → :mod:`shendu.nn`, :mod:`shendu.optim` → models,
+training and apps.
+"""
+from . import backend
+from .autograd import Function, enable_grad, is_grad_enabled, no_grad
+from .backend import (Device, bool_, float16, float32, float64, get_default_dtype, int8, int16, int32, int64,
+                      manual_seed, set_default_dtype, uint8)
+from .gradcheck import GradcheckError, gradcheck
+from .ops import *  # noqa: F401,F403
+from .ops import abs, max, min, pow, sum  # noqa: F401  (shadow builtins inside the namespace, like numpy)
+from .tensor import (Tensor, arange, as_tensor, empty, empty_like, eye, full, full_like, linspace, ones, ones_like,
+                     rand, rand_like, randint, randn, randn_like, tensor, zeros, zeros_like)
+
+bool = bool_  # noqa: A001  (shendu.bool, as torch.bool)
+__version__ = "0.1.0"

@@ -1,0 +1,244 @@
+"""Reverse-mode automatic differentiation, define-by-run.
+
+Every differentiable operation is a :class:`Function` subclass with a
+``forward`` that computes the result from plain arrays and saves what its
+``backward`` needs, and a ``backward`` that maps the gradient of the output
+to the gradients of the inputs (the chain rule, one local rule per op)::
+
+    class Mul(Function):
+        __slots__ = ("a", "b")
+        def forward(self, a, b):
+            self.a, self.b = a, b
+            return a * b
+        def backward(self, g):               # dL/da = g*b, dL/db = g*a
+            return g * self.b, g * self.a
+
+:func:`backward` then does what micrograd does, on arrays: sort the graph
+topologically once, seed the output gradient, walk the nodes in reverse order
+and accumulate. Gradients of broadcast inputs are summed back to the input's
+shape here, in one place (:func:`unbroadcast`), so no op re-implements it.
+
+Only first-order gradients are supported: backward runs on plain arrays and
+builds no graph (higher-order gradients are out of scope, see docs/autograd.md).
+"""
+from __future__ import annotations
+
+import functools
+
+from . import backend
+
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside :class:`no_grad`."""
+    return _grad_enabled
+
+
+class no_grad:
+    """Context manager and decorator that records no graph (inference, updates).
+
+    >>> with shendu.no_grad():
+    ...     y = model(x)          # y.requires_grad is False, nothing is saved
+    """
+
+    __slots__ = ("prev",)
+
+    def __enter__(self):
+        global _grad_enabled
+        self.prev = _grad_enabled
+        _grad_enabled = False
+        return self
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self.prev
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with no_grad():
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class enable_grad(no_grad):
+    """Context manager that turns graph recording back on inside ``no_grad``."""
+
+    __slots__ = ()
+
+    def __enter__(self):
+        global _grad_enabled
+        self.prev = _grad_enabled
+        _grad_enabled = True
+        return self
+
+
+class Function:
+    """A node of the graph: one operation's forward and backward.
+
+    Subclasses implement ``forward(*arrays, **options) -> array`` and
+    ``backward(grad) -> grad or tuple of grads`` (one per tensor input, ``None``
+    where no gradient flows). ``inputs`` holds the input tensors once the node
+    is recorded. Use ``Cls.apply(*tensors, **options)``.
+    """
+
+    __slots__ = ("inputs",)
+
+    def forward(self, *args, **kwargs):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, grad):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **kwargs):
+        """Run forward on the inputs' arrays and record the node if needed."""
+        fn = cls()
+        try:
+            out = fn.forward(*[t.data for t in inputs], **kwargs)
+        except (ValueError, IndexError) as exc:  # zero-cost until raised
+            raise type(exc)(cls.describe_error([t.data.shape for t in inputs], kwargs, exc)) from exc
+        if _grad_enabled:
+            for t in inputs:
+                if t.requires_grad:
+                    fn.inputs = inputs
+                    return Tensor._wrap(out, True, fn)
+        return Tensor._wrap(out, False, None)
+
+    @classmethod
+    def describe_error(cls, shapes, options, exc):
+        """The message for a forward that failed: the op's name, the input shapes, the cause."""
+        return f"{cls.__name__.lower()}: inputs of shapes {', '.join(map(str, shapes))}: {exc}"
+
+    def __repr__(self):
+        return f"<{type(self).__name__}>"
+
+
+class _Released(Function):
+    """Marks a node whose saved arrays were freed by a backward pass."""
+
+    __slots__ = ()
+
+
+RELEASED = _Released()
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` back to ``shape`` (the reverse of broadcasting).
+
+    Broadcasting prepends size-1 axes and repeats size-1 axes; the gradient of
+    a repeated value is the sum of the gradients of its copies.
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra < 0:
+        # A scalar gradient for a larger input (cannot happen through
+        # broadcasting, but an op may legitimately return a 0-d grad).
+        return backend.get_array_module(grad).broadcast_to(grad, shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    if extra:
+        grad = grad.reshape(shape)
+    return grad
+
+
+def _topological_order(root):
+    """Tensors of the graph under ``root`` that have a node, root first."""
+    order, seen = [], set()
+    stack = [(root, False)]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        fn = t._ctx
+        if fn is None:
+            continue
+        if fn is RELEASED:
+            raise RuntimeError(
+                "backward: trying to backpropagate through a graph that a previous "
+                "backward() already freed; call the first backward(retain_graph=True) "
+                "if you need to backpropagate through it twice, or recompute the forward pass")
+        stack.append((t, True))
+        for p in fn.inputs:
+            if p.requires_grad and id(p) not in seen:
+                stack.append((p, False))
+    order.reverse()
+    return order
+
+
+def backward(root, grad=None, retain_graph=False):
+    """Backpropagate from ``root``: accumulate d(root)/d(leaf) into each leaf's ``.grad``.
+
+    ``grad`` is the gradient of some scalar with respect to ``root`` (defaults
+    to 1 for a scalar root). Non-leaf tensors keep no gradient unless
+    :meth:`Tensor.retain_grad` was called on them.
+    """
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward: this tensor does not require grad and has no graph; create "
+            "the leaves with requires_grad=True (and do not compute it under no_grad)")
+    xp = backend.get_array_module(root.data)
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward: grad can be implicitly created only for a scalar output, "
+                f"got shape {root.shape}; call .sum() or .mean() first, or pass "
+                f"backward(grad=...) of the same shape")
+        g = xp.ones(root.shape, dtype=root.data.dtype)
+    else:
+        g = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=root.data.dtype)
+        if g.shape != root.shape:
+            raise ValueError(f"backward: grad has shape {g.shape} but the tensor has shape {root.shape}")
+    if root._ctx is None:  # a leaf: its gradient is grad itself
+        _accumulate(root, g, None)
+        return
+    order = _topological_order(root)
+    grads = {id(root): g}
+    for t in order:
+        g = grads.pop(id(t), None)
+        if g is None:
+            continue
+        if t._retains_grad:
+            _accumulate(t, g, None)
+        fn = t._ctx
+        in_grads = fn.backward(g)
+        if not retain_graph:
+            t._ctx = RELEASED
+        if type(in_grads) is not tuple:
+            in_grads = (in_grads,)
+        for inp, ig in zip(fn.inputs, in_grads):
+            if ig is None or not inp.requires_grad:
+                continue
+            data = inp.data
+            if ig.shape != data.shape:
+                ig = unbroadcast(ig, data.shape)
+            if ig.dtype != data.dtype:
+                ig = ig.astype(data.dtype)
+            if inp._ctx is None:
+                _accumulate(inp, ig, g)
+            else:
+                k = id(inp)
+                prev = grads.get(k)
+                grads[k] = ig if prev is None else prev + ig
+
+
+def _accumulate(leaf, g, upstream):
+    """``leaf.grad += g``; the stored array never aliases another tensor's gradient."""
+    if g is upstream or g.base is not None:
+        g = g.copy()
+    if leaf.grad is None:
+        leaf.grad = Tensor._wrap(g, False, None)
+    else:
+        leaf.grad.data = leaf.grad.data + g
+
+
+from .tensor import Tensor  # noqa: E402  (Tensor needs Function; Function needs Tensor)

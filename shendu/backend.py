@@ -1,0 +1,188 @@
+"""The array backend: the one module that owns the array library.
+
+Everything in shendu that does math gets its array module from here
+(``xp``), so that the same op code runs on NumPy (CPU, the default) and,
+later, on CuPy (NVIDIA GPUs) unchanged. This module also owns
+
+* the devices (:class:`Device`, ``"cpu"`` now, ``"cuda"`` where CuPy is
+  installed),
+* the dtypes and the default floating dtype (float32),
+* the random number generator that :func:`manual_seed` seeds,
+* the few heavy kernels (matrix multiply now; convolution later), so that a
+  GPU backend can route them to cuBLAS / cuDNN in one place.
+
+No op may synchronise with the host on its hot path: nothing here converts
+device arrays to Python numbers.
+"""
+from __future__ import annotations
+
+import numpy
+
+try:  # CuPy is optional: the GPU path of a later issue.
+    import cupy as _cupy  # type: ignore
+except Exception:  # pragma: no cover - depends on the machine
+    _cupy = None
+
+#: The CPU array module. Ops that need a constructor for an existing array use
+#: :func:`get_array_module` so that they stay device-agnostic.
+xp = numpy
+
+# ----------------------------------------------------------------- dtypes
+float16 = numpy.dtype("float16")
+float32 = numpy.dtype("float32")
+float64 = numpy.dtype("float64")
+int8 = numpy.dtype("int8")
+uint8 = numpy.dtype("uint8")
+int16 = numpy.dtype("int16")
+int32 = numpy.dtype("int32")
+int64 = numpy.dtype("int64")
+bool_ = numpy.dtype("bool")
+
+_default_dtype = float32
+
+
+def get_default_dtype():
+    """Return the dtype that new floating tensors get (float32 unless changed)."""
+    return _default_dtype
+
+
+def set_default_dtype(dtype) -> None:
+    """Set the dtype of new floating tensors, e.g. ``shendu.float64`` for gradient checks."""
+    global _default_dtype
+    d = numpy.dtype(dtype)
+    if d.kind != "f":
+        raise TypeError(f"set_default_dtype: expected a floating dtype, got {d}")
+    _default_dtype = d
+
+
+def as_dtype(dtype):
+    """Normalise anything NumPy accepts as a dtype (``'float32'``, ``numpy.float64``…)."""
+    return None if dtype is None else numpy.dtype(dtype)
+
+
+def is_floating(dtype) -> bool:
+    return dtype.kind == "f"
+
+
+def result_type(a, b):
+    """Promotion of two tensor dtypes, as documented in docs/tensors.md.
+
+    * equal dtypes stay;
+    * two floats -> the wider float; two ints -> the wider int;
+    * a float with an int or bool -> the float (as in PyTorch: an int tensor
+      never widens float32 to float64, unlike NumPy);
+    * an int with a bool -> the int.
+    """
+    if a == b:
+        return a
+    fa, fb = a.kind == "f", b.kind == "f"
+    if fa and not fb:
+        return a
+    if fb and not fa:
+        return b
+    if a.kind == "b":
+        return b
+    if b.kind == "b":
+        return a
+    return numpy.promote_types(a, b)
+
+
+# ----------------------------------------------------------------- devices
+class Device:
+    """Where a tensor's data lives: ``Device('cpu')`` or ``Device('cuda')``."""
+
+    __slots__ = ("type",)
+
+    def __init__(self, spec="cpu"):
+        if isinstance(spec, Device):
+            spec = spec.type
+        spec = str(spec).split(":")[0]
+        if spec not in ("cpu", "cuda"):
+            raise ValueError(f"Device: expected 'cpu' or 'cuda', got {spec!r}")
+        self.type = spec
+
+    @property
+    def xp(self):
+        if self.type == "cuda":
+            if _cupy is None:
+                raise RuntimeError(
+                    "Device('cuda'): CuPy is not installed; install cupy-cuda12x "
+                    "(a later issue adds the GPU backend) or use the CPU")
+            return _cupy
+        return numpy
+
+    def __eq__(self, other):
+        return isinstance(other, Device) and other.type == self.type or other == self.type
+
+    def __hash__(self):
+        return hash(self.type)
+
+    def __repr__(self):
+        return f"device(type='{self.type}')"
+
+    def __str__(self):
+        return self.type
+
+
+cpu = Device("cpu")
+
+
+def get_array_module(array):
+    """The array module (numpy or cupy) that owns ``array``."""
+    if _cupy is not None and isinstance(array, _cupy.ndarray):  # pragma: no cover
+        return _cupy
+    return numpy
+
+
+def device_of(array) -> Device:
+    return Device("cuda") if get_array_module(array) is not numpy else cpu
+
+
+def to_device(array, device: Device):
+    """Copy ``array`` to ``device`` (a no-op when it is already there)."""
+    mod = device.xp
+    if get_array_module(array) is mod:
+        return array
+    if mod is numpy:  # pragma: no cover - GPU only
+        return array.get()
+    return mod.asarray(array)  # pragma: no cover - GPU only
+
+
+def is_array(obj) -> bool:
+    return isinstance(obj, numpy.ndarray) or (_cupy is not None and isinstance(obj, _cupy.ndarray))
+
+
+# ----------------------------------------------------------------- randomness
+_rng = numpy.random.default_rng()
+
+
+def manual_seed(seed: int) -> None:
+    """Seed every random operation in shendu (initialisers, dropout, shuffling…)."""
+    global _rng
+    _rng = numpy.random.default_rng(int(seed))
+
+
+def rng() -> numpy.random.Generator:
+    """The library-wide generator that :func:`manual_seed` seeds."""
+    return _rng
+
+
+def get_rng_state() -> dict:
+    """The generator's state as plain JSON-able data (for checkpoints)."""
+    return _rng.bit_generator.state
+
+
+def set_rng_state(state: dict) -> None:
+    _rng.bit_generator.state = state
+
+
+# ----------------------------------------------------------------- kernels
+def matmul(a, b, out=None):
+    """Matrix product, the GEMM every dense and convolution layer ends in.
+
+    On the CPU this is NumPy's ``matmul`` (BLAS); a GPU backend routes it to
+    cuBLAS. ``out`` lets callers reuse a buffer.
+    """
+    if out is None:
+        return a @ b
+    return numpy.matmul(a, b, out=out) if get_array_module(a) is numpy else a.__matmul__(b)

@@ -1,0 +1,144 @@
+"""Weight initialisers (in place, PyTorch's names and formulas).
+
+fan_in / fan_out of a weight of shape (out, in, *kernel) are in·k and out·k
+with k = Π kernel. Gains: linear/sigmoid 1, tanh 5/3, relu √2,
+leaky_relu √(2 / (1 + a²)), selu 3/4.
+
+=====================  ==========================================================
+zeros_ / ones_         w = 0 / 1
+constant_(val)         w = val
+uniform_(a, b)         w ~ U(a, b)
+normal_(mean, std)     w ~ N(mean, std²)
+xavier_uniform_        w ~ U(−b, b),  b = gain·√(6 / (fan_in + fan_out))   (Glorot & Bengio 2010)
+xavier_normal_         w ~ N(0, σ²), σ = gain·√(2 / (fan_in + fan_out))
+kaiming_uniform_       w ~ U(−b, b),  b = gain·√(3 / fan)                   (He et al. 2015)
+kaiming_normal_        w ~ N(0, σ²), σ = gain / √fan
+lecun_normal_          w ~ N(0, 1 / fan_in)                                  (LeCun et al. 1998)
+orthogonal_            w = gain·Q from the QR decomposition of a normal matrix (Saxe et al. 2014)
+=====================  ==========================================================
+
+Every function fills ``tensor.data`` from the generator that
+``shendu.manual_seed`` seeds, and returns the tensor.
+"""
+from __future__ import annotations
+
+import math
+
+from .. import backend
+from ..backend import xp
+
+
+def _fans(shape):
+    if len(shape) < 2:
+        raise ValueError(f"init: fan in/out need a weight with at least 2 dimensions, got shape {tuple(shape)}")
+    receptive = 1
+    for n in shape[2:]:
+        receptive *= n
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def calculate_gain(nonlinearity, param=None):
+    """The recommended gain for a nonlinearity (PyTorch's table)."""
+    if nonlinearity in ("linear", "conv1d", "conv2d", "conv_transpose2d", "sigmoid", "identity"):
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        a = 0.01 if param is None else param
+        return math.sqrt(2.0 / (1 + a * a))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"calculate_gain: unknown nonlinearity {nonlinearity!r}")
+
+
+def _fill(tensor, values):
+    tensor.data = xp.asarray(values, dtype=tensor.data.dtype).reshape(tensor.data.shape)
+    return tensor
+
+
+def zeros_(tensor):
+    """w = 0."""
+    return _fill(tensor, xp.zeros(tensor.data.shape))
+
+
+def ones_(tensor):
+    """w = 1."""
+    return _fill(tensor, xp.ones(tensor.data.shape))
+
+
+def constant_(tensor, val):
+    """w = val."""
+    return _fill(tensor, xp.full(tensor.data.shape, val))
+
+
+def uniform_(tensor, a=0.0, b=1.0):
+    """w ~ U(a, b)."""
+    return _fill(tensor, backend.rng().uniform(a, b, tensor.data.shape))
+
+
+def normal_(tensor, mean=0.0, std=1.0):
+    """w ~ N(mean, std²)."""
+    return _fill(tensor, backend.rng().normal(mean, std, tensor.data.shape))
+
+
+def xavier_uniform_(tensor, gain=1.0):
+    """Glorot uniform: U(−b, b) with b = gain·√(6 / (fan_in + fan_out))."""
+    fan_in, fan_out = _fans(tensor.data.shape)
+    b = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(tensor, -b, b)
+
+
+def xavier_normal_(tensor, gain=1.0):
+    """Glorot normal: N(0, σ²) with σ = gain·√(2 / (fan_in + fan_out))."""
+    fan_in, fan_out = _fans(tensor.data.shape)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+
+
+def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+    """He uniform: U(−b, b) with b = gain·√(3 / fan), gain = calculate_gain(nonlinearity, a)."""
+    fan = _fans(tensor.data.shape)[0 if mode == "fan_in" else 1]
+    b = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
+    return uniform_(tensor, -b, b)
+
+
+def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+    """He normal: N(0, σ²) with σ = gain / √fan."""
+    fan = _fans(tensor.data.shape)[0 if mode == "fan_in" else 1]
+    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan))
+
+
+def lecun_normal_(tensor):
+    """LeCun normal: N(0, 1 / fan_in) (the initialiser SELU networks need)."""
+    fan_in, _ = _fans(tensor.data.shape)
+    return normal_(tensor, 0.0, 1.0 / math.sqrt(fan_in))
+
+
+def lecun_uniform_(tensor):
+    """LeCun uniform: U(−b, b) with b = √(3 / fan_in)."""
+    fan_in, _ = _fans(tensor.data.shape)
+    b = math.sqrt(3.0 / fan_in)
+    return uniform_(tensor, -b, b)
+
+
+def orthogonal_(tensor, gain=1.0):
+    """A (semi-)orthogonal matrix, scaled by ``gain``; extra axes are flattened into columns."""
+    shape = tensor.data.shape
+    if len(shape) < 2:
+        raise ValueError(f"orthogonal_: need at least 2 dimensions, got shape {shape}")
+    rows = shape[0]
+    cols = int(math.prod(shape[1:]))
+    a = backend.rng().standard_normal((max(rows, cols), min(rows, cols)))
+    q, r = xp.linalg.qr(a)
+    q = q * xp.sign(xp.diag(r))  # make the decomposition unique (uniform over orthogonal matrices)
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, gain * q[:rows, :cols])
+
+
+# Keras-style names.
+glorot_uniform_ = xavier_uniform_
+glorot_normal_ = xavier_normal_
+he_uniform_ = kaiming_uniform_
+he_normal_ = kaiming_normal_

@@ -1,0 +1,115 @@
+"""Small shared pieces of the op modules: lifting Python scalars, dtype promotion, axes."""
+from __future__ import annotations
+
+import numbers
+
+from .. import backend
+from ..autograd import Function
+from ..backend import xp
+from ..tensor import Tensor
+
+
+def lift(value, like):
+    """A constant tensor for a Python number next to the tensor ``like``.
+
+    The number takes ``like``'s dtype, except that a float next to an integer
+    or bool tensor takes the default float dtype (so ``int_tensor * 0.5`` is
+    floating, as in PyTorch).
+    """
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, bool):
+        dtype = like.data.dtype
+    elif isinstance(value, numbers.Integral):
+        dtype = like.data.dtype if like.data.dtype.kind != "b" else backend.int64
+    elif isinstance(value, numbers.Real):
+        dtype = like.data.dtype if like.data.dtype.kind == "f" else backend.get_default_dtype()
+    elif backend.is_array(value):
+        return Tensor._wrap(value, False, None)
+    else:
+        return Tensor(value)
+    return Tensor._wrap(xp.asarray(value, dtype=dtype), False, None)
+
+
+def binary_operands(a, b):
+    """Turn (tensor | number, tensor | number) into two tensors of one dtype."""
+    if not isinstance(a, Tensor):
+        b = b if isinstance(b, Tensor) else Tensor(b)
+        a = lift(a, b)
+    elif not isinstance(b, Tensor):
+        b = lift(b, a)
+    da, db = a.data.dtype, b.data.dtype
+    if da != db:
+        dt = backend.result_type(da, db)
+        if da != dt:
+            a = Cast.apply(a, dtype=dt)
+        if db != dt:
+            b = Cast.apply(b, dtype=dt)
+    return a, b
+
+
+class Cast(Function):
+    """y = x converted to another dtype; the gradient is cast back by the engine."""
+
+    __slots__ = ()
+
+    def forward(self, x, dtype):
+        return x.astype(dtype)
+
+    def backward(self, g):
+        return g
+
+
+def cast(x, dtype):
+    """Convert ``x`` to ``dtype``; differentiable between floating dtypes."""
+    dtype = backend.as_dtype(dtype)
+    if x.data.dtype == dtype:
+        return x
+    if dtype.kind != "f":
+        return Tensor._wrap(x.data.astype(dtype), False, None)
+    return Cast.apply(x, dtype=dtype)
+
+
+def axis_arg(axis, kw, op):
+    """Accept PyTorch's ``dim=`` as an alias of ``axis=`` (and lists of axes)."""
+    if kw:
+        if "dim" in kw:
+            if axis is not None:
+                raise TypeError(f"{op}: give axis= or dim=, not both")
+            axis = kw.pop("dim")
+        if kw:
+            raise TypeError(f"{op}: unexpected keyword arguments {sorted(kw)}")
+    if isinstance(axis, list):
+        axis = tuple(axis)
+    return axis
+
+
+def keepdims_arg(keepdims, kw):
+    if "keepdim" in kw:
+        keepdims = kw.pop("keepdim")
+    return keepdims
+
+
+def normalize_axes(axis, ndim):
+    """``axis`` (None, int or tuple) as a sorted tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, numbers.Integral):
+        axis = (axis,)
+    out = []
+    for a in axis:
+        if not -ndim <= a < max(ndim, 1):
+            raise IndexError(f"axis {a} is out of range for a tensor of {ndim} dimensions")
+        out.append(a % max(ndim, 1))
+    return tuple(sorted(out))
+
+
+def expand_reduced(g, shape, axis, keepdims):
+    """Re-insert the reduced axes of ``g`` (size 1) so that it broadcasts against ``shape``."""
+    if keepdims or axis is None and g.ndim == 0:
+        return g.reshape([1] * len(shape)) if g.ndim != len(shape) else g
+    axes = normalize_axes(axis, len(shape))
+    new = list(g.shape)
+    for a in axes:
+        new.insert(a, 1)
+    return g.reshape(new)

@@ -1,0 +1,100 @@
+"""Matrix products: batched ``matmul`` and the fused ``linear`` (x·Wᵀ + b)."""
+from __future__ import annotations
+
+from .. import backend
+from ..autograd import Function
+from ._util import binary_operands
+
+
+class MatMul(Function):
+    """y = a @ b (batched, with broadcasting of the batch axes, NumPy's 1-D rules).
+
+    dL/da = g @ bᵀ,  dL/db = aᵀ @ g   (ᵀ swaps the last two axes).
+    """
+
+    __slots__ = ("a", "b")
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return backend.matmul(a, b)
+
+    def backward(self, g):
+        ia, ib = self.inputs
+        a, b = self.a, self.b
+        a1, b1 = a.ndim == 1, b.ndim == 1
+        if a1:
+            a = a.reshape(1, -1)
+            g = g[..., None, :]
+        if b1:
+            b = b.reshape(-1, 1)
+            g = g[..., None]
+        ga = gb = None
+        if ia.requires_grad:
+            ga = backend.matmul(g, b.swapaxes(-1, -2))
+            if a1:
+                ga = ga[..., 0, :]
+        if ib.requires_grad:
+            gb = backend.matmul(a.swapaxes(-1, -2), g)
+            if b1:
+                gb = gb[..., 0]
+        return ga, gb
+
+    @classmethod
+    def describe_error(cls, shapes, options, exc):
+        return f"matmul: cannot multiply {shapes[0]} by {shapes[1]}"
+
+
+class Linear(Function):
+    """y = x Wᵀ + b for x (..., in), W (out, in), b (out,) — the dense layer's
+    affine map as one node.
+
+    dL/dx = g W,  dL/dW = gᵀ x (summed over all leading axes),  dL/db = Σ g.
+    """
+
+    __slots__ = ("x", "w", "has_bias")
+
+    def forward(self, x, w, b=None):
+        self.x, self.w, self.has_bias = x, w, b is not None
+        y = backend.matmul(x, w.T)
+        if b is not None:
+            y += b
+        return y
+
+    def backward(self, g):
+        x, w = self.x, self.w
+        ix, iw = self.inputs[0], self.inputs[1]
+        gx = backend.matmul(g, w) if ix.requires_grad else None
+        gw = gb = None
+        if iw.requires_grad:
+            g2 = g.reshape(-1, g.shape[-1])
+            gw = backend.matmul(g2.T, x.reshape(-1, x.shape[-1]))
+        if self.has_bias and self.inputs[2].requires_grad:
+            gb = g.reshape(-1, g.shape[-1]).sum(axis=0)
+        return (gx, gw, gb) if self.has_bias else (gx, gw)
+
+    @classmethod
+    def describe_error(cls, shapes, options, exc):
+        return (f"linear: input of shape {shapes[0]} does not fit weight of shape {shapes[1]} "
+                f"(expected last input dimension {shapes[1][-1] if len(shapes[1]) else '?'})")
+
+
+def matmul(a, b):
+    """Matrix product with NumPy's rules: 2-D @ 2-D, batched N-D with broadcasting, 1-D vectors."""
+    a, b = binary_operands(a, b)
+    if a.data.ndim == 0 or b.data.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least one dimension, got {a.shape} and {b.shape}")
+    return MatMul.apply(a, b)
+
+
+def linear(x, weight, bias=None):
+    """y = x Wᵀ + b.
+
+    Shape: x (..., in_features), weight (out_features, in_features),
+    bias (out_features,) -> y (..., out_features).
+    """
+    if bias is None:
+        return Linear.apply(x, weight)
+    return Linear.apply(x, weight, bias)
+
+
+dot = matmul

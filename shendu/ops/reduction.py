@@ -1,0 +1,185 @@
+"""Reductions: sum, mean, max, min, var, std, logsumexp, argmax, argmin.
+
+Keywords follow NumPy (``axis=``, ``keepdims=``); PyTorch's ``dim=`` and
+``keepdim=`` are accepted as aliases. ``axis`` may be None (all axes), an int
+or a tuple of ints.
+"""
+from __future__ import annotations
+
+from ..autograd import Function
+from ..backend import get_array_module
+from ..tensor import Tensor
+from ._util import axis_arg, expand_reduced, keepdims_arg, normalize_axes
+
+
+def _count(shape, axis):
+    n = 1
+    for a in normalize_axes(axis, len(shape)):
+        n *= shape[a]
+    return n
+
+
+class Sum(Function):
+    """y = Σ x over ``axis``;  dy/dx = 1 (the gradient is broadcast back)."""
+
+    __slots__ = ("shape", "axis", "keepdims")
+
+    def forward(self, x, axis, keepdims):
+        self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        return get_array_module(x).asarray(x.sum(axis=axis, keepdims=keepdims))
+
+    def backward(self, g):
+        g = expand_reduced(g, self.shape, self.axis, self.keepdims)
+        return get_array_module(g).broadcast_to(g, self.shape)
+
+
+class Mean(Function):
+    """y = (1/n) Σ x over ``axis``;  dy/dx = 1/n."""
+
+    __slots__ = ("shape", "axis", "keepdims")
+
+    def forward(self, x, axis, keepdims):
+        self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        return get_array_module(x).asarray(x.mean(axis=axis, keepdims=keepdims))
+
+    def backward(self, g):
+        g = expand_reduced(g, self.shape, self.axis, self.keepdims) / _count(self.shape, self.axis)
+        return get_array_module(g).broadcast_to(g, self.shape)
+
+
+class Extremum(Function):
+    """y = max (or min) of x over ``axis``.
+
+    The gradient goes to the elements equal to the extremum, split evenly
+    between ties (the sub-gradient PyTorch's ``amax``/``amin`` use).
+    """
+
+    __slots__ = ("x", "y", "axis", "keepdims")
+
+    def forward(self, x, axis, keepdims, largest):
+        y = x.max(axis=axis, keepdims=True) if largest else x.min(axis=axis, keepdims=True)
+        self.x, self.y, self.axis, self.keepdims = x, y, axis, keepdims
+        xp = get_array_module(x)
+        return y if keepdims else xp.asarray(y.reshape([n for i, n in enumerate(x.shape) if i not in normalize_axes(axis, x.ndim)]))
+
+    def backward(self, g):
+        mask = self.x == self.y
+        g = expand_reduced(g, self.x.shape, self.axis, self.keepdims)
+        return mask * (g / mask.sum(axis=self.axis, keepdims=True))
+
+
+class Var(Function):
+    """y = Σ (x − x̄)² / (n − ddof) over ``axis``;  dy/dx = 2(x − x̄) / (n − ddof)."""
+
+    __slots__ = ("centered", "axis", "keepdims", "denom")
+
+    def forward(self, x, axis, ddof, keepdims):
+        xp = get_array_module(x)
+        self.centered = x - x.mean(axis=axis, keepdims=True)
+        self.axis, self.keepdims = axis, keepdims
+        self.denom = _count(x.shape, axis) - ddof
+        return xp.asarray((self.centered * self.centered).sum(axis=axis, keepdims=keepdims) / self.denom)
+
+    def backward(self, g):
+        g = expand_reduced(g, self.centered.shape, self.axis, self.keepdims)
+        return g * (2 / self.denom) * self.centered
+
+
+class LogSumExp(Function):
+    """y = log Σ exp(x) over ``axis``, computed as m + log Σ exp(x − m) with
+    m = max x so that it never overflows;  dy/dx = softmax(x)."""
+
+    __slots__ = ("x", "y", "axis", "keepdims")
+
+    def forward(self, x, axis, keepdims):
+        xp = get_array_module(x)
+        m = x.max(axis=axis, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0)
+        y = xp.log(xp.exp(x - m).sum(axis=axis, keepdims=True)) + m
+        self.x, self.y, self.axis, self.keepdims = x, y, axis, keepdims
+        if keepdims:
+            return y
+        return xp.asarray(y.reshape([n for i, n in enumerate(x.shape) if i not in normalize_axes(axis, x.ndim)]))
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        g = expand_reduced(g, self.x.shape, self.axis, self.keepdims)
+        return g * xp.exp(self.x - self.y)
+
+
+def _reduce_args(x, axis, keepdims, kw, op):
+    keepdims = keepdims_arg(keepdims, kw)
+    axis = axis_arg(axis, kw, op)
+    if axis is not None:
+        normalize_axes(axis, x.ndim)  # clear error for a bad axis
+    return axis, keepdims
+
+
+def sum(x, axis=None, keepdims=False, **kw):
+    """Sum over ``axis`` (all axes by default). Alias keywords: ``dim``, ``keepdim``."""
+    axis, keepdims = _reduce_args(x, axis, keepdims, kw, "sum")
+    return Sum.apply(x, axis=axis, keepdims=keepdims)
+
+
+def mean(x, axis=None, keepdims=False, **kw):
+    """Arithmetic mean over ``axis``."""
+    axis, keepdims = _reduce_args(x, axis, keepdims, kw, "mean")
+    if x.data.dtype.kind != "f":
+        x = x.float()
+    return Mean.apply(x, axis=axis, keepdims=keepdims)
+
+
+def max(x, axis=None, keepdims=False, **kw):
+    """Maximum over ``axis``; ties share the gradient evenly."""
+    axis, keepdims = _reduce_args(x, axis, keepdims, kw, "max")
+    return Extremum.apply(x, axis=axis, keepdims=keepdims, largest=True)
+
+
+def min(x, axis=None, keepdims=False, **kw):
+    """Minimum over ``axis``; ties share the gradient evenly."""
+    axis, keepdims = _reduce_args(x, axis, keepdims, kw, "min")
+    return Extremum.apply(x, axis=axis, keepdims=keepdims, largest=False)
+
+
+amax, amin = max, min
+
+
+def _ddof(ddof, kw):
+    if "correction" in kw:
+        ddof = kw.pop("correction")
+    if "unbiased" in kw:
+        ddof = 1 if kw.pop("unbiased") else 0
+    return ddof
+
+
+def var(x, axis=None, ddof=0, keepdims=False, **kw):
+    """Variance Σ(x − x̄)²/(n − ddof). NumPy's default ddof=0 (biased);
+    PyTorch's ``correction=`` / ``unbiased=`` are accepted."""
+    ddof = _ddof(ddof, kw)
+    axis, keepdims = _reduce_args(x, axis, keepdims, kw, "var")
+    return Var.apply(x, axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+def std(x, axis=None, ddof=0, keepdims=False, **kw):
+    """Standard deviation √var (see :func:`var` for ``ddof``)."""
+    return var(x, axis, ddof, keepdims, **kw).sqrt()
+
+
+def logsumexp(x, axis=None, keepdims=False, **kw):
+    """log Σ exp(x) over ``axis``, computed without overflow."""
+    axis, keepdims = _reduce_args(x, axis, keepdims, kw, "logsumexp")
+    return LogSumExp.apply(x, axis=axis, keepdims=keepdims)
+
+
+def argmax(x, axis=None, keepdims=False, **kw):
+    """Index of the maximum (flattened when ``axis`` is None); no gradient."""
+    axis, keepdims = _reduce_args(x, axis, keepdims, kw, "argmax")
+    xp = get_array_module(x.data)
+    return Tensor._wrap(xp.asarray(x.data.argmax(axis=axis, keepdims=keepdims)), False, None)
+
+
+def argmin(x, axis=None, keepdims=False, **kw):
+    """Index of the minimum (flattened when ``axis`` is None); no gradient."""
+    axis, keepdims = _reduce_args(x, axis, keepdims, kw, "argmin")
+    xp = get_array_module(x.data)
+    return Tensor._wrap(xp.asarray(x.data.argmin(axis=axis, keepdims=keepdims)), False, None)

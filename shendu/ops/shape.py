@@ -1,0 +1,150 @@
+"""Shape ops: reshape, transpose/permute, swapaxes, squeeze, unsqueeze, flatten,
+expand/broadcast_to. Their gradients move the same numbers back into place."""
+from __future__ import annotations
+
+import numbers
+
+from ..autograd import Function
+from ..backend import get_array_module
+from ._util import normalize_axes
+
+
+def _shape_arg(shape):
+    if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+class Reshape(Function):
+    """y = x viewed with another shape;  the gradient is reshaped back."""
+
+    __slots__ = ("shape",)
+
+    def forward(self, x, shape):
+        self.shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, g):
+        return g.reshape(self.shape)
+
+    @classmethod
+    def describe_error(cls, shapes, options, exc):
+        return f"reshape: cannot reshape a tensor of shape {shapes[0]} into {options.get('shape')}"
+
+
+class Transpose(Function):
+    """y = x with its axes permuted;  the gradient takes the inverse permutation."""
+
+    __slots__ = ("axes",)
+
+    def forward(self, x, axes):
+        self.axes = axes
+        return x.transpose(axes)
+
+    def backward(self, g):
+        if self.axes is None:
+            return g.transpose()
+        inverse = [0] * len(self.axes)
+        for i, a in enumerate(self.axes):
+            inverse[a] = i
+        return g.transpose(inverse)
+
+
+class BroadcastTo(Function):
+    """y = x repeated along size-1 (or new leading) axes;  the engine sums the
+    gradient back to x's shape."""
+
+    __slots__ = ()
+
+    def forward(self, x, shape):
+        return get_array_module(x).broadcast_to(x, shape)
+
+    def backward(self, g):
+        return g
+
+
+def reshape(x, *shape):
+    """The same elements in a new shape (one dimension may be −1)."""
+    shape = _shape_arg(shape)
+    if shape == x.data.shape:
+        return x
+    return Reshape.apply(x, shape=shape)
+
+
+view = reshape
+
+
+def transpose(x, *axes):
+    """Permute the axes (reverse them when none are given). Alias: ``permute``."""
+    axes = _shape_arg(axes) if axes else None
+    if axes is not None:
+        if sorted(a % x.data.ndim for a in axes) != list(range(x.data.ndim)):
+            raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.data.ndim} axes of a tensor of shape {x.data.shape}")
+        axes = tuple(a % x.data.ndim for a in axes)
+    return Transpose.apply(x, axes=axes)
+
+
+permute = transpose
+
+
+def swapaxes(x, axis1, axis2):
+    """Exchange two axes."""
+    axes = list(range(x.data.ndim))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return Transpose.apply(x, axes=tuple(axes))
+
+
+def squeeze(x, axis=None, **kw):
+    """Remove size-1 axes (all of them, or the given ones)."""
+    axis = kw.pop("dim", axis)
+    shape = x.data.shape
+    if axis is None:
+        new = tuple(n for n in shape if n != 1)
+    else:
+        axes = normalize_axes(axis, len(shape))
+        for a in axes:
+            if shape[a] != 1:
+                raise ValueError(f"squeeze: axis {a} of a tensor of shape {shape} has size {shape[a]}, not 1")
+        new = tuple(n for i, n in enumerate(shape) if i not in axes)
+    return reshape(x, new)
+
+
+def unsqueeze(x, axis):
+    """Insert a size-1 axis at position ``axis``. Alias: ``expand_dims``."""
+    shape = list(x.data.shape)
+    nd = len(shape) + 1
+    if not -nd <= axis < nd:
+        raise IndexError(f"unsqueeze: axis {axis} is out of range for a result of {nd} dimensions")
+    shape.insert(axis % nd, 1)
+    return reshape(x, tuple(shape))
+
+
+expand_dims = unsqueeze
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    """Merge axes start_dim..end_dim into one."""
+    shape = x.data.shape
+    if not shape:
+        return reshape(x, (1,))
+    s, e = start_dim % len(shape), end_dim % len(shape)
+    n = 1
+    for d in shape[s:e + 1]:
+        n *= d
+    return reshape(x, shape[:s] + (n,) + shape[e + 1:])
+
+
+def broadcast_to(x, shape):
+    """Repeat ``x`` to ``shape`` by NumPy's broadcasting rules (a read-only view)."""
+    shape = tuple(shape)
+    if shape == x.data.shape:
+        return x
+    return BroadcastTo.apply(x, shape=shape)
+
+
+def expand(x, *shape):
+    """PyTorch's spelling of :func:`broadcast_to`; −1 keeps a dimension."""
+    shape = _shape_arg(shape)
+    lead = len(shape) - x.data.ndim
+    shape = tuple(x.data.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
+    return broadcast_to(x, shape)

@@ -1,0 +1,440 @@
+"""``Tensor``: an n-d array that can record how it was computed.
+
+A tensor holds
+
+* ``data``: the backend array (NumPy on the CPU). It is assignable: this is
+  how optimizers update parameters (``p.data -= lr * p.grad.data``);
+* ``grad``: the gradient accumulated by :meth:`backward` (a Tensor or None);
+* ``requires_grad``: whether operations on it are recorded;
+* ``_ctx``: the :class:`~shendu.autograd.Function` node that produced it
+  (None for leaves).
+
+Operators (``+ - * / ** @``, comparisons, indexing) dispatch to the ops in
+:mod:`shendu.ops`; this file holds no math.
+"""
+from __future__ import annotations
+
+import numbers
+
+from . import backend
+from .backend import xp
+
+
+def _infer_dtype(data, dtype):
+    """The dtype a new tensor gets: as asked, else the data's own (arrays), else
+    the default float for Python floats, int64 for ints, bool for bools."""
+    if dtype is not None:
+        return backend.as_dtype(dtype)
+    if backend.is_array(data) or isinstance(data, xp.generic):
+        return data.dtype
+    arr = xp.asarray(data)
+    if arr.dtype.kind == "f":
+        return backend.get_default_dtype()
+    if arr.dtype.kind in "iu":
+        return backend.int64
+    if arr.dtype.kind == "b":
+        return backend.bool_
+    raise TypeError(f"tensor: cannot make a tensor from data of dtype {arr.dtype} ({type(data).__name__})")
+
+
+class Tensor:
+    """An n-d array with reverse-mode automatic differentiation.
+
+    Args:
+        data: array-like (nested lists, scalars, NumPy arrays, Tensors).
+        dtype: float32 by default for floating data; NumPy dtypes accepted.
+        requires_grad: record operations on it so that :meth:`backward` can
+            compute ``d(output)/d(this)``.
+
+    Example:
+        >>> x = shendu.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        >>> (x * x).sum().backward()
+        >>> x.grad
+        tensor([2., 4., 6.])
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "__weakref__")
+    __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
+    __hash__ = object.__hash__  # __eq__ is element-wise, identity stays the hash
+
+    def __init__(self, data, dtype=None, requires_grad=False):
+        if isinstance(data, Tensor):
+            data = data.data
+        dt = _infer_dtype(data, dtype)
+        arr = xp.asarray(data, dtype=dt) if not backend.is_array(data) else data.astype(dt, copy=False)
+        if requires_grad and arr.dtype.kind != "f":
+            raise TypeError(f"tensor: only floating tensors can require grad, got dtype {arr.dtype}")
+        self.data = arr
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self._ctx = None
+        self._retains_grad = False
+
+    @staticmethod
+    def _wrap(data, requires_grad, ctx):
+        """Fast internal constructor: no conversion, no checks."""
+        t = _new_tensor(Tensor)
+        t.data = data
+        t.grad = None
+        t.requires_grad = requires_grad
+        t._ctx = ctx
+        t._retains_grad = False
+        return t
+
+    # ------------------------------------------------------------ properties
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        """Number of elements (NumPy's meaning)."""
+        return self.data.size
+
+    def numel(self):
+        return self.data.size
+
+    @property
+    def device(self):
+        return backend.device_of(self.data)
+
+    @property
+    def is_leaf(self):
+        return self._ctx is None
+
+    @property
+    def T(self):
+        """The transpose: axes reversed."""
+        return transpose(self)
+
+    # ------------------------------------------------------------ conversion
+    def numpy(self):
+        """The data as a NumPy array (a copy from the GPU; shared memory on the CPU)."""
+        if backend.get_array_module(self.data) is not xp:  # pragma: no cover - GPU only
+            return self.data.get()
+        return xp.asarray(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.numpy()
+        return a if dtype is None else a.astype(dtype)
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: only one-element tensors can be converted, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def detach(self):
+        """The same data, cut from the graph (requires_grad=False)."""
+        return Tensor._wrap(self.data, False, None)
+
+    def to(self, device=None, dtype=None):
+        """Move to ``device`` ('cpu', or 'cuda' with CuPy) and/or cast to ``dtype``."""
+        t = self
+        if device is not None:
+            dev = backend.Device(device)
+            moved = backend.to_device(t.data, dev)
+            if moved is not t.data:
+                t = Tensor._wrap(moved, t.requires_grad and t.is_leaf, None)
+        if dtype is not None:
+            t = t.astype(dtype)
+        return t
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def astype(self, dtype):
+        """Cast to ``dtype`` (differentiable between floating dtypes)."""
+        return cast(self, dtype)
+
+    def float(self):
+        return cast(self, backend.float32)
+
+    def double(self):
+        return cast(self, backend.float64)
+
+    def long(self):
+        return cast(self, backend.int64)
+
+    def int(self):
+        return cast(self, backend.int32)
+
+    def bool(self):
+        return cast(self, backend.bool_)
+
+    # ------------------------------------------------------------ autograd
+    def backward(self, grad=None, retain_graph=False):
+        """Accumulate the gradient of this tensor into the ``.grad`` of every leaf.
+
+        Args:
+            grad: d(loss)/d(self); may be omitted for a one-element tensor (then 1).
+            retain_graph: keep the graph so that backward can run through it again.
+        """
+        autograd.backward(self, grad, retain_graph)
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"requires_grad_: only floating tensors can require grad, got {self.dtype}")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self):
+        """Keep ``.grad`` on this non-leaf tensor after backward."""
+        self._retains_grad = True
+        return self
+
+    def zero_grad(self):
+        self.grad = None
+
+    # ------------------------------------------------------------ printing
+    def __repr__(self):
+        body = xp.array2string(self.numpy(), separator=", ", prefix="tensor(", precision=4)
+        extras = []
+        if self.dtype != backend.get_default_dtype() and self.dtype not in (backend.int64, backend.bool_):
+            extras.append(f"dtype={self.dtype}")
+        if self.requires_grad:
+            extras.append(f"grad_fn={type(self._ctx).__name__}" if self._ctx is not None else "requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a tensor with {self.data.size} elements is ambiguous; use .any() or .all()")
+        return bool(self.data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only integer one-element tensors can be used as an index")
+        return int(self.item())
+
+    # ------------------------------------------------------------ operators
+    def __add__(self, o): return add(self, o)
+    def __radd__(self, o): return add(o, self)
+    def __sub__(self, o): return sub(self, o)
+    def __rsub__(self, o): return sub(o, self)
+    def __mul__(self, o): return mul(self, o)
+    def __rmul__(self, o): return mul(o, self)
+    def __truediv__(self, o): return div(self, o)
+    def __rtruediv__(self, o): return div(o, self)
+    def __pow__(self, o): return pow(self, o)
+    def __rpow__(self, o): return pow(o, self)
+    def __matmul__(self, o): return matmul(self, o)
+    def __rmatmul__(self, o): return matmul(o, self)
+    def __neg__(self): return neg(self)
+    def __pos__(self): return self
+    def __abs__(self): return abs(self)
+    def __eq__(self, o): return eq(self, o)
+    def __ne__(self, o): return ne(self, o)
+    def __lt__(self, o): return lt(self, o)
+    def __le__(self, o): return le(self, o)
+    def __gt__(self, o): return gt(self, o)
+    def __ge__(self, o): return ge(self, o)
+    def __invert__(self): return logical_not(self)
+    def __and__(self, o): return logical_and(self, o)
+    def __or__(self, o): return logical_or(self, o)
+    def __getitem__(self, key): return getitem(self, key)
+
+    def __iadd__(self, o): return _inplace(self, o, add)
+    def __isub__(self, o): return _inplace(self, o, sub)
+    def __imul__(self, o): return _inplace(self, o, mul)
+    def __itruediv__(self, o): return _inplace(self, o, div)
+
+    def __setitem__(self, key, value):
+        """In-place assignment, allowed on tensors that record no graph."""
+        if self.requires_grad and autograd.is_grad_enabled():
+            raise RuntimeError(
+                "setitem: in-place assignment into a tensor that requires grad would corrupt "
+                "its gradient; do it under shendu.no_grad() or on .data")
+        if isinstance(key, Tensor):
+            key = key.data
+        self.data[key] = value.data if isinstance(value, Tensor) else value
+
+    # ------------------------------------------------------------ methods
+    def exp(self): return exp(self)
+    def log(self): return log(self)
+    def sqrt(self): return sqrt(self)
+    def abs(self): return abs(self)
+    def tanh(self): return tanh(self)
+    def sigmoid(self): return sigmoid(self)
+    def relu(self): return relu(self)
+    def clip(self, min=None, max=None): return clip(self, min, max)
+    clamp = clip
+
+    def sum(self, axis=None, keepdims=False, **kw): return sum(self, axis, keepdims, **kw)
+    def mean(self, axis=None, keepdims=False, **kw): return mean(self, axis, keepdims, **kw)
+    def max(self, axis=None, keepdims=False, **kw): return max(self, axis, keepdims, **kw)
+    def min(self, axis=None, keepdims=False, **kw): return min(self, axis, keepdims, **kw)
+    def var(self, axis=None, ddof=0, keepdims=False, **kw): return var(self, axis, ddof, keepdims, **kw)
+    def std(self, axis=None, ddof=0, keepdims=False, **kw): return std(self, axis, ddof, keepdims, **kw)
+    def logsumexp(self, axis=None, keepdims=False, **kw): return logsumexp(self, axis, keepdims, **kw)
+    def argmax(self, axis=None, keepdims=False, **kw): return argmax(self, axis, keepdims, **kw)
+    def argmin(self, axis=None, keepdims=False, **kw): return argmin(self, axis, keepdims, **kw)
+    def any(self, axis=None, keepdims=False): return Tensor._wrap(xp.asarray(self.data.any(axis=axis, keepdims=keepdims)), False, None)
+    def all(self, axis=None, keepdims=False): return Tensor._wrap(xp.asarray(self.data.all(axis=axis, keepdims=keepdims)), False, None)
+
+    def reshape(self, *shape): return reshape(self, *shape)
+    view = reshape
+    def transpose(self, *axes): return transpose(self, *axes)
+    def permute(self, *axes): return transpose(self, *axes)
+    def swapaxes(self, a, b): return swapaxes(self, a, b)
+    def squeeze(self, axis=None, **kw): return squeeze(self, axis, **kw)
+    def unsqueeze(self, axis): return unsqueeze(self, axis)
+    def flatten(self, start_dim=0, end_dim=-1): return flatten(self, start_dim, end_dim)
+    def expand(self, *shape): return expand(self, *shape)
+    def broadcast_to(self, shape): return broadcast_to(self, shape)
+    def matmul(self, o): return matmul(self, o)
+    def split(self, indices_or_sections, axis=0, **kw): return split(self, indices_or_sections, axis, **kw)
+
+
+_new_tensor = object.__new__
+
+
+def _inplace(t, other, op):
+    """``t += other`` rebinds ``t`` to a new tensor when it is part of a graph,
+    and updates the data in place when nothing is recorded."""
+    if t.requires_grad and autograd.is_grad_enabled():
+        return op(t, other)
+    o = other.data if isinstance(other, Tensor) else other
+    res = op(Tensor._wrap(t.data, False, None), Tensor._wrap(o, False, None) if backend.is_array(o) else o).data
+    t.data[...] = res
+    return t
+
+
+# ---------------------------------------------------------------- creation
+def tensor(data, dtype=None, requires_grad=False):
+    """Create a tensor from array-like ``data`` (copied). See :class:`Tensor`."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if backend.is_array(data):
+        data = data.copy()
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def as_tensor(data, dtype=None):
+    """Like :func:`tensor` but shares memory with a NumPy array when possible."""
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == backend.as_dtype(dtype)):
+        return data
+    return Tensor(data, dtype=dtype)
+
+
+def _float(dtype):
+    return backend.get_default_dtype() if dtype is None else backend.as_dtype(dtype)
+
+
+def _shape(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def zeros(*shape, dtype=None, requires_grad=False):
+    """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
+    return Tensor._wrap(xp.zeros(_shape(shape), dtype=_float(dtype)), requires_grad, None)
+
+
+def ones(*shape, dtype=None, requires_grad=False):
+    """A tensor of ones."""
+    return Tensor._wrap(xp.ones(_shape(shape), dtype=_float(dtype)), requires_grad, None)
+
+
+def empty(*shape, dtype=None, requires_grad=False):
+    """An uninitialised tensor (fast; its values are garbage)."""
+    return Tensor._wrap(xp.empty(_shape(shape), dtype=_float(dtype)), requires_grad, None)
+
+
+def full(shape, fill_value, dtype=None, requires_grad=False):
+    """A tensor filled with ``fill_value``; the dtype follows the value unless given."""
+    if dtype is None:
+        dtype = _infer_dtype(fill_value, None)
+    shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
+    return Tensor._wrap(xp.full(shape, fill_value, dtype=backend.as_dtype(dtype)), requires_grad, None)
+
+
+def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
+    """Evenly spaced values in [start, stop); int64 for integer arguments."""
+    if stop is None:
+        start, stop = 0, start
+    if dtype is None:
+        ints = all(isinstance(v, numbers.Integral) for v in (start, stop, step))
+        dtype = backend.int64 if ints else backend.get_default_dtype()
+    return Tensor._wrap(xp.arange(start, stop, step, dtype=backend.as_dtype(dtype)), requires_grad, None)
+
+
+def linspace(start, stop, num=50, dtype=None):
+    """``num`` evenly spaced values from start to stop inclusive."""
+    return Tensor._wrap(xp.linspace(start, stop, num, dtype=_float(dtype)), False, None)
+
+
+def eye(n, m=None, dtype=None, requires_grad=False):
+    """The identity matrix (n × m)."""
+    return Tensor._wrap(xp.eye(n, m, dtype=_float(dtype)), requires_grad, None)
+
+
+def rand(*shape, dtype=None, requires_grad=False):
+    """Uniform samples in [0, 1) from the generator that :func:`manual_seed` seeds."""
+    d = _float(dtype)
+    return Tensor._wrap(backend.rng().random(_shape(shape), dtype=d if d in (backend.float32, backend.float64) else None).astype(d, copy=False), requires_grad, None)
+
+
+def randn(*shape, dtype=None, requires_grad=False):
+    """Standard normal samples from the generator that :func:`manual_seed` seeds."""
+    d = _float(dtype)
+    return Tensor._wrap(backend.rng().standard_normal(_shape(shape), dtype=d if d in (backend.float32, backend.float64) else None).astype(d, copy=False), requires_grad, None)
+
+
+def randint(low, high=None, size=(), dtype=None):
+    """Random integers in [low, high)."""
+    if high is None:
+        low, high = 0, low
+    size = (size,) if isinstance(size, numbers.Integral) else tuple(size)
+    return Tensor._wrap(backend.rng().integers(low, high, size).astype(backend.as_dtype(dtype or backend.int64)), False, None)
+
+
+def _like(fn):
+    def like(t, dtype=None, requires_grad=False, **kw):
+        return fn(t.shape, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad, **kw)
+    like.__name__ = fn.__name__ + "_like"
+    like.__doc__ = f"``{fn.__name__}`` with the shape (and by default the dtype) of ``t``."
+    return like
+
+
+zeros_like = _like(zeros)
+ones_like = _like(ones)
+empty_like = _like(empty)
+rand_like = _like(rand)
+randn_like = _like(randn)
+
+
+def full_like(t, fill_value, dtype=None, requires_grad=False):
+    """``full`` with the shape (and by default the dtype) of ``t``."""
+    return full(t.shape, fill_value, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad)
+
+
+from . import autograd  # noqa: E402
+from .ops import *  # noqa: E402,F401,F403  (the operators above call these)
+from .ops import abs, max, min, pow, sum  # noqa: E402  (names that shadow builtins, on purpose)
