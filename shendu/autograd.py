@@ -40,9 +40,15 @@ class no_grad:
 
     >>> with shendu.no_grad():
     ...     y = model(x)          # y.requires_grad is False, nothing is saved
+
+    As a decorator it may be written ``@shendu.no_grad()`` or ``@shendu.no_grad``.
     """
 
     __slots__ = ("prev",)
+
+    def __new__(cls, fn=None):
+        self = super().__new__(cls)
+        return self if fn is None else self(fn)
 
     def __enter__(self):
         global _grad_enabled
@@ -56,15 +62,17 @@ class no_grad:
         return False
 
     def __call__(self, fn):
+        mode = type(self)  # no_grad, or enable_grad for the subclass
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with no_grad():
+            with mode():
                 return fn(*args, **kwargs)
         return wrapper
 
 
 class enable_grad(no_grad):
-    """Context manager that turns graph recording back on inside ``no_grad``."""
+    """Context manager (and decorator) that turns graph recording back on inside ``no_grad``."""
 
     __slots__ = ()
 
@@ -99,7 +107,9 @@ class Function:
         try:
             out = fn.forward(*[t.data for t in inputs], **kwargs)
         except (ValueError, IndexError) as exc:  # zero-cost until raised
-            raise type(exc)(cls.describe_error([t.data.shape for t in inputs], kwargs, exc)) from exc
+            raise _reworded(exc, cls.describe_error([t.data.shape for t in inputs], kwargs, exc)) from exc
+        if isinstance(out, _scalar_type):  # NumPy ufuncs turn 0-d arrays into scalars
+            out = _asarray(out)
         if _grad_enabled:
             for t in inputs:
                 if t.requires_grad:
@@ -114,6 +124,18 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__}>"
+
+
+_scalar_type = backend.xp.generic
+_asarray = backend.xp.asarray
+
+
+def _reworded(exc, message):
+    """``exc``'s type with ``message`` (a ValueError if that type needs other arguments)."""
+    try:
+        return type(exc)(message)
+    except Exception:  # pragma: no cover - exotic exception types
+        return ValueError(message)
 
 
 class _Released(Function):
@@ -198,17 +220,18 @@ def backward(root, grad=None, retain_graph=False):
         g = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=root.data.dtype)
         if g.shape != root.shape:
             raise ValueError(f"backward: grad has shape {g.shape} but the tensor has shape {root.shape}")
-    if root._ctx is None:  # a leaf: its gradient is grad itself
-        _accumulate(root, g, None)
+    if root._ctx is None:  # a leaf: its gradient is grad itself (copied, never aliased)
+        _accumulate(root, g, g)
         return
     order = _topological_order(root)
     grads = {id(root): g}
+    stored = set()  # ids of arrays handed to leaves in this pass: one array never serves two leaves
     for t in order:
         g = grads.pop(id(t), None)
         if g is None:
             continue
         if t._retains_grad:
-            _accumulate(t, g, None)
+            _accumulate(t, g, g)
         fn = t._ctx
         in_grads = fn.backward(g)
         if not retain_graph:
@@ -224,7 +247,11 @@ def backward(root, grad=None, retain_graph=False):
             if ig.dtype != data.dtype:
                 ig = ig.astype(data.dtype)
             if inp._ctx is None:
+                if id(ig) in stored:
+                    ig = ig.copy()
                 _accumulate(inp, ig, g)
+                if inp.grad is not None:
+                    stored.add(id(inp.grad.data))
             else:
                 k = id(inp)
                 prev = grads.get(k)
@@ -232,13 +259,15 @@ def backward(root, grad=None, retain_graph=False):
 
 
 def _accumulate(leaf, g, upstream):
-    """``leaf.grad += g``; the stored array never aliases another tensor's gradient."""
-    if g is upstream or g.base is not None:
-        g = g.copy()
+    """``leaf.grad += g``; the stored array never aliases another tensor's gradient
+    (nor a view of one), and is always an array, never a NumPy scalar."""
+    if g is upstream or g.base is not None or isinstance(g, _scalar_type):
+        g = backend.get_array_module(g).array(g)
     if leaf.grad is None:
         leaf.grad = Tensor._wrap(g, False, None)
     else:
-        leaf.grad.data = leaf.grad.data + g
+        total = leaf.grad.data + g
+        leaf.grad.data = _asarray(total) if isinstance(total, _scalar_type) else total
 
 
 from .tensor import Tensor  # noqa: E402  (Tensor needs Function; Function needs Tensor)

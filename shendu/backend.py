@@ -61,6 +61,7 @@ def as_dtype(dtype):
 
 
 def is_floating(dtype) -> bool:
+    """True for float16/32/64."""
     return dtype.kind == "f"
 
 
@@ -135,6 +136,7 @@ def get_array_module(array):
 
 
 def device_of(array) -> Device:
+    """The :class:`Device` that holds ``array``."""
     return Device("cuda") if get_array_module(array) is not numpy else cpu
 
 
@@ -149,6 +151,7 @@ def to_device(array, device: Device):
 
 
 def is_array(obj) -> bool:
+    """True for a NumPy (or CuPy) ndarray; False for NumPy scalars, lists, tensors."""
     return isinstance(obj, numpy.ndarray) or (_cupy is not None and isinstance(obj, _cupy.ndarray))
 
 
@@ -173,6 +176,7 @@ def get_rng_state() -> dict:
 
 
 def set_rng_state(state: dict) -> None:
+    """Restore a state saved by :func:`get_rng_state`."""
     _rng.bit_generator.state = state
 
 
@@ -185,4 +189,4 @@ def matmul(a, b, out=None):
     """
     if out is None:
         return a @ b
-    return numpy.matmul(a, b, out=out) if get_array_module(a) is numpy else a.__matmul__(b)
+    return get_array_module(a).matmul(a, b, out=out)

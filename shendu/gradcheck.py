@@ -7,7 +7,8 @@ the output and compares, for every input element x_i,
     numeric    (Σ v·f(x + ε e_i) − Σ v·f(x − ε e_i)) / 2ε
 
 in float64, and passes when |analytic − numeric| ≤ atol + rtol·|numeric| for
-every element. On failure it reports the worst element.
+every element (a NaN on either side fails). On failure it reports the worst
+element. An output that does not depend on the inputs has analytic gradient 0.
 """
 from __future__ import annotations
 
@@ -20,11 +21,16 @@ class GradcheckError(AssertionError):
     """Raised by :func:`gradcheck` when analytic and numeric gradients disagree."""
 
 
+def _float64_copy(array):
+    """A C-ordered float64 copy: _compare perturbs it in place through a flat view."""
+    return _np.array(array, dtype=_np.float64, order="C")
+
+
 def _as_float64_inputs(inputs):
     out = []
     for x in inputs:
         if isinstance(x, Tensor) and x.dtype.kind == "f":
-            t = Tensor(x.data.astype(_np.float64), requires_grad=True)
+            t = Tensor(_float64_copy(x.data), requires_grad=True)
             out.append(t)
         else:
             out.append(x)
@@ -66,6 +72,7 @@ def _compare(targets, analytic_of, objective, eps, atol, rtol, what):
             numeric[i] = (fp - fm) / (2 * eps)
         a = _np.zeros(flat.size) if analytic is None else _np.asarray(analytic, dtype=_np.float64).reshape(-1)
         err = _np.abs(a - numeric) - (atol + rtol * _np.abs(numeric))
+        err[_np.isnan(err)] = _np.inf  # a NaN on either side is a failure, never a pass
         if err.size and (worst is None or err.max() > worst[0]):
             j = int(err.argmax())
             worst = (float(err.max()), name, _np.unravel_index(j, arr.shape), a[j], numeric[j])
@@ -106,7 +113,8 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     for i in checked:
         xs[i].grad = None
     obj = _scalar_objective(fn, xs, v)
-    obj.backward()
+    if obj.requires_grad:  # else the output does not depend on the inputs: analytic gradient 0
+        obj.backward()
     grads = [xs[i].grad.data if xs[i].grad is not None else None for i in checked]
 
     def objective():
@@ -121,14 +129,16 @@ def _gradcheck_module(module, inputs, eps, atol, rtol, seed):
     """Check every parameter's gradient of ``module`` for ``inputs`` in float64."""
     params = list(module.named_parameters())
     saved = [(p, p.data) for _, p in params]
-    xs = [Tensor(x.data.astype(_np.float64)) if isinstance(x, Tensor) and x.dtype.kind == "f" else x for x in inputs]
+    xs = [Tensor(_float64_copy(x.data)) if isinstance(x, Tensor) and x.dtype.kind == "f" else x for x in inputs]
     try:
         for _, p in params:
-            p.data = p.data.astype(_np.float64)
+            p.data = _float64_copy(p.data)
             p.grad = None
         fn = lambda *a: module(*a)  # noqa: E731
         v = _projections(fn, xs, seed)
-        _scalar_objective(fn, xs, v).backward()
+        obj = _scalar_objective(fn, xs, v)
+        if obj.requires_grad:
+            obj.backward()
         grads = [p.grad.data if p.grad is not None else None for _, p in params]
 
         def objective():

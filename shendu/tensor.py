@@ -140,7 +140,13 @@ class Tensor:
         return Tensor._wrap(self.data, False, None)
 
     def to(self, device=None, dtype=None):
-        """Move to ``device`` ('cpu', or 'cuda' with CuPy) and/or cast to ``dtype``."""
+        """Move to ``device`` ('cpu', or 'cuda' with CuPy) and/or cast to ``dtype``.
+
+        As in PyTorch, ``t.to(shendu.float64)`` (a dtype in the device's place) casts.
+        Returns ``self`` when nothing changes.
+        """
+        if device is not None and not isinstance(device, (backend.Device, str)):
+            device, dtype = None, device
         t = self
         if device is not None:
             dev = backend.Device(device)
@@ -204,7 +210,11 @@ class Tensor:
         if self.dtype != backend.get_default_dtype() and self.dtype not in (backend.int64, backend.bool_):
             extras.append(f"dtype={self.dtype}")
         if self.requires_grad:
-            extras.append(f"grad_fn={type(self._ctx).__name__}" if self._ctx is not None else "requires_grad=True")
+            if self._ctx is None:
+                extras.append("requires_grad=True")
+            else:  # the op's name, or "released" once a backward pass freed the node
+                name = "released" if self._ctx is autograd.RELEASED else type(self._ctx).__name__
+                extras.append(f"grad_fn=<{name}>")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     def __len__(self):
@@ -218,7 +228,8 @@ class Tensor:
 
     def __bool__(self):
         if self.data.size != 1:
-            raise ValueError(f"the truth value of a tensor with {self.data.size} elements is ambiguous; use .any() or .all()")
+            raise ValueError(f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                             f"use .any() or .all()")
         return bool(self.data)
 
     def __float__(self):
@@ -226,6 +237,12 @@ class Tensor:
 
     def __int__(self):
         return int(self.item())
+
+    def __format__(self, spec):
+        """``f"{loss:.4f}"`` formats a one-element tensor as its number."""
+        if spec and self.data.size == 1:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
 
     def __index__(self):
         if self.dtype.kind not in "iu" or self.data.size != 1:
@@ -248,8 +265,8 @@ class Tensor:
     def __neg__(self): return neg(self)
     def __pos__(self): return self
     def __abs__(self): return abs(self)
-    def __eq__(self, o): return eq(self, o)
-    def __ne__(self, o): return ne(self, o)
+    def __eq__(self, o): return False if o is None else eq(self, o)  # `t == None` is False, as in torch
+    def __ne__(self, o): return True if o is None else ne(self, o)
     def __lt__(self, o): return lt(self, o)
     def __le__(self, o): return le(self, o)
     def __gt__(self, o): return gt(self, o)
@@ -259,22 +276,31 @@ class Tensor:
     def __or__(self, o): return logical_or(self, o)
     def __getitem__(self, key): return getitem(self, key)
 
-    def __iadd__(self, o): return _inplace(self, o, add)
-    def __isub__(self, o): return _inplace(self, o, sub)
-    def __imul__(self, o): return _inplace(self, o, mul)
-    def __itruediv__(self, o): return _inplace(self, o, div)
+    def __iadd__(self, o): return _inplace(self, o, add, "+")
+    def __isub__(self, o): return _inplace(self, o, sub, "-")
+    def __imul__(self, o): return _inplace(self, o, mul, "*")
+    def __itruediv__(self, o): return _inplace(self, o, div, "/")
 
     def __setitem__(self, key, value):
-        """In-place assignment, allowed on tensors that record no graph."""
-        if self.requires_grad and autograd.is_grad_enabled():
-            raise RuntimeError(
-                "setitem: in-place assignment into a tensor that requires grad would corrupt "
-                "its gradient; do it under shendu.no_grad() or on .data")
-        if isinstance(key, Tensor):
-            key = key.data
-        self.data[key] = value.data if isinstance(value, Tensor) else value
+        """In-place assignment ``t[key] = value``, allowed where no graph is recorded.
+
+        It is not differentiable: build such results with ``where``,
+        ``concatenate``, ``stack`` or ``pad`` instead.
+        """
+        if autograd.is_grad_enabled():
+            if self.requires_grad:
+                raise RuntimeError(
+                    "setitem: in-place assignment into a tensor that requires grad would corrupt "
+                    "its gradient; do it under shendu.no_grad() or on .data")
+            if isinstance(value, Tensor) and value.requires_grad:
+                raise RuntimeError(
+                    "setitem: assigning a tensor that requires grad into another tensor would drop "
+                    "its gradient (assignment is not recorded); build the result with shendu.where, "
+                    "concatenate, stack or pad, or assign value.detach()")
+        self.data[_plain_key(key)] = value.data if isinstance(value, Tensor) else value
 
     # ------------------------------------------------------------ methods
+    def pow(self, exponent): return pow(self, exponent)
     def exp(self): return exp(self)
     def log(self): return log(self)
     def sqrt(self): return sqrt(self)
@@ -294,16 +320,23 @@ class Tensor:
     def logsumexp(self, axis=None, keepdims=False, **kw): return logsumexp(self, axis, keepdims, **kw)
     def argmax(self, axis=None, keepdims=False, **kw): return argmax(self, axis, keepdims, **kw)
     def argmin(self, axis=None, keepdims=False, **kw): return argmin(self, axis, keepdims, **kw)
-    def any(self, axis=None, keepdims=False): return Tensor._wrap(xp.asarray(self.data.any(axis=axis, keepdims=keepdims)), False, None)
-    def all(self, axis=None, keepdims=False): return Tensor._wrap(xp.asarray(self.data.all(axis=axis, keepdims=keepdims)), False, None)
+
+    def any(self, axis=None, keepdims=False):
+        """True where any element along ``axis`` is non-zero (a bool tensor, no gradient)."""
+        return Tensor._wrap(xp.asarray(self.data.any(axis=axis, keepdims=keepdims)), False, None)
+
+    def all(self, axis=None, keepdims=False):
+        """True where every element along ``axis`` is non-zero (a bool tensor, no gradient)."""
+        return Tensor._wrap(xp.asarray(self.data.all(axis=axis, keepdims=keepdims)), False, None)
+
 
     def reshape(self, *shape): return reshape(self, *shape)
     view = reshape
     def transpose(self, *axes): return transpose(self, *axes)
-    def permute(self, *axes): return transpose(self, *axes)
+    def permute(self, *axes): return permute(self, *axes)
     def swapaxes(self, a, b): return swapaxes(self, a, b)
     def squeeze(self, axis=None, **kw): return squeeze(self, axis, **kw)
-    def unsqueeze(self, axis): return unsqueeze(self, axis)
+    def unsqueeze(self, axis=None, **kw): return unsqueeze(self, axis, **kw)
     def flatten(self, start_dim=0, end_dim=-1): return flatten(self, start_dim, end_dim)
     def expand(self, *shape): return expand(self, *shape)
     def broadcast_to(self, shape): return broadcast_to(self, shape)
@@ -314,14 +347,32 @@ class Tensor:
 _new_tensor = object.__new__
 
 
-def _inplace(t, other, op):
-    """``t += other`` rebinds ``t`` to a new tensor when it is part of a graph,
-    and updates the data in place when nothing is recorded."""
-    if t.requires_grad and autograd.is_grad_enabled():
+def _inplace(t, other, op, symbol):
+    """``t += other`` (and -=, *=, /=).
+
+    Where no graph is recorded (under ``no_grad``, or when neither side
+    requires grad) t's array is updated in place, keeping its dtype. Otherwise
+    the name is rebound to a new tensor in the graph, like ``t = t + other``;
+    a leaf that requires grad is refused, as in PyTorch, because rebinding it
+    would silently leave the original (a parameter, say) unchanged.
+    """
+    if autograd.is_grad_enabled() and (t.requires_grad or isinstance(other, Tensor) and other.requires_grad):
+        if t.requires_grad and t._ctx is None:
+            raise RuntimeError(
+                f"{symbol}=: in-place update of a leaf tensor that requires grad; update "
+                f"its .data or do it under shendu.no_grad() (optimizer steps), or write "
+                f"t = t {symbol} other for a new tensor")
         return op(t, other)
     o = other.data if isinstance(other, Tensor) else other
     res = op(Tensor._wrap(t.data, False, None), Tensor._wrap(o, False, None) if backend.is_array(o) else o).data
-    t.data[...] = res
+    if res.dtype != t.data.dtype and not xp.can_cast(res.dtype, t.data.dtype, "same_kind"):
+        raise TypeError(f"{symbol}=: the result has dtype {res.dtype}, which cannot be stored in place "
+                        f"in a tensor of dtype {t.dtype}; write t = t {symbol} other")
+    try:
+        t.data[...] = res
+    except ValueError as exc:
+        raise ValueError(f"{symbol}=: cannot update a tensor of shape {t.shape} in place with a "
+                         f"result of shape {res.shape}: {exc}") from exc
     return t
 
 
@@ -346,6 +397,20 @@ def _float(dtype):
     return backend.get_default_dtype() if dtype is None else backend.as_dtype(dtype)
 
 
+def _leaf(array, requires_grad, op):
+    """A new leaf tensor; only floating tensors may require grad."""
+    if requires_grad and array.dtype.kind != "f":
+        raise TypeError(f"{op}: only floating tensors can require grad, got dtype {array.dtype}")
+    return Tensor._wrap(array, bool(requires_grad), None)
+
+
+def _random_float(dtype, op):
+    d = _float(dtype)
+    if d.kind != "f":
+        raise TypeError(f"{op}: expected a floating dtype, got {d}")
+    return d
+
+
 def _shape(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         return tuple(shape[0])
@@ -354,17 +419,17 @@ def _shape(shape):
 
 def zeros(*shape, dtype=None, requires_grad=False):
     """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return Tensor._wrap(xp.zeros(_shape(shape), dtype=_float(dtype)), requires_grad, None)
+    return _leaf(xp.zeros(_shape(shape), dtype=_float(dtype)), requires_grad, "zeros")
 
 
 def ones(*shape, dtype=None, requires_grad=False):
     """A tensor of ones."""
-    return Tensor._wrap(xp.ones(_shape(shape), dtype=_float(dtype)), requires_grad, None)
+    return _leaf(xp.ones(_shape(shape), dtype=_float(dtype)), requires_grad, "ones")
 
 
 def empty(*shape, dtype=None, requires_grad=False):
     """An uninitialised tensor (fast; its values are garbage)."""
-    return Tensor._wrap(xp.empty(_shape(shape), dtype=_float(dtype)), requires_grad, None)
+    return _leaf(xp.empty(_shape(shape), dtype=_float(dtype)), requires_grad, "empty")
 
 
 def full(shape, fill_value, dtype=None, requires_grad=False):
@@ -372,7 +437,7 @@ def full(shape, fill_value, dtype=None, requires_grad=False):
     if dtype is None:
         dtype = _infer_dtype(fill_value, None)
     shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
-    return Tensor._wrap(xp.full(shape, fill_value, dtype=backend.as_dtype(dtype)), requires_grad, None)
+    return _leaf(xp.full(shape, fill_value, dtype=backend.as_dtype(dtype)), requires_grad, "full")
 
 
 def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
@@ -382,7 +447,7 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
     if dtype is None:
         ints = all(isinstance(v, numbers.Integral) for v in (start, stop, step))
         dtype = backend.int64 if ints else backend.get_default_dtype()
-    return Tensor._wrap(xp.arange(start, stop, step, dtype=backend.as_dtype(dtype)), requires_grad, None)
+    return _leaf(xp.arange(start, stop, step, dtype=backend.as_dtype(dtype)), requires_grad, "arange")
 
 
 def linspace(start, stop, num=50, dtype=None):
@@ -392,19 +457,23 @@ def linspace(start, stop, num=50, dtype=None):
 
 def eye(n, m=None, dtype=None, requires_grad=False):
     """The identity matrix (n × m)."""
-    return Tensor._wrap(xp.eye(n, m, dtype=_float(dtype)), requires_grad, None)
+    return _leaf(xp.eye(n, m, dtype=_float(dtype)), requires_grad, "eye")
 
 
 def rand(*shape, dtype=None, requires_grad=False):
     """Uniform samples in [0, 1) from the generator that :func:`manual_seed` seeds."""
-    d = _float(dtype)
-    return Tensor._wrap(backend.rng().random(_shape(shape), dtype=d if d in (backend.float32, backend.float64) else None).astype(d, copy=False), requires_grad, None)
+    d = _random_float(dtype, "rand")
+    native = d if d in (backend.float32, backend.float64) else None  # the Generator makes only these two
+    sample = backend.rng().random(_shape(shape), dtype=native)
+    return _leaf(sample.astype(d, copy=False), requires_grad, "rand")
 
 
 def randn(*shape, dtype=None, requires_grad=False):
     """Standard normal samples from the generator that :func:`manual_seed` seeds."""
-    d = _float(dtype)
-    return Tensor._wrap(backend.rng().standard_normal(_shape(shape), dtype=d if d in (backend.float32, backend.float64) else None).astype(d, copy=False), requires_grad, None)
+    d = _random_float(dtype, "randn")
+    native = d if d in (backend.float32, backend.float64) else None
+    sample = backend.rng().standard_normal(_shape(shape), dtype=native)
+    return _leaf(sample.astype(d, copy=False), requires_grad, "randn")
 
 
 def randint(low, high=None, size=(), dtype=None):
@@ -412,7 +481,8 @@ def randint(low, high=None, size=(), dtype=None):
     if high is None:
         low, high = 0, low
     size = (size,) if isinstance(size, numbers.Integral) else tuple(size)
-    return Tensor._wrap(backend.rng().integers(low, high, size).astype(backend.as_dtype(dtype or backend.int64)), False, None)
+    sample = backend.rng().integers(low, high, size)
+    return Tensor._wrap(sample.astype(backend.as_dtype(dtype or backend.int64)), False, None)
 
 
 def _like(fn):
@@ -438,3 +508,4 @@ def full_like(t, fill_value, dtype=None, requires_grad=False):
 from . import autograd  # noqa: E402
 from .ops import *  # noqa: E402,F401,F403  (the operators above call these)
 from .ops import abs, max, min, pow, sum  # noqa: E402  (names that shadow builtins, on purpose)
+from .ops.indexing import _plain_key  # noqa: E402

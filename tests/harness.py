@@ -125,6 +125,7 @@ def check_module(sd_module, torch_module, arrays, train=True, dtypes=(np.float64
     tol = {**TOL, **(tol or {})}
     for dt in dtypes:
         torch_module = torch_module.to(torch.float64 if dt == np.float64 else torch.float32)
+        torch_module.zero_grad()
         sd_module.to(dtype=dt)
         if copy_params:
             sd_module.load_state_dict({k: v.detach().numpy() for k, v in torch_module.state_dict().items()}, strict=False)

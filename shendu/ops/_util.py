@@ -90,8 +90,9 @@ def keepdims_arg(keepdims, kw):
     return keepdims
 
 
-def normalize_axes(axis, ndim):
-    """``axis`` (None, int or tuple) as a sorted tuple of non-negative axes."""
+def normalize_axes(axis, ndim, op="axis"):
+    """``axis`` (None, int or tuple) as a sorted tuple of non-negative axes;
+    ``op`` names the caller in the error for an axis out of range."""
     if axis is None:
         return tuple(range(ndim))
     if isinstance(axis, numbers.Integral):
@@ -99,7 +100,7 @@ def normalize_axes(axis, ndim):
     out = []
     for a in axis:
         if not -ndim <= a < max(ndim, 1):
-            raise IndexError(f"axis {a} is out of range for a tensor of {ndim} dimensions")
+            raise IndexError(f"{op}: axis {a} is out of range for a tensor of {ndim} dimensions")
         out.append(a % max(ndim, 1))
     return tuple(sorted(out))
 

@@ -80,7 +80,7 @@ class Neg(Function):
 
 
 class PowScalar(Function):
-    """y = x^p for a constant p;  dy/dx = p·x^(p−1)."""
+    """y = x^p for a constant p;  dy/dx = p·x^(p−1) (0 for p = 0, also at x = 0)."""
 
     __slots__ = ("x", "p")
 
@@ -92,11 +92,17 @@ class PowScalar(Function):
         p = self.p
         if p == 2:
             return g * 2 * self.x
+        if p == 0:
+            return get_array_module(g).zeros_like(g)
         return g * p * self.x ** (p - 1)
+
+    @classmethod
+    def describe_error(cls, shapes, options, exc):
+        return f"pow: input of shape {shapes[0]} to the power {options.get('p')!r}: {exc}"
 
 
 class Pow(Function):
-    """y = a^b;  dy/da = b·a^(b−1), dy/db = a^b·ln a (0 where a = 0 and b ≥ 0)."""
+    """y = a^b;  dy/da = b·a^(b−1) (0 where b = 0), dy/db = a^b·ln a (0 where a = 0 and b ≥ 0)."""
 
     __slots__ = ("a", "b", "y")
 
@@ -108,14 +114,20 @@ class Pow(Function):
     def backward(self, g):
         ia, ib = self.inputs
         a, b = self.a, self.b
-        ga = g * b * a ** (b - 1) if ia.requires_grad else None
-        gb = None
+        xp = get_array_module(a)
+        ga = gb = None
+        if ia.requires_grad:
+            # b·a^(b−1) is 0·∞ = NaN at a = 0, b = 0 where the derivative of a⁰ = 1 is 0
+            ga = g * xp.where(b == 0, 0, b * a ** xp.where(b == 0, 1, b - 1))
         if ib.requires_grad:
-            xp = get_array_module(a)
             safe = (a == 0) & (b >= 0)
             log_a = xp.log(xp.where(safe, 1, a))
             gb = g * xp.where(safe, 0, self.y * log_a)
         return ga, gb
+
+    @classmethod
+    def describe_error(cls, shapes, options, exc):
+        return f"pow: inputs of shapes {shapes[0]}, {shapes[1]}: {exc}"
 
 
 def add(a, b):

@@ -208,9 +208,18 @@ def relu(x):
 
 
 def clip(x, min=None, max=None):
-    """Limit values to [min, max] (either bound may be None). Alias: ``clamp``."""
+    """Limit values to [min, max] (either bound may be None). Alias: ``clamp``.
+
+    Number bounds: the gradient is 1 where min ≤ x ≤ max, else 0 (PyTorch's
+    clamp). Tensor bounds broadcast and get gradient too (through
+    ``maximum``/``minimum``).
+    """
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        if min is not None:
+            x = maximum(x, min)
+        return x if max is None else minimum(x, max)
     return Clip.apply(x, lo=min, hi=max)
 
 
@@ -262,19 +271,22 @@ equal, not_equal, less, less_equal, greater, greater_equal = eq, ne, lt, le, gt,
 def logical_not(x):
     """Element-wise not of a bool tensor (``~x``)."""
     xp = get_array_module(x.data)
-    return Tensor._wrap(xp.logical_not(x.data), False, None)
+    return Tensor._wrap(xp.asarray(xp.logical_not(x.data)), False, None)
 
 
 def sign(x):
     """−1, 0 or 1 element-wise (no gradient)."""
-    return Tensor._wrap(get_array_module(x.data).sign(x.data), False, None)
+    xp = get_array_module(x.data)
+    return Tensor._wrap(xp.asarray(xp.sign(x.data)), False, None)
 
 
 def isfinite(x):
     """True where x is neither infinite nor NaN."""
-    return Tensor._wrap(get_array_module(x.data).isfinite(x.data), False, None)
+    xp = get_array_module(x.data)
+    return Tensor._wrap(xp.asarray(xp.isfinite(x.data)), False, None)
 
 
 def isnan(x):
     """True where x is NaN."""
-    return Tensor._wrap(get_array_module(x.data).isnan(x.data), False, None)
+    xp = get_array_module(x.data)
+    return Tensor._wrap(xp.asarray(xp.isnan(x.data)), False, None)

@@ -1,6 +1,8 @@
 """Joining and splitting: concatenate (cat), stack, split, pad."""
 from __future__ import annotations
 
+import builtins
+import itertools
 import numbers
 
 from ..autograd import Function
@@ -78,7 +80,7 @@ def concatenate(tensors, axis=0, **kw):
     xs = _same_dtype(list(tensors))
     if not xs:
         raise ValueError("concatenate: need at least one tensor")
-    axis = normalize_axes(axis, xs[0].data.ndim)[0]
+    axis = normalize_axes(axis, xs[0].data.ndim, "concatenate")[0]
     return Concatenate.apply(*xs, axis=axis)
 
 
@@ -91,37 +93,39 @@ def stack(tensors, axis=0, **kw):
     xs = _same_dtype(list(tensors))
     if not xs:
         raise ValueError("stack: need at least one tensor")
-    axis = axis % (xs[0].data.ndim + 1)
-    return Stack.apply(*xs, axis=axis)
+    nd = xs[0].data.ndim + 1
+    if not -nd <= axis < nd:
+        raise IndexError(f"stack: axis {axis} is out of range for a result of {nd} dimensions")
+    return Stack.apply(*xs, axis=axis % nd)
 
 
 def split(x, indices_or_sections, axis=0, **kw):
-    """Split along ``axis``.
+    """Split along ``axis`` into a list of tensors (views of x in the graph).
 
     NumPy's meaning: an int is a number of equal sections, a list gives the
-    split indices. PyTorch's ``split_size_or_sections=`` (chunk size or list of
-    sizes) is accepted as a keyword.
+    split indices (``split(x, [2, 5])`` -> x[:2], x[2:5], x[5:]). PyTorch's
+    meaning (chunk size, or a list of sizes) is accepted as the keyword
+    ``split_size_or_sections=``; ``dim=`` is an alias of ``axis=``.
     """
-    axis = kw.pop("dim", axis) % x.data.ndim
+    axis = normalize_axes(kw.pop("dim", axis), x.data.ndim, "split")[0]
     n = x.data.shape[axis]
     if "split_size_or_sections" in kw:
         s = kw.pop("split_size_or_sections")
         sizes = [s] * (n // s) + ([n % s] if n % s else []) if isinstance(s, numbers.Integral) else list(s)
-        if sum(sizes) != n:
-            raise ValueError(f"split: sizes {sizes} do not add up to {n}")
+        if builtins.sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} do not add up to {n}, the size of axis {axis}")
+        bounds = list(itertools.accumulate(sizes, initial=0))
     elif isinstance(indices_or_sections, numbers.Integral):
-        if n % indices_or_sections:
-            raise ValueError(f"split: axis {axis} of size {n} does not divide into {indices_or_sections} equal sections")
-        sizes = [n // indices_or_sections] * indices_or_sections
+        if indices_or_sections <= 0 or n % indices_or_sections:
+            raise ValueError(f"split: axis {axis} of size {n} does not divide into "
+                             f"{indices_or_sections} equal sections")
+        bounds = [i * (n // indices_or_sections) for i in range(indices_or_sections + 1)]
     else:
-        bounds = [0] + [min(int(i), n) for i in indices_or_sections] + [n]
-        sizes = [max(b - a, 0) for a, b in zip(bounds[:-1], bounds[1:])]
-    out, start = [], 0
-    for s in sizes:
-        key = (slice(None),) * axis + (slice(start, start + s),)
-        out.append(GetItem.apply(x, key=key, advanced=False))
-        start += s
-    return out
+        bounds = [0] + [int(i) for i in indices_or_sections] + [n]
+    if kw:
+        raise TypeError(f"split: unexpected keyword arguments {sorted(kw)}")
+    lead = (slice(None),) * axis
+    return [GetItem.apply(x, key=lead + (slice(a, b),), advanced=False) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def chunk(x, chunks, axis=0):
@@ -132,16 +136,32 @@ def chunk(x, chunks, axis=0):
 
 
 def pad(x, pad_width, value=0.0):
-    """Pad with a constant. ``pad_width`` as in NumPy: an int, a (before, after)
-    pair for every axis, or one pair per axis."""
+    """Pad with a constant ``value`` (NumPy's ``pad(mode="constant")``).
+
+    ``pad_width`` as in NumPy: an int (the same before and after every axis),
+    one ``(before, after)`` pair for every axis, or a pair per axis
+    ``((before_0, after_0), (before_1, after_1), ...)``. (PyTorch's
+    last-axis-first ``F.pad`` convention lives in the functional layer.)
+
+    Shape: x (n_0, n_1, ...) -> (before_0 + n_0 + after_0, ...).
+    """
     nd = x.data.ndim
     if isinstance(pad_width, numbers.Integral):
         pw = [(pad_width, pad_width)] * nd
+    elif len(pad_width) == 2 and all(isinstance(p, numbers.Integral) for p in pad_width):
+        pw = [tuple(pad_width)] * nd
+    elif len(pad_width) == 1:
+        p = pad_width[0]
+        pw = [(p, p) if isinstance(p, numbers.Integral) else tuple(p)] * nd
+    elif all(isinstance(p, numbers.Integral) for p in pad_width):
+        # A flat tuple of 4 or 6 ints is PyTorch's F.pad convention (last axis first);
+        # reading it NumPy's way would silently pad the wrong axes.
+        raise ValueError(f"pad: a flat pad_width {tuple(pad_width)!r} is ambiguous; give one (before, after) pair "
+                         f"per axis (NumPy's convention), or use shendu.functional.pad2d for PyTorch's "
+                         f"(left, right, top, bottom) order")
     else:
-        pw = [tuple(p) if not isinstance(p, numbers.Integral) else (p, p) for p in pad_width]
-        if len(pw) == 2 and nd != 2 and all(isinstance(p, numbers.Integral) for p in pad_width):
-            pw = [tuple(pad_width)] * nd
-    if len(pw) != nd:
+        pw = [(p, p) if isinstance(p, numbers.Integral) else tuple(p) for p in pad_width]
+    if len(pw) != nd or any(len(p) != 2 for p in pw):
         raise ValueError(f"pad: pad_width needs one (before, after) pair per axis ({nd}), got {pad_width!r}")
     if any(a < 0 or b < 0 for a, b in pw):
         raise ValueError(f"pad: pad widths must be non-negative, got {pad_width!r}")

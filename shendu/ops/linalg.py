@@ -22,6 +22,8 @@ class MatMul(Function):
         ia, ib = self.inputs
         a, b = self.a, self.b
         a1, b1 = a.ndim == 1, b.ndim == 1
+        if a1 and b1:  # the dot product of two vectors: g is a scalar
+            return (g * b if ia.requires_grad else None, g * a if ib.requires_grad else None)
         if a1:
             a = a.reshape(1, -1)
             g = g[..., None, :]
@@ -74,8 +76,15 @@ class Linear(Function):
 
     @classmethod
     def describe_error(cls, shapes, options, exc):
-        return (f"linear: input of shape {shapes[0]} does not fit weight of shape {shapes[1]} "
-                f"(expected last input dimension {shapes[1][-1] if len(shapes[1]) else '?'})")
+        x, w = shapes[0], shapes[1]
+        if len(w) != 2:
+            return f"linear: expected a weight of 2 dimensions (out_features, in_features), got shape {w}"
+        if not x or x[-1] != w[1]:
+            return (f"linear: input of shape {x} does not fit weight of shape {w} "
+                    f"(expected the input's last dimension to be {w[1]})")
+        if len(shapes) > 2:
+            return f"linear: bias of shape {shapes[2]} does not fit weight of shape {w} (expected ({w[0]},))"
+        return f"linear: input of shape {x}, weight of shape {w}: {exc}"
 
 
 def matmul(a, b):

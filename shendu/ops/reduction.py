@@ -7,9 +7,15 @@ or a tuple of ints.
 from __future__ import annotations
 
 from ..autograd import Function
-from ..backend import get_array_module
+from ..backend import get_array_module, get_default_dtype
 from ..tensor import Tensor
-from ._util import axis_arg, expand_reduced, keepdims_arg, normalize_axes
+from ._util import axis_arg, cast, expand_reduced, keepdims_arg, normalize_axes
+
+
+def _reduced_shape(shape, axis):
+    """``shape`` without the reduced axes (what ``keepdims=False`` leaves)."""
+    axes = normalize_axes(axis, len(shape))
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
 
 
 def _count(shape, axis):
@@ -59,13 +65,13 @@ class Extremum(Function):
     def forward(self, x, axis, keepdims, largest):
         y = x.max(axis=axis, keepdims=True) if largest else x.min(axis=axis, keepdims=True)
         self.x, self.y, self.axis, self.keepdims = x, y, axis, keepdims
-        xp = get_array_module(x)
-        return y if keepdims else xp.asarray(y.reshape([n for i, n in enumerate(x.shape) if i not in normalize_axes(axis, x.ndim)]))
+        return y if keepdims else y.reshape(_reduced_shape(x.shape, axis))
 
     def backward(self, g):
         mask = self.x == self.y
         g = expand_reduced(g, self.x.shape, self.axis, self.keepdims)
-        return mask * (g / mask.sum(axis=self.axis, keepdims=True))
+        ties = mask.sum(axis=self.axis, keepdims=True, dtype=g.dtype)
+        return mask * (g / ties)
 
 
 class Var(Function):
@@ -97,9 +103,7 @@ class LogSumExp(Function):
         m = xp.where(xp.isfinite(m), m, 0)
         y = xp.log(xp.exp(x - m).sum(axis=axis, keepdims=True)) + m
         self.x, self.y, self.axis, self.keepdims = x, y, axis, keepdims
-        if keepdims:
-            return y
-        return xp.asarray(y.reshape([n for i, n in enumerate(x.shape) if i not in normalize_axes(axis, x.ndim)]))
+        return y if keepdims else y.reshape(_reduced_shape(x.shape, axis))
 
     def backward(self, g):
         xp = get_array_module(g)
@@ -108,10 +112,14 @@ class LogSumExp(Function):
 
 
 def _reduce_args(x, axis, keepdims, kw, op):
+    if isinstance(axis, Tensor):
+        hint = {"max": "; for the element-wise maximum of two tensors use shendu.maximum(a, b)",
+                "min": "; for the element-wise minimum of two tensors use shendu.minimum(a, b)"}.get(op, "")
+        raise TypeError(f"{op}: axis must be an int or a tuple of ints, got a tensor{hint}")
     keepdims = keepdims_arg(keepdims, kw)
     axis = axis_arg(axis, kw, op)
     if axis is not None:
-        normalize_axes(axis, x.ndim)  # clear error for a bad axis
+        normalize_axes(axis, x.ndim, op)  # clear error for a bad axis
     return axis, keepdims
 
 
@@ -125,7 +133,7 @@ def mean(x, axis=None, keepdims=False, **kw):
     """Arithmetic mean over ``axis``."""
     axis, keepdims = _reduce_args(x, axis, keepdims, kw, "mean")
     if x.data.dtype.kind != "f":
-        x = x.float()
+        x = cast(x, get_default_dtype())
     return Mean.apply(x, axis=axis, keepdims=keepdims)
 
 
@@ -157,6 +165,8 @@ def var(x, axis=None, ddof=0, keepdims=False, **kw):
     PyTorch's ``correction=`` / ``unbiased=`` are accepted."""
     ddof = _ddof(ddof, kw)
     axis, keepdims = _reduce_args(x, axis, keepdims, kw, "var")
+    if x.data.dtype.kind != "f":
+        x = cast(x, get_default_dtype())
     return Var.apply(x, axis=axis, ddof=ddof, keepdims=keepdims)
 
 

@@ -62,6 +62,10 @@ class BroadcastTo(Function):
     def backward(self, g):
         return g
 
+    @classmethod
+    def describe_error(cls, shapes, options, exc):
+        return f"broadcast_to: cannot broadcast a tensor of shape {shapes[0]} to {options.get('shape')}"
+
 
 def reshape(x, *shape):
     """The same elements in a new shape (one dimension may be −1)."""
@@ -75,21 +79,39 @@ view = reshape
 
 
 def transpose(x, *axes):
-    """Permute the axes (reverse them when none are given). Alias: ``permute``."""
+    """Permute the axes: reverse them when none are given (``x.T``), or put
+    them in the given order, ``transpose(x, (2, 0, 1))`` (NumPy).
+
+    Two separate integers swap those two axes, as PyTorch's
+    ``transpose(dim0, dim1)`` does: ``x.transpose(0, 1)`` exchanges axes 0 and
+    1 whatever x's rank (NumPy would read it as a permutation, the identity
+    for a 2-D tensor). :func:`permute` always reads its axes as a permutation.
+    """
+    if len(axes) == 2 and all(isinstance(a, numbers.Integral) for a in axes):
+        return swapaxes(x, *axes)
+    return permute(x, *axes)
+
+
+def permute(x, *axes):
+    """Put the axes in the given order (a permutation of 0..ndim−1; none given
+    reverses them): ``permute(x, 2, 0, 1)`` or ``permute(x, (2, 0, 1))``."""
     axes = _shape_arg(axes) if axes else None
+    nd = x.data.ndim
     if axes is not None:
-        if sorted(a % x.data.ndim for a in axes) != list(range(x.data.ndim)):
-            raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.data.ndim} axes of a tensor of shape {x.data.shape}")
-        axes = tuple(a % x.data.ndim for a in axes)
+        if sorted(a % nd if -nd <= a < nd else a for a in axes) != list(range(nd)):
+            raise ValueError(f"permute: axes {axes} are not a permutation of the {nd} axes "
+                             f"of a tensor of shape {x.data.shape}")
+        axes = tuple(a % nd for a in axes)
     return Transpose.apply(x, axes=axes)
 
 
-permute = transpose
-
-
 def swapaxes(x, axis1, axis2):
-    """Exchange two axes."""
-    axes = list(range(x.data.ndim))
+    """Exchange two axes (PyTorch: ``transpose(dim0, dim1)``)."""
+    nd = x.data.ndim
+    for a in (axis1, axis2):
+        if not -nd <= a < nd:
+            raise IndexError(f"swapaxes: axis {a} is out of range for a tensor of {nd} dimensions")
+    axes = list(range(nd))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return Transpose.apply(x, axes=tuple(axes))
 
@@ -101,7 +123,7 @@ def squeeze(x, axis=None, **kw):
     if axis is None:
         new = tuple(n for n in shape if n != 1)
     else:
-        axes = normalize_axes(axis, len(shape))
+        axes = normalize_axes(axis, len(shape), "squeeze")
         for a in axes:
             if shape[a] != 1:
                 raise ValueError(f"squeeze: axis {a} of a tensor of shape {shape} has size {shape[a]}, not 1")
@@ -109,8 +131,11 @@ def squeeze(x, axis=None, **kw):
     return reshape(x, new)
 
 
-def unsqueeze(x, axis):
-    """Insert a size-1 axis at position ``axis``. Alias: ``expand_dims``."""
+def unsqueeze(x, axis=None, **kw):
+    """Insert a size-1 axis at position ``axis`` (alias ``dim=``). Alias: ``expand_dims``."""
+    axis = kw.pop("dim", axis)
+    if axis is None or kw:
+        raise TypeError(f"unsqueeze: expected one axis (axis= or dim=), got axis={axis!r} and {sorted(kw)}")
     shape = list(x.data.shape)
     nd = len(shape) + 1
     if not -nd <= axis < nd:
@@ -146,5 +171,8 @@ def expand(x, *shape):
     """PyTorch's spelling of :func:`broadcast_to`; −1 keeps a dimension."""
     shape = _shape_arg(shape)
     lead = len(shape) - x.data.ndim
+    if lead < 0 or any(n == -1 for n in shape[:lead]):
+        raise ValueError(f"expand: cannot expand a tensor of shape {x.data.shape} to {shape} "
+                         f"(-1 keeps an existing dimension; new leading dimensions need a size)")
     shape = tuple(x.data.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
     return broadcast_to(x, shape)
