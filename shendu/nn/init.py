@@ -39,7 +39,8 @@ def _fans(shape):
 
 def calculate_gain(nonlinearity, param=None):
     """The recommended gain for a nonlinearity (PyTorch's table)."""
-    if nonlinearity in ("linear", "conv1d", "conv2d", "conv_transpose2d", "sigmoid", "identity"):
+    if nonlinearity in ("linear", "identity", "sigmoid", "conv1d", "conv2d", "conv3d",
+                        "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"):
         return 1.0
     if nonlinearity == "tanh":
         return 5.0 / 3
@@ -73,14 +74,25 @@ def constant_(tensor, val):
     return _fill(tensor, xp.full(tensor.data.shape, val))
 
 
+def _draw_dtype(tensor):
+    """Draw float32 weights in float32 (half the memory traffic of drawing float64 and casting)."""
+    return tensor.data.dtype if tensor.data.dtype in (backend.float32, backend.float64) else backend.float64
+
+
 def uniform_(tensor, a=0.0, b=1.0):
     """w ~ U(a, b)."""
-    return _fill(tensor, backend.rng().uniform(a, b, tensor.data.shape))
+    u = backend.rng().random(tensor.data.shape, dtype=_draw_dtype(tensor))
+    u *= b - a
+    u += a
+    return _fill(tensor, u)
 
 
 def normal_(tensor, mean=0.0, std=1.0):
     """w ~ N(mean, std²)."""
-    return _fill(tensor, backend.rng().normal(mean, std, tensor.data.shape))
+    n = backend.rng().standard_normal(tensor.data.shape, dtype=_draw_dtype(tensor))
+    n *= std
+    n += mean
+    return _fill(tensor, n)
 
 
 def xavier_uniform_(tensor, gain=1.0):
@@ -142,3 +154,49 @@ glorot_uniform_ = xavier_uniform_
 glorot_normal_ = xavier_normal_
 he_uniform_ = kaiming_uniform_
 he_normal_ = kaiming_normal_
+
+
+# ---------------------------------------------------------------- lookup by name
+def _keras_random_uniform(tensor):
+    return uniform_(tensor, -0.05, 0.05)
+
+
+def _keras_random_normal(tensor):
+    return normal_(tensor, 0.0, 0.05)
+
+
+_BY_NAME = {
+    "zeros": zeros_, "ones": ones_,
+    "uniform": _keras_random_uniform, "random_uniform": _keras_random_uniform,
+    "normal": _keras_random_normal, "random_normal": _keras_random_normal,
+    "glorot_uniform": xavier_uniform_, "xavier_uniform": xavier_uniform_,
+    "glorot_normal": xavier_normal_, "xavier_normal": xavier_normal_,
+    "he_uniform": kaiming_uniform_, "kaiming_uniform": kaiming_uniform_,
+    "he_normal": kaiming_normal_, "kaiming_normal": kaiming_normal_,
+    "lecun_uniform": lecun_uniform_, "lecun_normal": lecun_normal_,
+    "orthogonal": orthogonal_,
+}
+
+
+def get(name):
+    """The initialiser called ``name`` (Keras-style), or ``name`` itself when it is callable.
+
+    Names: ``zeros``, ``ones``, ``random_uniform`` / ``uniform`` (U(−0.05, 0.05),
+    Keras's default), ``random_normal`` / ``normal`` (N(0, 0.05²)), ``glorot_uniform``,
+    ``glorot_normal``, ``he_uniform``, ``he_normal``, ``lecun_uniform``,
+    ``lecun_normal``, ``orthogonal``; the PyTorch spellings ``xavier_*`` /
+    ``kaiming_*`` too, with or without the trailing underscore, any case.
+    ``he_*`` use gain √2 (ReLU), as Keras does; Keras's ``*_normal`` draw from a
+    normal truncated at 2σ, these from the plain normal of the same σ.
+
+    Example:
+        >>> w = shendu.nn.Parameter(shendu.empty(10, 5))
+        >>> shendu.nn.init.get("glorot_uniform")(w) is w
+        True
+    """
+    if callable(name):
+        return name
+    key = str(name).lower().rstrip("_")
+    if key not in _BY_NAME:
+        raise ValueError(f"init.get: unknown initialiser {name!r}; known: {', '.join(sorted(_BY_NAME))}")
+    return _BY_NAME[key]

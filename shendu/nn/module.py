@@ -15,14 +15,25 @@ attribute assignment::
 so ``parameters()`` can never forget one. Non-trainable state (running means)
 is a buffer: ``self.register_buffer("running_mean", zeros(n))``; it is saved
 in ``state_dict()`` but not trained.
+
+Shape errors name the layer by its path. A layer checks its input cheaply and
+raises a plain ``ValueError`` (``"Linear: expected input with last dimension
+16, got shape (8, 3)"``); the outermost module catches it and, on that error
+path only, replays the forward with hooks to report where it happened and
+the shapes that led there::
+
+    features.3 (Linear): expected input with last dimension 16, got shape (8, 3);
+    shapes so far: input (8, 5) → features.0 (8, 3) → features.1 (8, 3) → features.2 (8, 3)
 """
 from __future__ import annotations
 
-from collections import OrderedDict
+import functools
+import sys
+from collections import OrderedDict, namedtuple
 
-from .. import backend
+from .. import autograd, backend
 from ..backend import xp
-from ..tensor import Tensor
+from ..tensor import Tensor, zeros
 
 
 class Parameter(Tensor):
@@ -41,14 +52,48 @@ class Parameter(Tensor):
         raise TypeError("Parameter: pickling is not supported; use shendu.save / state_dict")
 
 
+class StateDictKeyError(KeyError):
+    """A missing or unexpected key in :meth:`Module.load_state_dict` (printed without KeyError's quotes)."""
+
+    __str__ = Exception.__str__
+
+
+#: What :meth:`Module.load_state_dict` returns (PyTorch's field names).
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+# The errors a wrong input shape produces; the outermost module annotates them with the layer's path.
+_SHAPE_ERRORS = (ValueError, TypeError, IndexError)
+
+
 class Module:
     """Base class of every layer and model.
 
-    Subclasses set sub-modules and parameters in ``__init__`` and implement
-    ``forward``. Calling the module runs ``forward`` (and any forward hooks).
-    ``training`` is True after construction and switched by :meth:`train` /
-    :meth:`eval`.
+    Lifecycle: ``__init__`` stores the configuration and creates parameters
+    (or, for lazy layers such as ``Dense``, :meth:`build` creates them from the
+    first input's shape); calling the module runs :meth:`forward` and then any
+    forward hooks. ``training`` is True after construction and switched by
+    :meth:`train` / :meth:`eval`.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        """Wrap each subclass's ``__init__`` so that a module remembers its constructor call.
+
+        ``_init_call = (type(self), args, kwargs)`` of the outermost ``__init__``
+        (a subclass's, not the ones it delegates to) is what
+        :func:`shendu.nn.config.get_config` saves to rebuild the module.
+        """
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+
+        @functools.wraps(init)
+        def __init__(self, *args, **kw):
+            if "_init_call" not in self.__dict__:
+                object.__setattr__(self, "_init_call", (type(self), args, kw))
+            init(self, *args, **kw)
+
+        cls.__init__ = __init__
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -60,16 +105,34 @@ class Module:
 
     # ------------------------------------------------------------ registration
     def __setattr__(self, name, value):
-        if "_parameters" not in self.__dict__:
+        d = self.__dict__
+        if "_parameters" not in d:
             raise RuntimeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
-        for d in (self._parameters, self._modules, self._buffers):
-            d.pop(name, None)
+        params, modules, buffers = d["_parameters"], d["_modules"], d["_buffers"]
         if isinstance(value, Parameter):
-            self._parameters[name] = value
+            modules.pop(name, None)
+            buffers.pop(name, None)
+            params[name] = value
+        elif name in params:
+            # Rebinding a parameter to a computed tensor would silently stop training it.
+            if value is not None:
+                raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} to parameter "
+                                f"{name!r} (a Parameter or None expected)")
+            params[name] = None
         elif isinstance(value, Module):
-            self._modules[name] = value
-        elif name in self.__dict__.get("_buffer_names", ()):
-            self._buffers[name] = value
+            params.pop(name, None)
+            buffers.pop(name, None)
+            modules[name] = value
+        elif name in modules:
+            if value is not None:
+                raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} to sub-module "
+                                f"{name!r} (a Module or None expected)")
+            modules[name] = None
+        elif name in d.get("_buffer_names", ()):
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} to buffer "
+                                f"{name!r} (a Tensor or None expected)")
+            buffers[name] = value
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name):
@@ -77,35 +140,77 @@ class Module:
             d.pop(name, None)
         object.__delattr__(self, name)
 
+    def _check_name(self, name, what):
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"{type(self).__name__}: {what} name must be a non-empty string without '.', got {name!r}")
+        registered = name in self._parameters or name in self._modules or name in self._buffers
+        if hasattr(type(self), name) or (name in self.__dict__ and not registered):
+            raise KeyError(f"{type(self).__name__}: cannot register {what} {name!r}: the attribute already exists")
+
     def register_buffer(self, name, tensor, persistent=True):
-        """Register non-trainable state (e.g. BatchNorm's running mean) saved in ``state_dict``."""
+        """Register non-trainable state (e.g. BatchNorm's running mean) saved in ``state_dict``.
+
+        Args:
+            name: attribute name. tensor: a Tensor (or array), or None.
+            persistent: False keeps it out of ``state_dict`` (derived, cheap to recompute).
+        """
+        if name not in self._buffers:
+            self._check_name(name, "buffer")
         if "_buffer_names" not in self.__dict__:
             object.__setattr__(self, "_buffer_names", set())
         self._buffer_names.add(name)
-        if not persistent:
-            self._non_persistent.add(name)
+        (self._non_persistent.discard if persistent else self._non_persistent.add)(name)
         if tensor is not None and not isinstance(tensor, Tensor):
             tensor = Tensor(tensor)
         self._buffers[name] = tensor
         object.__setattr__(self, name, tensor)
 
     def register_parameter(self, name, param):
-        """Register ``param`` (or None) under ``name``."""
+        """Register ``param`` (a Parameter, Tensor or array; or None for "no such parameter") under ``name``."""
+        if name not in self._parameters:
+            self._check_name(name, "parameter")
         if param is None:
-            self._parameters.pop(name, None)
+            self._parameters[name] = None
             object.__setattr__(self, name, None)
         else:
             setattr(self, name, param if isinstance(param, Parameter) else Parameter(param))
 
     def add_module(self, name, module):
-        setattr(self, name, module)
+        """Register ``module`` (or None) as the sub-module ``name``."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}.add_module: {name!r} is a {type(module).__name__}, not a Module")
+        if name not in self._modules:
+            self._check_name(name, "module")
+        if module is None:
+            self._modules[name] = None
+            object.__setattr__(self, name, None)
+        else:
+            setattr(self, name, module)
+
+    register_module = add_module
+
+    def get_submodule(self, target):
+        """The sub-module at the dotted path ``target`` (``""`` is this module)."""
+        mod = self
+        for part in target.split(".") if target else ():
+            if part not in mod._modules:
+                raise AttributeError(f"{type(self).__name__}: no sub-module {target!r} ({type(mod).__name__} "
+                                     f"has no child {part!r})")
+            mod = mod._modules[part]
+        return mod
 
     # ------------------------------------------------------------ running
     def forward(self, *args, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
 
     def __call__(self, *args, **kwargs):
-        out = self.forward(*args, **kwargs)
+        try:  # free until something raises (Python >= 3.11)
+            out = self.forward(*args, **kwargs)
+        except _SHAPE_ERRORS as exc:
+            located = _locate_error(self, exc, args, kwargs)
+            if located is None:
+                raise
+            raise located from exc
         if self._forward_hooks:
             for hook in list(self._forward_hooks):
                 res = hook(self, args, out)
@@ -114,15 +219,39 @@ class Module:
         return out
 
     def register_forward_hook(self, hook):
-        """Call ``hook(module, inputs, output)`` after every forward; returns a handle with ``remove()``."""
-        self._forward_hooks.append(hook)
-        hooks = self._forward_hooks
+        """Call ``hook(module, inputs, output)`` after every forward; returns a handle with ``remove()``.
 
-        class _Handle:
-            def remove(self_inner):
-                if hook in hooks:
-                    hooks.remove(hook)
-        return _Handle()
+        A hook that returns something other than None replaces the output.
+        """
+        self._forward_hooks.append(hook)
+        return _HookHandle(self._forward_hooks, hook)
+
+    def build(self, input_shape):
+        """Create the parameters of lazy layers by running one forward pass on zeros.
+
+        Keras's ``model.build(input_shape)``: ``input_shape`` is the full shape of
+        one input, batch axis first; the batch size may be None (it becomes 1),
+        e.g. ``model.build((None, 784))``. A list of shapes builds a model that
+        takes several inputs. The pass runs under ``no_grad`` in eval mode (no
+        running statistic changes, no dropout) and each module's mode is restored.
+        Create the optimizer after this (or after the first call): the
+        parameters of ``Dense`` and other lazy layers do not exist before.
+
+        Returns:
+            self.
+        """
+        shapes = input_shape if input_shape and isinstance(input_shape[0], (tuple, list)) else [input_shape]
+        dtype = next((p.dtype for p in self.parameters() if p.dtype.kind == "f"), None)
+        inputs = [zeros(tuple(1 if n is None else n for n in shape), dtype=dtype) for shape in shapes]
+        modes = [(m, m.training) for m in self.modules()]
+        self.eval()
+        try:
+            with autograd.no_grad():
+                self(*inputs)
+        finally:
+            for m, mode in modes:
+                object.__setattr__(m, "training", mode)
+        return self
 
     # ------------------------------------------------------------ traversal
     def named_parameters(self, prefix="", recurse=True):
@@ -136,31 +265,34 @@ class Module:
                 yield (mod_prefix + "." + name if mod_prefix else name), p
 
     def parameters(self, recurse=True):
-        """The trainable parameters, each once."""
+        """The trainable parameters, each once (shared ones too)."""
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix=""):
-        for mod_prefix, mod in self.named_modules(prefix):
+    def named_buffers(self, prefix="", recurse=True):
+        """(name, Tensor) pairs of the buffers (non-persistent ones included)."""
+        for mod_prefix, mod in (self.named_modules(prefix) if recurse else [(prefix, self)]):
             for name, b in mod._buffers.items():
                 if b is not None:
                     yield (mod_prefix + "." + name if mod_prefix else name), b
 
-    def buffers(self):
-        for _, b in self.named_buffers():
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
             yield b
 
     def named_children(self):
+        """(name, module) of the direct sub-modules."""
         for name, m in self._modules.items():
             if m is not None:
                 yield name, m
 
     def children(self):
+        """The direct sub-modules."""
         for _, m in self.named_children():
             yield m
 
     def named_modules(self, prefix="", _seen=None):
-        """(path, module) for this module and every descendant, depth first."""
+        """(path, module) for this module and every descendant, depth first, each module once."""
         seen = set() if _seen is None else _seen
         if id(self) in seen:
             return
@@ -170,6 +302,7 @@ class Module:
             yield from m.named_modules(prefix + "." + name if prefix else name, seen)
 
     def modules(self):
+        """This module and every descendant."""
         for _, m in self.named_modules():
             yield m
 
@@ -181,14 +314,26 @@ class Module:
         return self
 
     def num_parameters(self, trainable_only=False):
-        """The number of scalar parameters."""
+        """The number of scalar parameters (e.g. Dense 5→10: 5·10 + 10 = 60)."""
         return int(sum(p.data.size for p in self.parameters() if p.requires_grad or not trainable_only))
+
+    def summary(self, input_shape, **kwargs):
+        """Print and return the layer-by-layer table: see :func:`shendu.summary`."""
+        from ..summary import summary  # a higher layer: imported on use
+        return summary(self, input_shape, **kwargs)
+
+    def regularization_loss(self):
+        """Σ of the kernel/bias regularizer penalties: see :func:`shendu.nn.regularizers.regularization_loss`."""
+        from .regularizers import regularization_loss
+        return regularization_loss(self)
 
     # ------------------------------------------------------------ modes
     def train(self, mode=True):
-        """Set training mode (Dropout drops, BatchNorm uses batch statistics)."""
+        """Set training mode on this module and every descendant (Dropout drops, BatchNorm uses batch statistics)."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"{type(self).__name__}.train: mode must be True or False, got {mode!r}")
         for m in self.modules():
-            object.__setattr__(m, "training", bool(mode))
+            object.__setattr__(m, "training", mode)
         return self
 
     def eval(self):
@@ -196,9 +341,12 @@ class Module:
         return self.train(False)
 
     def zero_grad(self, set_to_none=True):
-        """Forget the gradients of all parameters."""
+        """Forget the gradients of all parameters (``set_to_none=False`` fills them with zeros instead)."""
         for p in self.parameters():
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad.data.fill(0)
 
     def requires_grad_(self, requires_grad=True):
         """Freeze (False) or unfreeze (True) every parameter, e.g. for transfer learning."""
@@ -207,7 +355,7 @@ class Module:
         return self
 
     def to(self, device=None, dtype=None):
-        """Move / cast every parameter and buffer in place."""
+        """Move / cast every parameter and buffer in place (only floating ones change dtype)."""
         dev = backend.Device(device) if device is not None else None
         dt = backend.as_dtype(dtype)
         for t in list(self.parameters()) + list(self.buffers()):
@@ -228,31 +376,36 @@ class Module:
         return self.to(dtype=backend.float32)
 
     # ------------------------------------------------------------ state
-    def state_dict(self):
-        """An ordered ``{name: Tensor}`` of parameters and persistent buffers (sharing memory)."""
+    def _state_tensors(self, prefix=""):
+        """``{name: Tensor}`` of parameters and persistent buffers in PyTorch's order: each
+        module's parameters, then its buffers, then its children (a shared tensor under every name)."""
         out = OrderedDict()
-        for name, p in self.named_parameters():
-            out[name] = p.detach()
-        for mod_prefix, mod in self.named_modules():
-            for name, b in mod._buffers.items():
-                if b is not None and name not in mod._non_persistent:
-                    out[mod_prefix + "." + name if mod_prefix else name] = b.detach()
+        for name, p in self._parameters.items():
+            if p is not None:
+                out[prefix + name] = p
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent:
+                out[prefix + name] = b
+        for name, m in self.named_children():
+            out.update(m._state_tensors(prefix + name + "."))
         return out
 
-    def load_state_dict(self, state_dict, strict=True):
-        """Copy values (Tensors or arrays) into the parameters and buffers.
+    def state_dict(self):
+        """An ordered ``{name: Tensor}`` of parameters and persistent buffers (sharing memory)."""
+        return OrderedDict((k, t.detach()) for k, t in self._state_tensors().items())
 
-        With ``strict=True`` a missing or unexpected key is an error that names
-        it; a shape mismatch is always an error naming the key and both shapes.
-        Returns ``(missing_keys, unexpected_keys)``.
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy values (shendu or torch tensors, or arrays) into the parameters and buffers.
+
+        Every key and shape is checked before anything is copied, so a failed
+        load leaves the model unchanged. With ``strict=True`` a missing or
+        unexpected key is an error that names it; a shape mismatch is always an
+        error naming the key and both shapes.
+
+        Returns:
+            ``IncompatibleKeys(missing_keys, unexpected_keys)``.
         """
-        own = OrderedDict()
-        for name, p in self.named_parameters():
-            own[name] = p
-        for mod_prefix, mod in self.named_modules():
-            for name, b in mod._buffers.items():
-                if b is not None and name not in mod._non_persistent:
-                    own[mod_prefix + "." + name if mod_prefix else name] = b
+        own = self._state_tensors()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
@@ -261,18 +414,20 @@ class Module:
                 parts.append("missing keys: " + ", ".join(missing))
             if unexpected:
                 parts.append("unexpected keys: " + ", ".join(unexpected))
-            raise KeyError(f"load_state_dict ({type(self).__name__}): " + "; ".join(parts))
+            raise StateDictKeyError(f"load_state_dict ({type(self).__name__}): " + "; ".join(parts))
+        arrays = {}
         for name, t in own.items():
             if name not in state_dict:
                 continue
-            v = state_dict[name]
-            arr = v.data if isinstance(v, Tensor) else (v.numpy() if hasattr(v, "numpy") and not backend.is_array(v) else v)
-            arr = xp.asarray(arr)
+            arr = _as_array(state_dict[name])
             if tuple(arr.shape) != tuple(t.data.shape):
                 raise ValueError(f"load_state_dict ({type(self).__name__}): key {name!r} has shape "
                                  f"{tuple(arr.shape)} in the state dict but {tuple(t.data.shape)} in the model")
-            t.data = arr.astype(t.data.dtype, copy=True)
-        return missing, unexpected
+            arrays[name] = arr
+        for name, arr in arrays.items():
+            t = own[name]
+            t.data = backend.to_device(arr, backend.device_of(t.data)).astype(t.data.dtype, copy=True)
+        return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------ printing
     def extra_repr(self):
@@ -280,34 +435,138 @@ class Module:
         return ""
 
     def __repr__(self):
-        lines = []
-        for name, m in self.named_children():
-            sub = repr(m).replace("\n", "\n  ")
-            lines.append(f"  ({name}): {sub}")
-        head = f"{type(self).__name__}({self.extra_repr()}"
+        """The module tree, as PyTorch prints it."""
+        extra = self.extra_repr()
+        lines = extra.split("\n") if extra else []
+        children = [f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self.named_children()]
+        if len(lines) == 1 and not children:
+            return f"{type(self).__name__}({lines[0]})"
+        lines += children
         if not lines:
-            return head + ")"
-        return head + "\n" + "\n".join(lines) + "\n)"
+            return f"{type(self).__name__}()"
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
 
 
+class _HookHandle:
+    """Returned by ``register_forward_hook``: ``remove()`` unregisters the hook."""
+
+    __slots__ = ("hooks", "hook")
+
+    def __init__(self, hooks, hook):
+        self.hooks, self.hook = hooks, hook
+
+    def remove(self):
+        if self.hook in self.hooks:
+            self.hooks.remove(self.hook)
+
+
+def _as_array(value):
+    """A state-dict value (shendu Tensor, torch tensor, NumPy array, list) as a backend array."""
+    if isinstance(value, Tensor):
+        return value.data
+    if backend.is_array(value):
+        return value
+    if hasattr(value, "detach"):  # a torch tensor
+        return xp.asarray(value.detach().cpu().numpy())
+    return xp.asarray(value)
+
+
+# ---------------------------------------------------------------- shape errors with paths
+_CALL_CODE = Module.__call__.__code__
+
+
+def _inside_module_call():
+    """True when the caller of the current ``Module.__call__`` is itself inside one."""
+    f = sys._getframe(3)  # _inside_module_call <- _locate_error <- Module.__call__ <- its caller
+    while f is not None:
+        if f.f_code is _CALL_CODE:
+            return True
+        f = f.f_back
+    return False
+
+
+def _shape_text(obj):
+    if isinstance(obj, Tensor):
+        return str(tuple(obj.shape))
+    if isinstance(obj, (tuple, list)):
+        return "(" + ", ".join(_shape_text(o) for o in obj) + ")"
+    return type(obj).__name__
+
+
+def _locate_error(module, exc, args, kwargs):
+    """The error ``exc`` re-worded with the failing layer's path and the shapes so far, or None.
+
+    Every module that sees ``exc`` pass adds itself to ``exc._shendu_modules``
+    (innermost first); only the outermost one (no ``Module.__call__`` above
+    it) replays the forward with hooks on the leaf modules to collect their
+    output shapes, then restores the buffers and the random generator so that
+    the replay leaves no trace.
+    """
+    trail = exc.__dict__.setdefault("_shendu_modules", [])
+    trail.append(module)
+    if _inside_module_call() or exc.__dict__.get("_shendu_located") or not module._modules:
+        return None
+    paths = {id(m): p for p, m in module.named_modules()}
+    failed = next((m for m in trail if id(m) in paths), module)
+    path = paths[id(failed)]
+    kind = type(failed).__name__
+    label = f"{path} ({kind})" if path else kind
+    message = str(exc)
+    if message.startswith(kind + ": "):
+        message = message[len(kind) + 2:]
+
+    shapes = []
+    leaves = [(p, m) for p, m in module.named_modules() if m is not module and not m._modules]
+    hooks = [(m, lambda _m, _a, out, p=p: shapes.append((p, _shape_text(out)))) for p, m in leaves]
+    saved_buffers = [(b, b.data.copy()) for b in module.buffers()]
+    saved_rng = backend.get_rng_state()
+    for m, hook in hooks:
+        m._forward_hooks.append(hook)
+    try:
+        with autograd.no_grad():
+            module.forward(*args, **kwargs)
+    except Exception:  # the replay is expected to fail again at the same layer
+        pass
+    finally:
+        for m, hook in hooks:
+            m._forward_hooks.remove(hook)
+        for b, data in saved_buffers:
+            b.data = data
+        backend.set_rng_state(saved_rng)
+
+    inputs = ", ".join(_shape_text(a) for a in list(args) + list(kwargs.values()))
+    so_far = "".join(f" → {p} {s}" for p, s in shapes)
+    try:
+        located = type(exc)(f"{label}: {message}; shapes so far: input {inputs}{so_far}")
+    except Exception:  # an exception type that does not take one message
+        return None
+    located._shendu_located = True
+    return located
+
+
+# ---------------------------------------------------------------- containers
 class Sequential(Module):
-    """Modules applied one after another: ``Sequential(Linear(2, 8), Tanh(), Linear(8, 1))``.
+    """Modules applied one after another.
 
-    Accepts modules as arguments, a list of modules, or an ordered dict of named modules.
+    ``Sequential(Linear(2, 8), Tanh(), Linear(8, 1))``, ``Sequential([m1, m2])``
+    or ``Sequential(OrderedDict(hidden=Linear(2, 8), out=Linear(8, 1)))``
+    (then the state-dict keys are ``hidden.weight``…).
+
+    Shape: the first module's input -> the last module's output.
     """
 
     def __init__(self, *modules):
         super().__init__()
         if len(modules) == 1 and isinstance(modules[0], (list, tuple)):
             modules = modules[0]
-        if len(modules) == 1 and isinstance(modules[0], (dict, OrderedDict)):
+        if len(modules) == 1 and isinstance(modules[0], dict):
             for name, m in modules[0].items():
-                setattr(self, name, m)
+                self.add_module(name, m)
         else:
             for i, m in enumerate(modules):
                 if not isinstance(m, Module):
                     raise TypeError(f"Sequential: item {i} is a {type(m).__name__}, not a Module")
-                setattr(self, str(i), m)
+                self.add_module(str(i), m)
 
     def forward(self, x):
         for m in self._modules.values():
@@ -315,14 +574,20 @@ class Sequential(Module):
         return x
 
     def append(self, module):
-        setattr(self, str(len(self._modules)), module)
+        """Add ``module`` at the end (named by its position)."""
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
         return self
 
     def __getitem__(self, i):
-        mods = list(self._modules.values())
+        items = list(self._modules.items())
         if isinstance(i, slice):
-            return Sequential(mods[i])
-        return mods[i]
+            return Sequential(OrderedDict(items[i]))
+        return items[i][1]
 
     def __len__(self):
         return len(self._modules)
@@ -332,15 +597,17 @@ class Sequential(Module):
 
 
 class ModuleList(Module):
-    """A list of modules whose parameters are registered (indexable, iterable)."""
+    """A list of modules whose parameters are registered (indexable, iterable).
+
+    It has no ``forward``: the owner decides how to call its items.
+    """
 
     def __init__(self, modules=()):
         super().__init__()
-        for m in modules:
-            self.append(m)
+        self.extend(modules)
 
     def append(self, module):
-        setattr(self, str(len(self._modules)), module)
+        self.add_module(str(len(self._modules)), module)
         return self
 
     def extend(self, modules):
@@ -352,6 +619,12 @@ class ModuleList(Module):
         mods = list(self._modules.values())
         return ModuleList(mods[i]) if isinstance(i, slice) else mods[i]
 
+    def __setitem__(self, i, module):
+        n = len(self._modules)
+        if not -n <= i < n:
+            raise IndexError(f"ModuleList: index {i} out of range for {n} modules")
+        self.add_module(str(i % n), module)
+
     def __len__(self):
         return len(self._modules)
 
@@ -360,18 +633,23 @@ class ModuleList(Module):
 
 
 class ModuleDict(Module):
-    """A dict of modules whose parameters are registered."""
+    """A dict of modules whose parameters are registered (keys are the state-dict prefixes).
+
+    It has no ``forward``: the owner decides how to call its items.
+    """
 
     def __init__(self, modules=None):
         super().__init__()
-        for k, m in (modules or {}).items():
-            setattr(self, k, m)
+        self.update(modules or {})
 
     def __getitem__(self, key):
         return self._modules[key]
 
     def __setitem__(self, key, module):
-        setattr(self, key, module)
+        self.add_module(key, module)
+
+    def __delitem__(self, key):
+        delattr(self, key)
 
     def __contains__(self, key):
         return key in self._modules
@@ -381,6 +659,15 @@ class ModuleDict(Module):
 
     def __iter__(self):
         return iter(self._modules)
+
+    def update(self, modules):
+        for k, m in (modules.items() if hasattr(modules, "items") else modules):
+            self.add_module(k, m)
+
+    def pop(self, key):
+        m = self._modules[key]
+        delattr(self, key)
+        return m
 
     def keys(self):
         return self._modules.keys()

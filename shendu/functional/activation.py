@@ -1,0 +1,535 @@
+"""Activation functions: element-wise non-linearities and the softmax family.
+
+Names and options follow ``torch.nn.functional`` (``leaky_relu(x,
+negative_slope=0.01)``, ``softmax(x, dim=-1)``…), with Keras-style aliases on
+top (``swish``, ``hard_sigmoid``) and :func:`get_activation`, which turns a
+Keras-style name (``'relu'``, ``'linear'``…) into a function.
+
+Each non-trivial activation is one fused :class:`~shendu.autograd.Function`
+whose backward is the closed-form derivative, written next to its forward.
+``relu``, ``sigmoid`` and ``tanh`` are the primitives of :mod:`shendu.ops`,
+re-exported here. Derivatives at kinks follow PyTorch (e.g. relu'(0) = 0,
+leaky_relu'(0) = negative_slope, hardtanh' = 0 at both corners).
+"""
+from __future__ import annotations
+
+import math
+
+from ..autograd import Function
+from ..backend import get_array_module
+from ..ops import exp, relu, sigmoid, tanh
+
+# --------------------------------------------------------------------- erf
+# W. J. Cody, "Rational Chebyshev approximations for the error function",
+# Math. Comp. 23 (1969) 631-637, as coded in his SPECFUN routine CALERF (netlib,
+# 1990): three rational approximations, each accurate to about 1e-18 relative.
+_ERF_A = (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
+          3.20937758913846947e03, 1.85777706184603153e-1)
+_ERF_B = (2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03,
+          2.84423683343917062e03)
+_ERF_C = (5.64188496988670089e-1, 8.88314979438837594e00, 6.61191906371416295e01,
+          2.98635138197400131e02, 8.81952221241769090e02, 1.71204761263407058e03,
+          2.05107837782607147e03, 1.23033935479799725e03, 2.15311535474403846e-8)
+_ERF_D = (1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02,
+          1.62138957456669019e03, 3.29079923573345963e03, 4.36261909014324716e03,
+          3.43936767414372164e03, 1.23033935480374942e03)
+_ERF_P = (3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1,
+          1.60837851487422766e-2, 6.58749161529837803e-4, 1.63153871373020978e-2)
+_ERF_Q = (2.56852019228982242e00, 1.87295284992346047e00, 5.27905102951428412e-1,
+          6.05183413124413191e-2, 2.33520497626869185e-3)
+_ERF_SMALL = 0.46875
+_INV_SQRT_PI = 0.56418958354775628695
+_TWO_OVER_SQRT_PI = 1.1283791670955126
+_INV_SQRT_2 = 0.7071067811865476
+_INV_SQRT_2PI = 0.3989422804014327
+
+
+def _rational(z, num, den, n):
+    """Cody's nested form: (((num[-1] z + num[0]) z + …) + num[n]) / ((z + den[0]) z + … + den[n])."""
+    xnum, xden = num[-1] * z, z
+    for i in range(n):
+        xnum = (xnum + num[i]) * z
+        xden = (xden + den[i]) * z
+    return (xnum + num[n]) / (xden + den[n])
+
+
+def _erf_parts(x):
+    """(small, erf on |x| ≤ 0.46875, erfc(|x|) on |x| > 0.46875), evaluated everywhere."""
+    xp = get_array_module(x)
+    small = xp.abs(x) <= _ERF_SMALL
+    xs = xp.clip(x, -_ERF_SMALL, _ERF_SMALL)  # clipped so that large |x| cannot overflow this branch
+    erf_small = xs * _rational(xs * xs, _ERF_A, _ERF_B, 3)
+    y = xp.minimum(xp.abs(x), 30.0)  # erfc(30) underflows to 0; the cap keeps inf out of inf − inf
+    mid = xp.minimum(y, 4.0)
+    tail = xp.maximum(y, 4.0)
+    inv2 = 1 / (tail * tail)
+    r_mid = _rational(mid, _ERF_C, _ERF_D, 7)
+    r_tail = (_INV_SQRT_PI - inv2 * _rational(inv2, _ERF_P, _ERF_Q, 4)) / tail
+    # e^(−y²) as e^(−ỹ²)·e^(−(y−ỹ)(y+ỹ)) with ỹ = y rounded down to 1/16: y² is never
+    # formed, which keeps the relative error of erfc small for large y.
+    y16 = xp.trunc(y * 16) / 16
+    gauss = xp.exp(-y16 * y16) * xp.exp(-(y - y16) * (y + y16))
+    erfc_abs = gauss * xp.where(y <= 4.0, r_mid, r_tail)
+    return small, erf_small, erfc_abs
+
+
+def _erf(x):
+    """erf(x) on arrays (Cody's approximation, ~1e-16 relative in float64)."""
+    xp = get_array_module(x)
+    small, erf_small, erfc_abs = _erf_parts(x)
+    return xp.where(small, erf_small, xp.copysign((0.5 - erfc_abs) + 0.5, x))
+
+
+def _erfc(x):
+    """erfc(x) = 1 − erf(x) on arrays, without cancellation for large x."""
+    xp = get_array_module(x)
+    small, erf_small, erfc_abs = _erf_parts(x)
+    return xp.where(small, 1 - erf_small, xp.where(x < 0, 2 - erfc_abs, erfc_abs))
+
+
+class Erf(Function):
+    """y = erf(x) = (2/√π) ∫₀ˣ e^(−t²) dt;  dy/dx = (2/√π) e^(−x²)."""
+
+    __slots__ = ("x",)
+
+    def forward(self, x):
+        self.x = x
+        return _erf(x)
+
+    def backward(self, g):
+        x = self.x
+        return g * (_TWO_OVER_SQRT_PI * get_array_module(x).exp(-x * x))
+
+
+def erf(x):
+    """The Gauss error function erf(x) element-wise (W. J. Cody's rational approximation).
+
+    Example:
+        >>> F.erf(shendu.tensor([0.0, 1.0]))      # [0, 0.8427]
+    """
+    return Erf.apply(x)
+
+
+# --------------------------------------------------------------------- step and threshold
+class Step(Function):
+    """y = 1 where x > threshold, ``at`` where x == threshold, 0 below;  dy/dx = 0 (almost everywhere)."""
+
+    __slots__ = ()
+
+    def forward(self, x, threshold, at):
+        xp = get_array_module(x)
+        y = (x > threshold).astype(x.dtype)
+        return y if at == 0 else xp.where(x == threshold, x.dtype.type(at), y)
+
+    def backward(self, g):
+        return get_array_module(g).zeros_like(g)
+
+
+def step(x, threshold=0.0):
+    """The Heaviside step: 1 where x > threshold, else 0 (the perceptron's activation).
+
+    Its derivative is 0 wherever it exists, so no gradient flows through it
+    (a perceptron is trained by its own rule, not by backpropagation).
+
+    Args:
+        threshold: where the step happens (default 0.0).
+
+    Example:
+        >>> F.step(shendu.tensor([-1.0, 0.0, 2.0]))      # [0, 0, 1]
+    """
+    return Step.apply(x, threshold=threshold, at=0.0)
+
+
+def heaviside(x, values=0.0):
+    """PyTorch's ``torch.heaviside``: 0 for x < 0, ``values`` at x == 0, 1 for x > 0 (a number here)."""
+    return Step.apply(x, threshold=0.0, at=float(values))
+
+
+class Threshold(Function):
+    """y = x where x > threshold, else value;  dy/dx = 1 where x > threshold, else 0."""
+
+    __slots__ = ("mask",)
+
+    def forward(self, x, threshold, value):
+        self.mask = x > threshold
+        return get_array_module(x).where(self.mask, x, x.dtype.type(value))
+
+    def backward(self, g):
+        return g * self.mask
+
+
+def threshold(x, threshold, value):
+    """x where x > threshold, else ``value`` (``torch.nn.functional.threshold``).
+
+    Example:
+        >>> F.threshold(shendu.tensor([-1.0, 0.5, 2.0]), 1.0, -5.0)      # [-5, -5, 2]
+    """
+    return Threshold.apply(x, threshold=threshold, value=value)
+
+
+def identity(x):
+    """The identity f(x) = x (Keras' ``'linear'`` activation); f'(x) = 1."""
+    return x
+
+
+# --------------------------------------------------------------------- rectifiers
+class LeakyRelu(Function):
+    """y = x if x > 0 else a·x;  dy/dx = 1 if x > 0 else a."""
+
+    __slots__ = ("mask", "slope")
+
+    def forward(self, x, slope):
+        self.mask, self.slope = x > 0, slope
+        return get_array_module(x).where(self.mask, x, x * slope)
+
+    def backward(self, g):
+        return get_array_module(g).where(self.mask, g, g * self.slope)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """max(x, 0) + negative_slope · min(x, 0).
+
+    Args:
+        negative_slope: the slope for x < 0 (default 0.01, PyTorch's; Keras 3 uses 0.2).
+    """
+    return LeakyRelu.apply(x, slope=negative_slope)
+
+
+class Elu(Function):
+    """y = s·x if x > 0 else s·α(eˣ − 1);  dy/dx = s if x > 0 else s·α·eˣ (ELU: s = 1; SELU: s = λ)."""
+
+    __slots__ = ("mask", "neg_grad", "scale")
+
+    def forward(self, x, alpha, scale):
+        xp = get_array_module(x)
+        self.mask, self.scale = x > 0, scale
+        neg = xp.minimum(x, 0)  # no overflow in exp for large positive x
+        self.neg_grad = (alpha * scale) * xp.exp(neg)
+        return xp.where(self.mask, x * scale, (alpha * scale) * xp.expm1(neg))
+
+    def backward(self, g):
+        return get_array_module(g).where(self.mask, g * self.scale, g * self.neg_grad)
+
+
+def elu(x, alpha=1.0):
+    """Exponential linear unit: x for x > 0, α(eˣ − 1) otherwise (Clevert et al., 2015).
+
+    Args:
+        alpha: the saturation value −α for x → −∞ (default 1.0).
+    """
+    return Elu.apply(x, alpha=alpha, scale=1.0)
+
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(x):
+    """Scaled ELU: λ·elu(x, α) with α ≈ 1.6733, λ ≈ 1.0507 (Klambauer et al., 2017), self-normalising."""
+    return Elu.apply(x, alpha=SELU_ALPHA, scale=SELU_SCALE)
+
+
+class Hardtanh(Function):
+    """y = clip(x, lo, hi);  dy/dx = 1 for lo < x < hi, 0 outside and at both corners (as PyTorch)."""
+
+    __slots__ = ("mask",)
+
+    def forward(self, x, lo, hi):
+        self.mask = (x > lo) & (x < hi)
+        return get_array_module(x).clip(x, lo, hi)
+
+    def backward(self, g):
+        return g * self.mask
+
+
+def hardtanh(x, min_val=-1.0, max_val=1.0):
+    """clip(x, min_val, max_val): a piecewise-linear tanh."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val must not exceed max_val, got min_val={min_val}, max_val={max_val}")
+    return Hardtanh.apply(x, lo=min_val, hi=max_val)
+
+
+def relu6(x):
+    """min(max(x, 0), 6) = hardtanh(x, 0, 6)."""
+    return Hardtanh.apply(x, lo=0.0, hi=6.0)
+
+
+class Hardsigmoid(Function):
+    """y = relu6(x + 3) / 6;  dy/dx = 1/6 for −3 < x < 3, else 0."""
+
+    __slots__ = ("mask",)
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.mask = (x > -3) & (x < 3)
+        return xp.minimum(xp.maximum(x + 3, 0), 6) / 6
+
+    def backward(self, g):
+        return g * self.mask / 6
+
+
+def hardsigmoid(x):
+    """Piecewise-linear sigmoid relu6(x + 3)/6 (PyTorch's and Keras 3's definition). Alias: ``hard_sigmoid``."""
+    return Hardsigmoid.apply(x)
+
+
+hard_sigmoid = hardsigmoid
+
+
+class Hardswish(Function):
+    """y = x·relu6(x + 3)/6;  dy/dx = 0 for x ≤ −3, x/3 + 1/2 for −3 < x < 3, 1 for x ≥ 3."""
+
+    __slots__ = ("x",)
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.x = x
+        return x * xp.minimum(xp.maximum(x + 3, 0), 6) / 6
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        x = self.x
+        return xp.where(x <= -3, 0, xp.where(x < 3, g * (x / 3 + 0.5), g))
+
+
+def hardswish(x):
+    """x · hardsigmoid(x) (MobileNetV3, Howard et al., 2019). Alias: ``hard_swish``."""
+    return Hardswish.apply(x)
+
+
+hard_swish = hardswish
+
+
+# --------------------------------------------------------------------- smooth activations
+def _sigmoid_array(x):
+    """σ(x) without overflow: with e = e^(−|x|), 1/(1+e) for x ≥ 0 and e/(1+e) below."""
+    xp = get_array_module(x)
+    e = xp.exp(-xp.abs(x))
+    r = 1 / (1 + e)
+    return xp.where(x >= 0, r, e * r)
+
+
+class Silu(Function):
+    """y = x·σ(x);  dy/dx = σ(x)·(1 + x·(1 − σ(x)))."""
+
+    __slots__ = ("x", "s")
+
+    def forward(self, x):
+        self.x, self.s = x, _sigmoid_array(x)
+        return x * self.s
+
+    def backward(self, g):
+        s = self.s
+        return g * s * (1 + self.x * (1 - s))
+
+
+def silu(x):
+    """Sigmoid-weighted linear unit x·σ(x) (Elfwing et al., 2017; a.k.a. swish). Alias: ``swish``."""
+    return Silu.apply(x)
+
+
+swish = silu
+
+
+class Softplus(Function):
+    """y = (1/β)·log(1 + e^(βx)), or x where βx > threshold;  dy/dx = σ(βx), or 1 above the threshold.
+
+    log(1 + eᶻ) is computed as max(z, 0) + log1p(e^(−|z|)), which never overflows.
+    """
+
+    __slots__ = ("dy",)
+
+    def forward(self, x, beta, threshold):
+        xp = get_array_module(x)
+        z = x * beta
+        linear = z > threshold
+        self.dy = xp.where(linear, 1, _sigmoid_array(z))
+        soft = (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / beta
+        return xp.where(linear, x, soft)
+
+    def backward(self, g):
+        return g * self.dy
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    """Smooth relu (1/β)·log(1 + e^(βx)); linear (= x) where βx > threshold, as PyTorch.
+
+    Args:
+        beta: sharpness (default 1.0). threshold: where it switches to the identity (default 20.0).
+    """
+    return Softplus.apply(x, beta=beta, threshold=threshold)
+
+
+class Softsign(Function):
+    """y = x / (1 + |x|);  dy/dx = 1 / (1 + |x|)²."""
+
+    __slots__ = ("d",)
+
+    def forward(self, x):
+        self.d = 1 + get_array_module(x).abs(x)
+        return x / self.d
+
+    def backward(self, g):
+        d = self.d
+        return g / (d * d)
+
+
+def softsign(x):
+    """x / (1 + |x|), a slowly saturating tanh-like function."""
+    return Softsign.apply(x)
+
+
+class Gelu(Function):
+    """GELU, y = x·Φ(x) (exact) or ½x(1 + tanh(√(2/π)(x + 0.044715x³))) ('tanh').
+
+    exact: dy/dx = Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π), Φ(x) = erfc(−x/√2)/2.
+    tanh:  dy/dx = ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²), t = tanh(…).
+    """
+
+    __slots__ = ("x", "cdf", "t", "approximate")
+
+    _K = math.sqrt(2 / math.pi)
+    _C = 0.044715
+
+    def forward(self, x, approximate):
+        xp = get_array_module(x)
+        self.x, self.approximate = x, approximate
+        if approximate == "tanh":
+            self.t = xp.tanh(self._K * (x + self._C * x * x * x))
+            return 0.5 * x * (1 + self.t)
+        self.cdf = 0.5 * _erfc(-_INV_SQRT_2 * x)  # erfc: Φ stays accurate far into the left tail
+        return x * self.cdf
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        x = self.x
+        if self.approximate == "tanh":
+            t = self.t
+            return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * self._K * (1 + 3 * self._C * x * x))
+        return g * (self.cdf + x * (_INV_SQRT_2PI * xp.exp(-0.5 * x * x)))
+
+
+def gelu(x, approximate="none"):
+    """Gaussian error linear unit x·Φ(x) (Hendrycks & Gimpel, 2016).
+
+    Args:
+        approximate: ``'none'`` (exact, through erf) or ``'tanh'`` (the BERT/GPT-2 approximation).
+    """
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return Gelu.apply(x, approximate=approximate)
+
+
+# --------------------------------------------------------------------- softmax family
+class Softmax(Function):
+    """y = e^(x − m) / Σ e^(x − m) along ``axis`` (m = max, so exp never overflows);
+    dL/dx = y ⊙ (g − Σ g ⊙ y)."""
+
+    __slots__ = ("y", "axis")
+
+    def forward(self, x, axis):
+        xp = get_array_module(x)
+        m = x.max(axis=axis, keepdims=True)
+        e = xp.exp(x - xp.where(xp.isfinite(m), m, 0))
+        self.y, self.axis = e / e.sum(axis=axis, keepdims=True), axis
+        return self.y
+
+    def backward(self, g):
+        y = self.y
+        gy = g * y
+        return gy - y * gy.sum(axis=self.axis, keepdims=True)
+
+
+class LogSoftmax(Function):
+    """y = x − logsumexp(x) along ``axis`` (logsumexp = m + log Σ e^(x − m));
+    dL/dx = g − softmax(x) · Σ g."""
+
+    __slots__ = ("y", "axis")
+
+    def forward(self, x, axis):
+        xp = get_array_module(x)
+        m = x.max(axis=axis, keepdims=True)
+        shifted = x - xp.where(xp.isfinite(m), m, 0)
+        self.y, self.axis = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True)), axis
+        return self.y
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        return g - xp.exp(self.y) * g.sum(axis=self.axis, keepdims=True)
+
+
+def _check_dim(x, dim, op):
+    nd = max(x.ndim, 1)
+    if not -nd <= dim < nd:
+        raise IndexError(f"{op}: dim {dim} is out of range for a tensor of {x.ndim} dimensions (shape {x.shape})")
+    return dim
+
+
+def softmax(x, dim=-1):
+    """softmax(x)ᵢ = e^(xᵢ) / Σⱼ e^(xⱼ) along ``dim``, computed stably.
+
+    Args:
+        dim: the axis that sums to 1 (default -1, the last; PyTorch requires it explicitly).
+
+    Shape: any; the output has the input's shape.
+
+    Example:
+        >>> F.softmax(shendu.tensor([[1.0, 2.0, 3.0]]), dim=1)    # [[0.090, 0.245, 0.665]]
+    """
+    return Softmax.apply(x, axis=_check_dim(x, dim, "softmax"))
+
+
+def log_softmax(x, dim=-1):
+    """log softmax(x) = x − logsumexp(x) along ``dim``; finite for any finite logits.
+
+    Prefer it to ``softmax(x).log()``, which underflows to −inf for very
+    negative logits; it is what :func:`~shendu.functional.nll_loss` expects.
+    """
+    return LogSoftmax.apply(x, axis=_check_dim(x, dim, "log_softmax"))
+
+
+# --------------------------------------------------------------------- lookup by name
+ACTIVATIONS = {
+    "linear": identity, "identity": identity, "relu": relu, "sigmoid": sigmoid, "tanh": tanh,
+    "softmax": softmax, "log_softmax": log_softmax, "swish": swish, "silu": silu, "gelu": gelu,
+    "elu": elu, "selu": selu, "softplus": softplus, "softsign": softsign, "hard_sigmoid": hard_sigmoid,
+    "hardsigmoid": hardsigmoid, "hard_swish": hardswish, "hardswish": hardswish, "leaky_relu": leaky_relu,
+    "relu6": relu6, "hardtanh": hardtanh, "exponential": exp, "step": step,
+}
+
+
+def get_activation(activation):
+    """Turn a Keras-style activation argument into a function of one tensor.
+
+    Args:
+        activation: a name (``'relu'``, ``'sigmoid'``, ``'tanh'``, ``'softmax'``,
+            ``'linear'``, ``'swish'``, ``'gelu'``, ``'elu'``, ``'selu'``,
+            ``'softplus'``, ``'softsign'``, ``'hard_sigmoid'``, ``'leaky_relu'``…,
+            see ``ACTIVATIONS``; case-insensitive), None (the identity) or a
+            callable (a function or a module), returned unchanged.
+
+    Raises:
+        ValueError: for an unknown name (the message lists the valid ones).
+
+    Example:
+        >>> act = F.get_activation("relu")
+        >>> act(shendu.tensor([-1.0, 2.0]))      # [0, 2]
+    """
+    if activation is None:
+        return identity
+    if isinstance(activation, str):
+        fn = ACTIVATIONS.get(activation.lower())
+        if fn is None:
+            raise ValueError(f"get_activation: unknown activation {activation!r}; "
+                             f"valid names: {', '.join(sorted(ACTIVATIONS))}")
+        return fn
+    if callable(activation):
+        return activation
+    raise TypeError(f"get_activation: expected a name, a callable or None, got {type(activation).__name__}")
+
+
+__all__ = [
+    "erf", "step", "heaviside", "threshold", "identity", "relu", "sigmoid", "tanh", "leaky_relu", "elu", "selu",
+    "hardtanh", "relu6", "hardsigmoid", "hard_sigmoid", "hardswish", "hard_swish", "silu", "swish", "softplus",
+    "softsign", "gelu", "softmax", "log_softmax", "get_activation",
+]

@@ -1,0 +1,188 @@
+"""Batch and layer normalisation, each one fused node (forward + backward).
+
+Both standardise x with a mean μ and variance σ² and then scale and shift:
+
+    x̂ = (x − μ) / √(σ² + ε),    y = γ·x̂ + β
+
+Batch norm takes μ, σ² per channel over the batch (and spatial) axes in
+training, and from running averages in evaluation; layer norm takes them per
+sample over the last axes. With n values per statistic, the backward pass in
+its compact form (the terms through μ and σ² folded in) is
+
+    dL/dβ = Σ g,    dL/dγ = Σ g·x̂,
+    dL/dx = γ/√(σ² + ε) · (g − (Σ g)/n − x̂·(Σ g·x̂)/n)
+
+and, when μ and σ² are constants (batch norm in evaluation), dL/dx = γ·g/√(σ² + ε).
+"""
+from __future__ import annotations
+
+import numbers
+
+from ..autograd import Function
+from ..backend import get_array_module
+from ..tensor import Tensor
+
+_SPATIAL = "defghijklm"
+
+
+def _channel_sum(*arrays):
+    """Σ over every axis but axis 1 (the channels) of the product of ``arrays``: (N, C, *) -> (C,)."""
+    sub = "nc" + _SPATIAL[:arrays[0].ndim - 2]
+    return get_array_module(arrays[0]).einsum(",".join([sub] * len(arrays)) + "->c", *arrays)
+
+
+class BatchNorm(Function):
+    """Batch normalisation over axis 1 of (N, C, *) — see the module docstring for the formulas.
+
+    In training, the batch statistics also update the running ones in place:
+    r_μ ← (1 − m)·r_μ + m·μ_B,  r_σ² ← (1 − m)·r_σ² + m·σ²_B·n/(n − 1).
+    """
+
+    __slots__ = ("xhat", "inv_std", "weight", "batch_stats")
+
+    def forward(self, x, weight=None, bias=None, *, running_mean, running_var, batch_stats, momentum, eps):
+        xp = get_array_module(x)
+        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+        if batch_stats:
+            n = x.size // x.shape[1]
+            mean = _channel_sum(x) / n
+            xc = x - mean.reshape(shape)
+            var = _channel_sum(xc, xc) / n  # biased, for normalising (as PyTorch)
+            if running_mean is not None:
+                running_mean.data = ((1 - momentum) * running_mean.data + momentum * mean).astype(running_mean.dtype)
+                running_var.data = ((1 - momentum) * running_var.data
+                                    + momentum * var * (n / (n - 1))).astype(running_var.dtype)
+        else:
+            xc = x - running_mean.data.astype(x.dtype, copy=False).reshape(shape)
+            var = running_var.data
+        inv_std = (1 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
+        xc *= inv_std.reshape(shape)
+        self.xhat, self.inv_std, self.weight, self.batch_stats = xc, inv_std, weight, batch_stats
+        if weight is None:
+            return xc
+        y = xc * weight.reshape(shape)
+        y += bias.reshape(shape)
+        return y
+
+    def backward(self, g):
+        xhat, shape = self.xhat, (1, g.shape[1]) + (1,) * (g.ndim - 2)
+        scale = self.inv_std if self.weight is None else self.inv_std * self.weight
+        gb = _channel_sum(g)
+        gw = _channel_sum(g, xhat)
+        if self.batch_stats:  # in place, one temporary: gx = (g − Σg/n − x̂·Σg·x̂/n)·γ/√(σ² + ε)
+            n = g.size // g.shape[1]
+            gx = xhat * (-gw / n).reshape(shape)
+            gx += g
+            gx -= (gb / n).reshape(shape)
+            gx *= scale.reshape(shape)
+        else:
+            gx = g * scale.reshape(shape)
+        return gx if self.weight is None else (gx, gw, gb)
+
+    @classmethod
+    def describe_error(cls, shapes, options, exc):
+        return f"batch_norm: input of shape {shapes[0]} with parameters of shapes {shapes[1:]}: {exc}"
+
+
+def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, training=False, momentum=0.1,
+               eps=1e-5):
+    """Batch normalisation: y = γ·(x − μ)/√(σ² + ε) + β per channel (axis 1). PyTorch's ``F.batch_norm``.
+
+    Training (or no running statistics): μ, σ² are the batch mean and biased
+    variance over every axis but 1, and the running statistics, when given,
+    are updated in place with ``momentum`` (unbiased variance, as PyTorch).
+    Evaluation: μ, σ² are the running statistics.
+
+    Args:
+        x: (N, C) or (N, C, *).
+        running_mean, running_var: (C,) tensors, or None.
+        weight, bias: γ and β, (C,), or None (γ = 1, β = 0).
+        training: use (and update) batch statistics.
+        momentum: the weight m of the new batch in the running averages (a
+            number, or a 0-d array such as 1/num_batches for a cumulative average).
+        eps: ε added to the variance.
+
+    Shape: x (N, C, *) -> y of the same shape.
+
+    Example:
+        >>> y = F.batch_norm(shendu.randn(8, 3), training=True)   # each column: mean 0, variance ≈ 1
+    """
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected input of at least 2 dimensions (N, C, *), got shape {x.shape}")
+    batch_stats = training or running_mean is None
+    if batch_stats and x.size == x.shape[1]:
+        raise ValueError(f"batch_norm: expected more than 1 value per channel in training, "
+                         f"got input of shape {x.shape}")
+    if weight is None and bias is None:
+        return BatchNorm.apply(x, running_mean=running_mean, running_var=running_var, batch_stats=batch_stats,
+                               momentum=momentum, eps=eps)
+    weight, bias = _affine(weight, bias, x.shape[1], x)
+    return BatchNorm.apply(x, weight, bias, running_mean=running_mean, running_var=running_var,
+                           batch_stats=batch_stats, momentum=momentum, eps=eps)
+
+
+class LayerNorm(Function):
+    """Layer normalisation over the last ``k`` axes — see the module docstring for the formulas."""
+
+    __slots__ = ("xhat", "inv_std", "weight", "axes")
+
+    def forward(self, x, weight=None, bias=None, *, k, eps):
+        axes = tuple(range(x.ndim - k, x.ndim))
+        mean = x.mean(axis=axes, keepdims=True)
+        xc = x - mean
+        inv_std = 1 / get_array_module(x).sqrt((xc * xc).mean(axis=axes, keepdims=True) + eps)
+        xc *= inv_std
+        self.xhat, self.inv_std, self.weight, self.axes = xc, inv_std, weight, axes
+        if weight is None:
+            return xc
+        return xc * weight + bias
+
+    def backward(self, g):
+        xhat, axes, w = self.xhat, self.axes, self.weight
+        gxhat = g if w is None else g * w
+        gx = (gxhat - gxhat.mean(axis=axes, keepdims=True)
+              - xhat * (gxhat * xhat).mean(axis=axes, keepdims=True)) * self.inv_std
+        if w is None:
+            return gx
+        lead = g.reshape((-1,) + w.shape)
+        return gx, (lead * xhat.reshape(lead.shape)).sum(axis=0), lead.sum(axis=0)
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Layer normalisation: y = γ·(x − μ)/√(σ² + ε) + β, μ and σ² (biased) over the last axes.
+
+    PyTorch's ``F.layer_norm``: the statistics are taken per sample over the
+    trailing axes given by ``normalized_shape`` (an int or a tuple).
+
+    Args:
+        x: (*, *normalized_shape).
+        weight, bias: γ and β of shape ``normalized_shape``, or None.
+        eps: ε added to the variance.
+
+    Shape: x (*, *normalized_shape) -> y of the same shape.
+
+    Example:
+        >>> y = F.layer_norm(shendu.randn(4, 10), 10)   # each row: mean 0, variance ≈ 1
+    """
+    normalized_shape = _as_shape(normalized_shape)
+    k = len(normalized_shape)
+    if x.ndim < k or tuple(x.shape[x.ndim - k:]) != normalized_shape:
+        raise ValueError(f"layer_norm: expected input with trailing dimensions {normalized_shape}, got shape {x.shape}")
+    if weight is None and bias is None:
+        return LayerNorm.apply(x, k=k, eps=eps)
+    weight, bias = _affine(weight, bias, normalized_shape, x)
+    return LayerNorm.apply(x, weight, bias, k=k, eps=eps)
+
+
+def _as_shape(shape):
+    return (int(shape),) if isinstance(shape, numbers.Integral) else tuple(int(n) for n in shape)
+
+
+def _affine(weight, bias, shape, x):
+    """(γ, β) with a constant 1 or 0 standing in for whichever of the two is None."""
+    xp = get_array_module(x.data)
+    if weight is None:
+        weight = Tensor._wrap(xp.ones(shape, dtype=bias.dtype), False, None)
+    if bias is None:
+        bias = Tensor._wrap(xp.zeros(shape, dtype=weight.dtype), False, None)
+    return weight, bias

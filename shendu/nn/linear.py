@@ -1,0 +1,219 @@
+"""Fully connected layers (``Linear``, Keras's lazy ``Dense``) and the shape-only ``Identity``, ``Flatten``."""
+from __future__ import annotations
+
+import math
+
+from .. import functional as F
+from ..tensor import empty
+from . import init
+from .module import Module, Parameter
+
+
+class Linear(Module):
+    """Fully connected layer: y = x Wᵀ + b (PyTorch's ``nn.Linear``).
+
+    Initialisation (PyTorch's): W ~ U(−1/√in, 1/√in) (``kaiming_uniform_`` with
+    a = √5) and b ~ U(−1/√in, 1/√in).
+
+    Args:
+        in_features: size of each input sample's last axis.
+        out_features: size of each output sample's last axis.
+        bias: learn the additive bias b (default True).
+
+    Shape: input (*, in_features) -> output (*, out_features).
+    Parameters: ``weight`` (out_features, in_features), ``bias`` (out_features,).
+
+    Example:
+        >>> fc = nn.Linear(784, 10)
+        >>> fc(shendu.randn(32, 784)).shape
+        (32, 10)
+    """
+
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__()
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.weight = Parameter(empty(self.out_features, self.in_features))
+        if bias:
+            self.bias = Parameter(empty(self.out_features))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """PyTorch's default: W by kaiming_uniform_(a=√5), b ~ U(±1/√fan_in)."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        shape = x.shape
+        if not shape or shape[-1] != self.in_features:
+            raise ValueError(f"{type(self).__name__}: expected input with last dimension {self.in_features}, "
+                             f"got shape {tuple(shape)}")
+        return F.linear(x, self.weight, self.bias)
+
+    def macs(self, inputs, output):
+        """in_features·out_features multiply-adds per input row."""
+        return inputs[0].size * self.out_features
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Dense(Linear):
+    """Keras's fully connected layer: y = activation(x Wᵀ + b), built on the first call.
+
+    Lifecycle (Keras's): ``__init__`` stores the configuration; :meth:`build`
+    creates W (units, in_features) and b once the input size is known, which
+    happens on the first call (or through ``model.build(input_shape)``). The
+    parameters do not exist before, so create the optimizer after the first
+    call or after ``model.build``. The weights are stored as in
+    :class:`Linear` (``weight`` (out, in), ``bias``), so state dicts and the
+    fused ``linear`` op are shared.
+
+    Args:
+        units: output size (out_features).
+        activation: None (linear), a name resolved by
+            ``shendu.functional.activation.get_activation`` (``'relu'``,
+            ``'sigmoid'``, ``'tanh'``, ``'softmax'``…) or a callable.
+        use_bias: learn b (default True).
+        kernel_initializer: name (``'glorot_uniform'`` default, ``'he_normal'``,
+            ``'zeros'``… see ``shendu.nn.init.get``) or a function filling a
+            Parameter in place.
+        bias_initializer: the same for b (default ``'zeros'``).
+        kernel_regularizer, bias_regularizer: a penalty on W / b (a callable
+            weight -> scalar tensor, or a name such as ``'l2'`` that
+            ``shendu.nn.regularizers`` resolves); collected by
+            ``regularizers.regularization_loss(model)``.
+        input_dim: build immediately for inputs of this last dimension.
+
+    Shape: input (*, in_features) -> output (*, units).
+
+    Example:
+        >>> layer = nn.Dense(10, activation="relu")
+        >>> layer.num_parameters()          # nothing yet
+        0
+        >>> layer(shendu.randn(4, 5)).shape
+        (4, 10)
+        >>> layer.num_parameters()          # 5·10 + 10
+        60
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, input_dim=None):
+        Module.__init__(self)
+        self.units = self.out_features = int(units)
+        self.in_features = None
+        self.use_bias = bool(use_bias)
+        self.activation_spec = activation
+        if isinstance(activation, str):
+            from ..functional.activation import get_activation  # sibling helper; resolved at construction
+            activation = get_activation(activation)
+        self.activation = activation
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+        self.register_parameter("weight", None)
+        self.register_parameter("bias", None)
+        if input_dim is not None:
+            self.build((None, input_dim))
+
+    @property
+    def built(self):
+        """True once the weights exist."""
+        return self.weight is not None
+
+    def build(self, input_shape, dtype=None):
+        """Create W (units, input_shape[-1]) and b (units,) and initialise them; returns self.
+
+        ``input_shape`` is the full input shape (batch axis first, may be None);
+        ``dtype`` defaults to the default floating dtype.
+        """
+        in_features = int(input_shape[-1])
+        if self.built:
+            if in_features != self.in_features:
+                raise ValueError(f"Dense: already built for input dimension {self.in_features}, "
+                                 f"cannot build for {in_features}")
+            return self
+        self.in_features = in_features
+        call = self.__dict__.get("_init_call")
+        if call is not None:  # the saved architecture (shendu.nn.config) then rebuilds a built layer
+            call[2]["input_dim"] = in_features
+        self.weight = Parameter(empty(self.units, in_features, dtype=dtype))
+        init.get(self.kernel_initializer)(self.weight)
+        if self.use_bias:
+            self.bias = Parameter(empty(self.units, dtype=dtype))
+            init.get(self.bias_initializer)(self.bias)
+        return self
+
+    def reset_parameters(self):
+        """Re-draw W and b with the layer's initialisers (once built)."""
+        if self.built:
+            init.get(self.kernel_initializer)(self.weight)
+            if self.bias is not None:
+                init.get(self.bias_initializer)(self.bias)
+
+    def forward(self, x):
+        if self.weight is None:
+            self.build(x.shape, dtype=x.dtype if x.dtype.kind == "f" else None)
+        y = super().forward(x)
+        return y if self.activation is None else self.activation(y)
+
+    def get_config(self):
+        """The constructor arguments as JSON-able data (Keras's ``get_config``)."""
+        def spec(value):
+            if value is None or isinstance(value, (str, int, float, bool)):
+                return value
+            if hasattr(value, "get_config"):
+                return {"class_name": type(value).__name__, "config": value.get_config()}
+            return getattr(value, "__name__", type(value).__name__)
+
+        return {"units": self.units, "activation": spec(self.activation_spec), "use_bias": self.use_bias,
+                "kernel_initializer": spec(self.kernel_initializer), "bias_initializer": spec(self.bias_initializer),
+                "kernel_regularizer": spec(self.kernel_regularizer), "bias_regularizer": spec(self.bias_regularizer)}
+
+    def extra_repr(self):
+        act = self.activation_spec
+        name = act if act is None or isinstance(act, str) else getattr(act, "__name__", type(act).__name__)
+        return f"in_features={self.in_features}, units={self.units}, activation={name}, use_bias={self.use_bias}"
+
+
+class Identity(Module):
+    """y = x: a placeholder layer (e.g. to remove a classifier head). Extra arguments are ignored.
+
+    Shape: input (*) -> output (*), the same.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x):
+        return x
+
+
+class Flatten(Module):
+    """Merge the axes start_dim..end_dim into one (PyTorch's ``nn.Flatten``; default: all but the batch axis).
+
+    Args:
+        start_dim: first axis to merge (default 1). end_dim: last axis (default −1).
+
+    Shape: input (N, *dims) -> output (N, Π dims) with the defaults.
+
+    Example:
+        >>> nn.Flatten()(shendu.zeros(8, 3, 4, 4)).shape
+        (8, 48)
+    """
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x):
+        ndim = x.ndim
+        if not (-ndim <= self.start_dim < ndim and -ndim <= self.end_dim < ndim):
+            raise ValueError(f"Flatten: axes {self.start_dim}..{self.end_dim} do not exist in an input of "
+                             f"shape {tuple(x.shape)}")
+        return x.flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

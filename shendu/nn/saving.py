@@ -1,0 +1,45 @@
+"""Saving models and weights in the safetensors format — never pickle.
+
+* ``save(model, path)`` writes the weights and the architecture (the JSON
+  config of :mod:`shendu.nn.config`); ``load(path)`` rebuilds the model.
+* ``save_weights(model, path)`` / ``load_weights(model, path)`` store only the
+  ``state_dict`` (for models built in code).
+
+Files are written atomically; loading parses JSON and raw bytes only.
+"""
+from __future__ import annotations
+
+import json
+
+from ..serialization import load_file, save_file
+from .config import from_config, get_config
+
+
+def save_weights(model, path):
+    """Write ``model.state_dict()`` to ``path`` (safetensors)."""
+    save_file({k: v.data for k, v in model.state_dict().items()}, path,
+              metadata={"shendu_format": "weights-1"})
+
+
+def load_weights(model, path, strict=True):
+    """Load weights written by :func:`save_weights` (or any safetensors file with matching names)."""
+    model.load_state_dict(load_file(path), strict=strict)
+    return model
+
+
+def save(model, path):
+    """Write the weights and the architecture of ``model`` to ``path``."""
+    config = get_config(model)
+    save_file({k: v.data for k, v in model.state_dict().items()}, path,
+              metadata={"shendu_format": "model-1", "shendu_config": json.dumps(config)})
+
+
+def load(path):
+    """Rebuild a model saved by :func:`save` and load its weights."""
+    tensors, meta = load_file(path, with_metadata=True)
+    if "shendu_config" not in meta:
+        raise ValueError(f"load: {path} holds no architecture (written by save_weights?); build the model in code "
+                         f"and call load_weights(model, path)")
+    model = from_config(json.loads(meta["shendu_config"]))
+    model.load_state_dict(tensors)
+    return model
