@@ -20,10 +20,14 @@ from .autograd import Function, enable_grad, is_grad_enabled, no_grad
 from .backend import (Device, bool_, float16, float32, float64, get_default_dtype, int8, int16, int32, int64,
                       manual_seed, set_default_dtype, uint8)
 from .gradcheck import GradcheckError, gradcheck
+from . import optim  # optimizers, gradient clipping, lr schedules
+from .summary import Summary, summary
 from .ops import *  # noqa: F401,F403
 from .ops import abs, max, min, pow, sum  # noqa: F401  (shadow builtins inside the namespace, like numpy)
 from .tensor import (Tensor, arange, as_tensor, empty, empty_like, eye, full, full_like, linspace, ones, ones_like,
                      rand, rand_like, randint, randn, randn_like, tensor, zeros, zeros_like)
+from . import data  # noqa: E402  (datasets, DataLoader, augmentation)
+from . import models  # noqa: E402  (the model zoo and its registry)
 
 bool = bool_  # noqa: A001  (shendu.bool, as torch.bool)
 __version__ = "0.1.0"

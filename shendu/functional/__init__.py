@@ -7,3 +7,12 @@ the same function, so that code moves between the two. Layers in
 from ..ops import *  # noqa: F401,F403
 from ..ops import abs, max, min, pow, sum  # noqa: F401
 # Each family below adds its public names here (one import line per module).
+from .dropout import dropout  # noqa: F401
+from .normalization import batch_norm, layer_norm  # noqa: F401
+from .embedding import embedding  # noqa: F401
+from .activation import *  # noqa: F401,F403  (get_activation, softmax, gelu, ...)
+from .loss import *  # noqa: F401,F403  (cross_entropy, mse_loss, ...)
+from .recurrent import detach_state, gru, gru_cell, lstm, lstm_cell, rnn, rnn_cell, sequence_mask  # noqa: F401
+from .conv import conv1d, conv2d, conv_transpose2d  # noqa: F401
+from .pooling import (adaptive_avg_pool2d, avg_pool2d, global_avg_pool2d, interpolate, local_response_norm,  # noqa: F401
+                      max_pool2d, pad2d, upsample, zero_pad2d)
