@@ -28,6 +28,10 @@ from .tensor import (Tensor, arange, as_tensor, empty, empty_like, eye, full, fu
                      rand, rand_like, randint, randn, randn_like, tensor, zeros, zeros_like)
 from . import data  # noqa: E402  (datasets, DataLoader, augmentation)
 from . import models  # noqa: E402  (the model zoo and its registry)
+from . import functional, nn  # noqa: E402
+from . import training  # noqa: E402  (adds compile/fit/evaluate/predict to nn.Module)
+from .nn.saving import load, load_weights, save, save_weights  # noqa: E402
+from . import interop  # noqa: E402  (PyTorch state dicts; torch imported only on use)
 
 bool = bool_  # noqa: A001  (shendu.bool, as torch.bool)
 __version__ = "0.1.0"

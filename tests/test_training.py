@@ -150,3 +150,11 @@ def test_bad_inputs_are_clear_errors():
     model.compile()
     with pytest.raises(ValueError, match="4 samples but y has 3"):
         model.fit(np.zeros((4, 4), np.float32), np.zeros(3, np.int64), verbose=0)
+
+
+def test_float64_inputs_train_a_float32_model_in_float32():
+    x, y = blobs(64)
+    model = mlp().compile(optimizer="sgd", loss="cross_entropy", lr=0.1)
+    model.fit(x.astype(np.float64), y, epochs=1, verbose=0)
+    assert all(p.dtype == np.float32 and p.grad.dtype == np.float32 for p in model.parameters())
+    assert model.predict(x.astype(np.float64)).dtype == np.float32

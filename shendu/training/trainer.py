@@ -66,8 +66,8 @@ def resolve_loss(spec):
     raise ValueError(f"compile: unknown loss {spec!r}; expected a callable or one of {sorted(_LOSS_ALIASES)}")
 
 
-def resolve_optimizer(spec, params, lr=None):
-    """An optimizer instance from a name ('sgd', 'adam', …) or an instance (returned as is)."""
+def resolve_optimizer(spec, params, lr=None, **options):
+    """An optimizer instance from a name ('sgd', 'adam', …) and its options, or an instance (returned as is)."""
     if not isinstance(spec, str):
         return spec
     classes = {name.lower(): cls for name, cls in vars(optim_module).items()
@@ -75,7 +75,9 @@ def resolve_optimizer(spec, params, lr=None):
     cls = classes.get(spec.lower())
     if cls is None:
         raise ValueError(f"compile: unknown optimizer {spec!r}; expected one of {sorted(classes)} or an Optimizer")
-    return cls(params) if lr is None else cls(params, lr=lr)
+    if lr is not None:
+        options["lr"] = lr
+    return cls(params, **options)
 
 
 def _as_array(a, what):
@@ -89,10 +91,20 @@ def _as_array(a, what):
     return arr
 
 
-def _x_tensor(arr):
-    if arr.dtype.kind == "f" and arr.dtype != backend.get_default_dtype() and arr.dtype != backend.float64:
-        arr = arr.astype(backend.get_default_dtype())
+def _x_tensor(arr, dtype=None):
+    """Inputs as a constant tensor; floating inputs take the model's dtype (float64 data
+    must not silently turn a float32 model's arithmetic into float64)."""
+    dtype = dtype or backend.get_default_dtype()
+    if arr.dtype.kind == "f" and arr.dtype != dtype:
+        arr = arr.astype(dtype)
     return Tensor._wrap(arr, False, None)
+
+
+def _model_dtype(model):
+    for p in model.parameters():
+        if p.data.dtype.kind == "f":
+            return p.data.dtype
+    return backend.get_default_dtype()
 
 
 class _ArrayBatches:
@@ -104,6 +116,7 @@ class _ArrayBatches:
             raise ValueError(f"fit: x has {len(x)} samples but y has {len(y)}")
         self.x, self.y, self.batch_size, self.shuffle, self.seed = x, y, int(batch_size), shuffle, seed
         self.transform = transform
+        self.dtype = None  # floating inputs are cast to this (the model's dtype; set by the Trainer)
         self.epoch = 0
 
     def set_epoch(self, epoch):
@@ -127,7 +140,7 @@ class _ArrayBatches:
                 xb, yb = self.x[idx], self.y[idx]
             if self.transform is not None:
                 xb = self.transform(xb)
-            yield _x_tensor(xp.asarray(xb)), Tensor._wrap(xp.asarray(yb), False, None)
+            yield _x_tensor(xp.asarray(xb), self.dtype), Tensor._wrap(xp.asarray(yb), False, None)
 
 
 def _loader_from(data, y, batch_size, shuffle, seed, transform=None, what="x"):
@@ -277,6 +290,9 @@ class Trainer:
 
         first = next(iter(train))
         self._ensure_optimizer(first[0])
+        for loader in (train, val):
+            if isinstance(loader, _ArrayBatches):
+                loader.dtype = _model_dtype(model)
         if resume is not None:
             meta = load_checkpoint(resume, model, self.optimizer, self.scheduler)
             initial_epoch, self.global_step = meta["epoch"], meta["step"]
@@ -335,6 +351,8 @@ class Trainer:
     # ------------------------------------------------------------ evaluate / predict
     def _evaluate(self, loader):
         model = self.model
+        if isinstance(loader, _ArrayBatches):
+            loader.dtype = _model_dtype(model)
         was = model.training
         model.eval()
         metrics = [get_metric(m) for m in self.metric_specs]
@@ -373,7 +391,7 @@ class Trainer:
                 if isinstance(x, Tensor) or backend.is_array(x) or isinstance(x, (list, tuple)) and not hasattr(x[0], "data"):
                     arr = _as_array(x, "x")
                     for start in range(0, len(arr), batch_size):
-                        outs.append(model(_x_tensor(arr[start:start + batch_size])).numpy())
+                        outs.append(model(_x_tensor(arr[start:start + batch_size], _model_dtype(model))).numpy())
                 else:
                     for batch in x:
                         xb = batch[0] if isinstance(batch, (tuple, list)) else batch
