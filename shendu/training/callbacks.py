@@ -57,10 +57,10 @@ class History(Callback):
         return f"History(epochs={len(self.epoch)}, keys={sorted(self.history)})"
 
 
-def _format_logs(logs, keys=None):
+def _format_logs(logs, exclude=()):
     parts = []
     for k, v in logs.items():
-        if keys is not None and k not in keys:
+        if k in exclude:
             continue
         if isinstance(v, float):
             parts.append(f"{k} {v:.4g}")
@@ -106,16 +106,16 @@ class ProgressBar(Callback):
         if self.bar is not None:
             self.bar.update(1)
             if step % 5 == 0 or step + 1 == self.trainer.steps_per_epoch:
-                self.bar.set_postfix_str(_format_logs(logs or {}), refresh=False)
+                self.bar.set_postfix_str(_format_logs(logs or {}, exclude=("seconds",)), refresh=False)
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.perf_counter() - self.start
         if self.bar is not None:
-            self.bar.set_postfix_str(_format_logs(logs or {}))
+            self.bar.set_postfix_str(_format_logs(logs or {}, exclude=("seconds",)))
             self.bar.close()
             self.bar = None
         elif self.verbose:
-            print(f"epoch {epoch + 1}/{self.trainer.epochs}  {_format_logs(logs or {})}  ({seconds:.1f}s)",
+            print(f"epoch {epoch + 1}/{self.trainer.epochs}  {_format_logs(logs or {}, exclude=('seconds',))}  ({seconds:.1f}s)",
                   file=self.stream or sys.stdout, flush=True)
 
 

@@ -33,6 +33,7 @@ import json
 import math
 import os
 import time
+import warnings
 
 from .. import backend
 from ..backend import get_array_module, xp
@@ -227,8 +228,8 @@ def _check_run_args(epochs, batch_size, lr, val, schedule):
         raise ValueError(f"train: batch_size must be a positive integer, got {batch_size!r}")
     if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
         raise ValueError(f"train: lr must be a positive number, got {lr!r}")
-    if not 0 < val < 1:
-        raise ValueError(f"train: val (the validation fraction) must be in (0, 1), got {val!r}")
+    if not 0 <= val < 1:
+        raise ValueError(f"train: val (the validation fraction) must be in [0, 1), got {val!r}")
     if schedule not in ("cosine", "constant"):
         raise ValueError(f"train: schedule must be 'cosine' or 'constant', got {schedule!r}")
 
@@ -253,16 +254,17 @@ def train_run(model=None, dataset=None, epochs=None, batch_size=None, optimizer=
         optimizer: a name from ``shendu.optim`` (default ``'adam'``). lr: default 3e-3.
         augment: random rotations/zooms/shifts (grey) or crops/flips (colour) of the training images.
         out: the run's directory (default ``runs/<timestamp>``; with ``resume``, the checkpoint's).
-        resume: a ``last.ckpt`` to continue from. The run's settings (model, dataset, optimizer,
-            lr, schedule, batch size, augmentation, seed, validation fraction) are those recorded
-            in it; passing a different one is an error. ``epochs`` may raise the total.
+        resume: a ``last.ckpt`` to continue from, exactly where it stopped. The run's settings
+            (model, dataset, optimizer, lr, schedule, batch size, augmentation, seed, validation
+            fraction, epochs) are those recorded in it; passing a different one is an error,
+            except ``epochs`` with the constant schedule (to train a finished run further).
         seed: seeds initialisation, the validation split, shuffling and augmentation (default 0).
-        val: the validation fraction of the training images (default 0.1).
+        val: the validation fraction of the training images (default 0.1; 0 for none).
         schedule: ``'cosine'`` (default) or ``'constant'``.
         data_dir: where mnist / fashion_mnist / cifar10 files are (default: the cache).
         verbose: 0 silent, 1 progress bar in a terminal (one line per epoch otherwise), 2 lines.
         stream: where progress goes (default stdout / stderr).
-        plot: write ``curves.png`` (needs matplotlib).
+        plot: write ``curves.png`` (with matplotlib; without it, a warning and no PNG).
 
     Returns:
         The metrics written to ``metrics.json``: ``test_accuracy`` (a fraction), ``test_loss``,
@@ -284,9 +286,12 @@ def train_run(model=None, dataset=None, epochs=None, batch_size=None, optimizer=
         run = dict(extra["run"])
         for k, v in given.items():
             if v is not None and v != run.get(k):
-                raise ValueError(f"train: --resume continues the recorded run with {k}={run.get(k)!r}; "
-                                 f"got {k}={v!r}")
+                raise ValueError(f"train: a resumed run keeps its recorded settings: the checkpoint's run has "
+                                 f"{k}={run.get(k)!r}, got {k}={v!r}")
         history = extra.get("history", {})
+        if epochs is not None and epochs != run["epochs"] and run["schedule"] != "constant":
+            raise ValueError(f"train: a resumed run keeps its recorded settings: the checkpoint's run has "
+                             f"epochs={run['epochs']}, which its {run['schedule']} schedule spans; got epochs={epochs}")
         epochs = run["epochs"] if epochs is None else epochs
         data_dir = run.get("data_dir") if data_dir is None else data_dir
         out = os.path.dirname(os.path.abspath(resume)) if out is None else out
@@ -301,7 +306,7 @@ def train_run(model=None, dataset=None, epochs=None, batch_size=None, optimizer=
     if splits is None:
         splits = load_dataset(run["dataset"], data_dir)
     run["data_dir"] = None if data_dir is None else os.path.abspath(data_dir)
-    data = splits.with_validation(run["val"], seed=run["seed"])
+    data = splits.with_validation(run["val"], seed=run["seed"]) if run["val"] else splits
     net, info = _build_model(run["model"], data.num_classes, data.x_train.shape[1])
     pre = Preprocess.for_images(data.x_train, info.input_shape[1:])
 
@@ -316,9 +321,10 @@ def train_run(model=None, dataset=None, epochs=None, batch_size=None, optimizer=
     callbacks = ([cb.LearningRateScheduler(scheduler, per="batch")] if scheduler is not None else []) + \
         [record, cb.ModelCheckpoint(out, save_best=False, extra=extra)]
     os.makedirs(out, exist_ok=True)
-    net.fit(data.x_train, data.y_train, epochs=epochs, batch_size=run["batch_size"],
-            validation_data=_loader(data.x_val, data.y_val, pre), callbacks=callbacks, seed=run["seed"],
-            transform=pre.train_transform(run["augment"]), resume=resume, verbose=verbose, stream=stream)
+    validation = _loader(data.x_val, data.y_val, pre) if data.val is not None else None
+    net.fit(data.x_train, data.y_train, epochs=epochs, batch_size=run["batch_size"], validation_data=validation,
+            callbacks=callbacks, seed=run["seed"], transform=pre.train_transform(run["augment"]), resume=resume,
+            verbose=verbose, stream=stream)
 
     test = net.evaluate(_loader(data.x_test, data.y_test, pre))
     paths = {k: os.path.join(out, f) for k, f in FILES.items()}
@@ -329,16 +335,20 @@ def train_run(model=None, dataset=None, epochs=None, batch_size=None, optimizer=
                "parameters": net.num_parameters(),
                "train_loss": last.get("loss"), "train_accuracy": last.get("accuracy"),
                "val_loss": last.get("val_loss"), "val_accuracy": last.get("val_accuracy"),
-               "settings": {k: v for k, v in run.items()}, "preprocess": pre.to_dict(),
+               "settings": dict(run), "preprocess": pre.to_dict(),
                "files": paths, "history": h}
     if not os.path.exists(paths["checkpoint"]):  # resumed into another directory with no epoch left to run
         save_checkpoint(paths["checkpoint"], net, opt, scheduler, epoch=meta["epoch"], step=meta["step"],
                         extra=extra())
-    if plot:
+    try:
+        if not plot:
+            raise ImportError("plot=False")
         from .plots import plot_history
 
         plot_history(h, paths["curves"], title=f"{run['model']} on {run['dataset']}")
-    else:
+    except ImportError as exc:  # matplotlib missing: the run's results still count
+        if plot:
+            warnings.warn(f"train: {FILES['curves']} not written: {exc}", stacklevel=2)
         del metrics["files"]["curves"]
     metrics["seconds"] = round(time.perf_counter() - start, 3)
     from ..serialization import atomic_write
@@ -379,7 +389,8 @@ def evaluate_run(checkpoint, dataset=None, split="test", batch_size=256, data_di
     """Loss and accuracy of a checkpoint's model on a split of its dataset (or of ``dataset``),
     preprocessed as in training: ``{"loss", "accuracy", "samples", "dataset", "split", "model"}``.
 
-    ``split``: ``'test'`` (default), ``'train'`` or ``'val'`` (the run's own validation part).
+    ``split``: ``'test'`` (default), ``'train'`` or ``'val'`` (the run's own training and
+    validation parts, split again as in training).
     """
     model, info = load_run(checkpoint)
     pre = _preprocess_of(info, checkpoint)
@@ -389,15 +400,15 @@ def evaluate_run(checkpoint, dataset=None, split="test", batch_size=256, data_di
         raise ValueError(f"{checkpoint}: the checkpoint records no dataset; pass one")
     data_dir = data_dir if data_dir is not None else (run.get("data_dir") if name == info.get("dataset") else None)
     data = load_dataset(name, data_dir)
-    if split == "val":
-        data = data.with_validation(run.get("val", DEFAULTS["val"]), seed=run.get("seed", DEFAULTS["seed"]))
-        x, y = data.x_val, data.y_val
-    elif split == "train":
-        x, y = data.x_train, data.y_train
-    elif split == "test":
-        x, y = data.x_test, data.y_test
-    else:
+    if split not in ("test", "train", "val"):
         raise ValueError(f"evaluate: split must be 'test', 'train' or 'val', got {split!r}")
+    val = run.get("val", DEFAULTS["val"])
+    if split == "val" and not val:
+        raise ValueError(f"evaluate: the run of {checkpoint} had no validation split")
+    if split != "test" and val:  # the run's own training / validation parts
+        data = data.with_validation(val, seed=run.get("seed", DEFAULTS["seed"]))
+    x, y = {"test": (data.x_test, data.y_test), "train": (data.x_train, data.y_train),
+            "val": (data.x_val, data.y_val)}[split]
     if tuple(x.shape[1:]) != pre.image_shape:
         raise ValueError(f"evaluate: {name} images are {tuple(x.shape[1:])} but the model was trained on "
                          f"{pre.image_shape}")
@@ -447,11 +458,11 @@ def predict_images(checkpoint, paths, top=3, invert=None):
 
     model, info = load_run(checkpoint)
     pre = _preprocess_of(info, checkpoint)
-    classes = info.get("classes") or [str(i) for i in range(pre.input_shape[0])]
     if not paths:
         raise ValueError("predict: no image files given")
     x = xp.stack([read_image(p, pre.image_shape, invert) for p in paths])
     probs = softmax(Tensor._wrap(xp.asarray(model.predict(pre(x))), False, None), dim=1).numpy()
+    classes = info.get("classes") or [str(i) for i in range(probs.shape[1])]
     k = max(1, min(int(top), probs.shape[1]))
     results = []
     for p, row in zip(paths, probs):
@@ -465,8 +476,8 @@ class _Zeros:
     """Stands in for the library generator while models are built only to be counted: the
     initialisers receive zeros instead of random draws (VGG-19 has 144 million weights)."""
 
-    def _zeros(self, size):
-        return xp.zeros(() if size is None else size)
+    def _zeros(self, size, dtype=None):
+        return xp.zeros(() if size is None else size, dtype=dtype or backend.get_default_dtype())
 
     def uniform(self, low=0.0, high=1.0, size=None):
         return self._zeros(size)
@@ -475,10 +486,10 @@ class _Zeros:
         return self._zeros(size)
 
     def standard_normal(self, size=None, dtype=None):
-        return self._zeros(size)
+        return self._zeros(size, dtype)
 
     def random(self, size=None, dtype=None):
-        return self._zeros(size)
+        return self._zeros(size, dtype)
 
 
 @contextlib.contextmanager
