@@ -31,6 +31,7 @@ from . import models  # noqa: E402  (the model zoo and its registry)
 from . import functional, nn  # noqa: E402
 from . import training  # noqa: E402  (adds compile/fit/evaluate/predict to nn.Module)
 from .nn.saving import load, load_weights, save, save_weights  # noqa: E402
+from . import onnx  # noqa: E402  (ONNX export; imports the onnx package only when used)
 from . import interop  # noqa: E402  (PyTorch state dicts; torch imported only on use)
 
 bool = bool_  # noqa: A001  (shendu.bool, as torch.bool)

@@ -1,0 +1,561 @@
+"""The ONNX translation of each recorded op: one emitter per :class:`~shendu.autograd.Function` class.
+
+An emitter ``emit(b, n)`` gets the :class:`~shendu.onnx.export.Builder` ``b``
+and the :class:`~shendu.onnx.export.Node` ``n`` (the op's options, its input
+names and the name its output must have) and adds ONNX nodes with
+``b.op(op_type, inputs, output, **attributes)``. Most ops map to one ONNX
+operator; the others are written out from the same formula as their shendu
+forward (docs/onnx.md has the table). :data:`EMITTERS` maps each Function
+class to its emitter; :func:`emits` registers one.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+from ..backend import xp
+from ..functional import activation as A
+from ..functional import conv as C
+from ..functional import normalization as N
+from ..functional import pooling as P
+from ..functional import recurrent as R
+from ..functional.dropout import Dropout as DropoutFn
+from ..functional.embedding import Embedding as EmbeddingFn
+from ..ops import _util, arithmetic, elementwise, indexing, join, linalg, reduction, shape
+from .export import INT64_MAX, INT64_MIN, Dim
+
+#: Function class -> emitter(builder, node).
+EMITTERS = {}
+
+
+def emits(*classes):
+    """Register the decorated function as the emitter of these Function classes."""
+    def register(fn):
+        for cls in classes:
+            EMITTERS[cls] = fn
+        return fn
+    return register
+
+
+def emitter_for(node, emitters):
+    """The emitter of ``node``'s Function class, or a ValueError naming the op and its layer."""
+    emit = emitters.get(type(node.fn))
+    if emit is None:
+        node.fail(f"this op has no ONNX translation (known ops: {', '.join(sorted(c.__name__ for c in emitters))})")
+    return emit
+
+
+# ---------------------------------------------------------------- one op, one ONNX operator
+_SAME = {
+    arithmetic.Add: "Add", arithmetic.Sub: "Sub", arithmetic.Mul: "Mul", arithmetic.Div: "Div",
+    arithmetic.Neg: "Neg", arithmetic.Pow: "Pow", elementwise.Exp: "Exp", elementwise.Log: "Log",
+    elementwise.Sqrt: "Sqrt", elementwise.Abs: "Abs", elementwise.Tanh: "Tanh", elementwise.Sigmoid: "Sigmoid",
+    elementwise.Relu: "Relu", elementwise.Maximum: "Max", elementwise.Minimum: "Min", linalg.MatMul: "MatMul",
+    A.Erf: "Erf", A.Softsign: "Softsign", A.Hardswish: "HardSwish",
+}
+
+
+@emits(*_SAME)
+def _same(b, n):
+    b.op(_SAME[type(n.fn)], n.inputs, n.output)
+
+
+@emits(_util.Cast)
+def _cast(b, n):
+    b.op("Cast", n.inputs, n.output, to=b.tensor_type(n.tensor.dtype))
+
+
+@emits(arithmetic.PowScalar)
+def _pow_scalar(b, n):
+    b.op("Pow", [n.inputs[0], b.scalar(n.options["p"], n.tensor.dtype)], n.output)
+
+
+@emits(elementwise.Clip, A.Hardtanh)
+def _clip(b, n):
+    """clip(x, lo, hi); a bound that is None is left out."""
+    bounds = [b.scalar(n.options[k], n.tensor.dtype) if n.options[k] is not None else "" for k in ("lo", "hi")]
+    b.op("Clip", [n.inputs[0], *bounds], n.output)
+
+
+@emits(elementwise.Where)
+def _where(b, n):
+    cond = b.array_option(n, "cond", "the condition")
+    b.op("Where", [cond, *n.inputs], n.output)
+
+
+# ---------------------------------------------------------------- activations
+@emits(A.LeakyRelu)
+def _leaky_relu(b, n):
+    b.op("LeakyRelu", n.inputs, n.output, alpha=float(n.options["slope"]))
+
+
+@emits(A.Elu)
+def _elu(b, n):
+    alpha, scale = float(n.options["alpha"]), float(n.options["scale"])
+    if scale == 1:
+        b.op("Elu", n.inputs, n.output, alpha=alpha)
+    else:  # λ·elu(x, α) is ONNX's Selu with γ = λ
+        b.op("Selu", n.inputs, n.output, alpha=alpha, gamma=scale)
+
+
+@emits(A.Hardsigmoid)
+def _hardsigmoid(b, n):
+    b.op("HardSigmoid", n.inputs, n.output, alpha=1 / 6, beta=0.5)  # max(0, min(1, x/6 + 1/2))
+
+
+@emits(A.Silu)
+def _silu(b, n):
+    b.op("Mul", [n.inputs[0], b.op("Sigmoid", n.inputs)], n.output)
+
+
+@emits(A.Softplus)
+def _softplus(b, n):
+    """y = x where βx > threshold, else log(1 + e^(βx))/β."""
+    x, dtype = n.inputs[0], n.tensor.dtype
+    beta, threshold = n.options["beta"], n.options["threshold"]
+    z = x if beta == 1 else b.op("Mul", [x, b.scalar(beta, dtype)])
+    soft = b.op("Softplus", [z])
+    if beta != 1:
+        soft = b.op("Div", [soft, b.scalar(beta, dtype)])
+    b.op("Where", [b.op("Greater", [z, b.scalar(threshold, dtype)]), x, soft], n.output)
+
+
+@emits(A.Gelu)
+def _gelu(b, n):
+    """exact: ½x(1 + erf(x/√2));  tanh: ½x(1 + tanh(√(2/π)(x + 0.044715x³)))."""
+    x, dtype = n.inputs[0], n.tensor.dtype
+    if n.options["approximate"] == "tanh":
+        cube = b.op("Mul", [b.op("Mul", [x, x]), x])
+        inner = b.op("Add", [x, b.op("Mul", [cube, b.scalar(A.Gelu._C, dtype)])])
+        s = b.op("Tanh", [b.op("Mul", [inner, b.scalar(A.Gelu._K, dtype)])])
+    else:
+        s = b.op("Erf", [b.op("Mul", [x, b.scalar(1 / math.sqrt(2), dtype)])])
+    half_x = b.op("Mul", [x, b.scalar(0.5, dtype)])
+    b.op("Mul", [half_x, b.op("Add", [s, b.scalar(1, dtype)])], n.output)
+
+
+@emits(A.Step)
+def _step(b, n):
+    """1 where x > threshold, ``at`` where x == threshold, else 0."""
+    x, dtype = n.inputs[0], n.tensor.dtype
+    t, at = n.options["threshold"], n.options["at"]
+    threshold = b.scalar(t, dtype)
+    above = b.op("Greater", [x, threshold])
+    if at == 0:
+        b.op("Cast", [above], n.output, to=b.tensor_type(dtype))
+        return
+    step = b.op("Cast", [above], to=b.tensor_type(dtype))
+    b.op("Where", [b.op("Equal", [x, threshold]), b.scalar(at, dtype), step], n.output)
+
+
+@emits(A.Threshold)
+def _threshold(b, n):
+    x, dtype = n.inputs[0], n.tensor.dtype
+    above = b.op("Greater", [x, b.scalar(n.options["threshold"], dtype)])
+    b.op("Where", [above, x, b.scalar(n.options["value"], dtype)], n.output)
+
+
+@emits(A.Softmax, A.LogSoftmax)
+def _softmax(b, n):
+    b.op(type(n.fn).__name__, n.inputs, n.output, axis=int(n.options["axis"]))
+
+
+# ---------------------------------------------------------------- dense, convolution, pooling
+@emits(linalg.Linear)
+def _linear(b, n):
+    """x Wᵀ + b: one Gemm for a 2-D x, else MatMul with Wᵀ (and Add)."""
+    x, w = n.inputs[0], n.inputs[1]
+    if n.tensors[0].ndim == 2:
+        b.op("Gemm", n.inputs, n.output, transB=1)
+        return
+    if len(n.inputs) == 2:
+        b.op("MatMul", [x, b.op("Transpose", [w], perm=[1, 0])], n.output)
+        return
+    y = b.op("MatMul", [x, b.op("Transpose", [w], perm=[1, 0])])
+    b.op("Add", [y, n.inputs[2]], n.output)
+
+
+def _conv_attrs(geo):
+    return dict(kernel_shape=[geo.kh, geo.kw], strides=[geo.sh, geo.sw], dilations=[geo.dh, geo.dw],
+                pads=[geo.pt, geo.pl, geo.pb, geo.pr], group=geo.groups)
+
+
+@emits(C.Conv2d)
+def _conv2d(b, n):
+    b.op("Conv", n.inputs, n.output, **_conv_attrs(n.options["geo"]))
+
+
+@emits(C.ConvTranspose2d)
+def _conv_transpose2d(b, n):
+    """ConvTranspose. shendu's output_padding (< max(stride, dilation)) crops less at the bottom/right:
+    ONNX runtimes refuse output_padding ≥ stride, so it becomes a smaller bottom/right pad; rows beyond
+    the scattered output (output_padding > padding) hold only the bias: zeros padded, then the bias added."""
+    geo, out_hw = n.options["geo"], n.options["out_shape"][2:]
+    full = [(i - 1) * s - 2 * p + d * (k - 1) + 1 for i, s, p, d, k in
+            zip(n.tensors[0].shape[2:], (geo.sh, geo.sw), (geo.pt, geo.pl), (geo.dh, geo.dw), (geo.kh, geo.kw))]
+    extra = [o - f for o, f in zip(out_hw, full)]
+    shift = [min(e, p) for e, p in zip(extra, (geo.pb, geo.pr))]
+    rest = [e - t for e, t in zip(extra, shift)]
+    attrs = _conv_attrs(geo)
+    attrs["pads"] = [geo.pt, geo.pl, geo.pb - shift[0], geo.pr - shift[1]]
+    if not any(rest):
+        b.op("ConvTranspose", n.inputs, n.output, **attrs)
+        return
+    scattered, pads = b.op("ConvTranspose", n.inputs[:2], **attrs), b.ints([0, 0, 0, 0, 0, 0, *rest])
+    if len(n.inputs) == 2:
+        b.op("Pad", [scattered, pads], n.output)
+        return
+    bias = b.op("Unsqueeze", [n.inputs[2], b.ints([1, 2])])  # (C_out, 1, 1)
+    b.op("Add", [b.op("Pad", [scattered, pads]), bias], n.output)
+
+
+def _pool_pads(geo):
+    return [geo.pt, geo.pl, geo.pb, geo.pr]
+
+
+def _padded(b, x, geo, value, dtype):
+    """x inside a frame of ``value`` (top, left, bottom, right as in ``geo``)."""
+    pads = b.ints([0, 0, geo.pt, geo.pl, 0, 0, geo.pb, geo.pr])
+    return b.op("Pad", [x, pads, b.scalar(value, dtype)])
+
+
+@emits(P.MaxPool2d)
+def _max_pool2d(b, n):
+    """MaxPool with the exact (top, left, bottom, right) padding shendu computed, ceil_mode included;
+    padding as wide as the kernel (ONNX refuses it) becomes an explicit −∞ Pad."""
+    geo, x = n.options["geo"], n.inputs[0]
+    attrs = dict(kernel_shape=[geo.kh, geo.kw], strides=[geo.sh, geo.sw], dilations=[geo.dh, geo.dw])
+    if max(geo.pt, geo.pb) >= geo.kh or max(geo.pl, geo.pr) >= geo.kw:
+        b.op("MaxPool", [_padded(b, x, geo, -math.inf, n.tensor.dtype)], n.output, **attrs)
+    else:
+        b.op("MaxPool", [x], n.output, pads=_pool_pads(geo), **attrs)
+
+
+@emits(P.AvgPool2d)
+def _avg_pool2d(b, n):
+    """Σ window / divisor: AveragePool of the zero-padded input (Σ/(k_h·k_w) everywhere), then a
+    constant factor k_h·k_w/divisor where shendu's divisor differs (ceil_mode edges,
+    count_include_pad=False, divisor_override)."""
+    geo, x, dtype = n.options["geo"], n.inputs[0], n.tensor.dtype
+    divisor = xp.asarray(n.options["divisor"], dtype=dtype)
+    if any(_pool_pads(geo)):
+        x = _padded(b, x, geo, 0, dtype)
+    window = geo.kh * geo.kw
+    exact = bool((divisor == window).all())
+    y = b.op("AveragePool", [x], n.output if exact else None, kernel_shape=[geo.kh, geo.kw],
+             strides=[geo.sh, geo.sw])
+    if not exact:
+        b.op("Mul", [y, b.const((window / divisor).astype(dtype), f"{b.scope}/avg_pool_scale")], n.output)
+
+
+@emits(P.Resample2d)
+def _resample2d(b, n):
+    """y = M_h · x · M_wᵀ (adaptive average pooling, interpolation): two MatMuls with constant matrices."""
+    m_h, m_w = n.options["m_h"], n.options["m_w"]
+    rows = b.op("MatMul", [n.inputs[0], b.const(xp.ascontiguousarray(m_w.T), f"{b.scope}/resample_w")])
+    b.op("MatMul", [b.const(m_h, f"{b.scope}/resample_h"), rows], n.output)
+
+
+@emits(P.LocalResponseNorm)
+def _lrn(b, n):
+    """y_c = x_c · (k + α/n · Σ_{c' ∈ W(c)} x_{c'}²)^(−β), W(c) = c − ⌊n/2⌋ … c + ⌊(n−1)/2⌋.
+
+    ONNX's LRN has the same window for odd n on 4-D input; otherwise the sum
+    is written out: square, pad the channels, add n shifted slices.
+    """
+    o = n.options
+    size, alpha, beta, k = o["size"], o["alpha"], o["beta"], o["k"]
+    x, dtype, ndim = n.inputs[0], n.tensor.dtype, n.tensor.ndim
+    if size % 2 and ndim == 4:
+        b.op("LRN", [x], n.output, size=size, alpha=float(alpha), beta=float(beta), bias=float(k))
+        return
+    channels = n.tensor.shape[1]
+    pads = [0] * (2 * ndim)
+    pads[1], pads[ndim + 1] = size // 2, (size - 1) // 2
+    padded = b.op("Pad", [b.op("Mul", [x, x]), b.ints(pads)])
+    total = None
+    for j in range(size):
+        part = b.op("Slice", [padded, b.ints([j]), b.ints([j + channels]), b.ints([1])])
+        total = part if total is None else b.op("Add", [total, part])
+    d = b.op("Add", [b.op("Mul", [total, b.scalar(alpha / size, dtype)]), b.scalar(k, dtype)])
+    b.op("Mul", [x, b.op("Pow", [d, b.scalar(-beta, dtype)])], n.output)
+
+
+# ---------------------------------------------------------------- normalisation, embedding, dropout
+def _affine_inputs(b, n, shape):
+    """γ and β (constants 1 and 0 for a layer without them)."""
+    if len(n.inputs) == 3:
+        return n.inputs[1:]
+    dtype = n.tensor.dtype
+    return [b.const(xp.ones(shape, dtype=dtype), f"{b.scope}/ones"), b.const(xp.zeros(shape, dtype=dtype),
+                                                                          f"{b.scope}/zeros")]
+
+
+@emits(N.BatchNorm)
+def _batch_norm(b, n):
+    """Evaluation: BatchNormalization on the running statistics. Batch statistics (a layer without
+    running statistics): the formula, mean and biased variance over every axis but 1."""
+    o, x, t = n.options, n.inputs[0], n.tensor
+    channels, dtype = t.shape[1], t.dtype
+    scale, bias = _affine_inputs(b, n, (channels,))
+    if not o["batch_stats"]:
+        stats = []
+        for key in ("running_mean", "running_var"):
+            v = b.tensor_option(n, key)
+            stats.append(v if o[key].dtype == dtype else b.op("Cast", [v], to=b.tensor_type(dtype)))
+        b.op("BatchNormalization", [x, scale, bias, *stats], n.output, epsilon=float(o["eps"]))
+        return
+    axes = [0] + list(range(2, t.ndim))
+    xc = b.op("Sub", [x, b.reduce("ReduceMean", x, axes, True)])
+    var = b.reduce("ReduceMean", b.op("Mul", [xc, xc]), axes, True)
+    inv_std = b.op("Reciprocal", [b.op("Sqrt", [b.op("Add", [var, b.scalar(o["eps"], dtype)])])])
+    shape = b.ints([1, channels] + [1] * (t.ndim - 2))
+    gamma, beta = b.op("Reshape", [scale, shape]), b.op("Reshape", [bias, shape])
+    b.op("Add", [b.op("Mul", [b.op("Mul", [xc, inv_std]), gamma]), beta], n.output)
+
+
+@emits(N.LayerNorm)
+def _layer_norm(b, n):
+    k, t = n.options["k"], n.tensor
+    scale, bias = _affine_inputs(b, n, t.shape[t.ndim - k:])
+    b.op("LayerNormalization", [n.inputs[0], scale, bias], n.output, axis=-k, epsilon=float(n.options["eps"]))
+
+
+@emits(EmbeddingFn)
+def _embedding(b, n):
+    ids = b.array_option(n, "indices", "the indices")
+    b.op("Gather", [n.inputs[0], ids], n.output, axis=0)
+
+
+@emits(DropoutFn)
+def _dropout(b, n):
+    n.fail("dropout in training mode (F.dropout(..., training=True)) is random; export runs the model in eval "
+           "mode, where nn.Dropout is the identity")
+
+
+# ---------------------------------------------------------------- shapes
+@emits(shape.Reshape)
+def _reshape(b, n):
+    """Reshape to the traced shape; one batch-dependent dimension is written −1, several are computed."""
+    dims = b.dims(n.tensor)
+    dynamic = [d for d in dims if isinstance(d, Dim)]
+    target = b.ints([-1 if isinstance(d, Dim) else d for d in dims]) if len(dynamic) <= 1 else b.shape_tensor(dims)
+    b.op("Reshape", [n.inputs[0], target], n.output)
+
+
+@emits(shape.Transpose)
+def _transpose(b, n):
+    axes = n.options["axes"]
+    perm = list(range(n.tensor.ndim))[::-1] if axes is None else [int(a) for a in axes]
+    b.op("Transpose", n.inputs, n.output, perm=perm)
+
+
+@emits(shape.BroadcastTo)
+def _broadcast_to(b, n):
+    """Expand (bidirectional broadcasting): 1 where the input already has the size, so that a
+    batch dimension it carries stays the input's."""
+    out, src = b.dims(n.tensor), b.dims(n.tensors[0])
+    lead = len(out) - len(src)
+    target = [1 if i >= lead and src[i - lead] == d else d for i, d in enumerate(out)]
+    b.op("Expand", [n.inputs[0], b.shape_tensor(target)], n.output)
+
+
+@emits(join.Concatenate)
+def _concatenate(b, n):
+    b.op("Concat", n.inputs, n.output, axis=int(n.options["axis"]))
+
+
+@emits(join.Stack)
+def _stack(b, n):
+    axis = int(n.options["axis"])
+    parts = [b.op("Unsqueeze", [x, b.ints([axis])]) for x in n.inputs]
+    b.op("Concat", parts, n.output, axis=axis)
+
+
+@emits(join.Pad)
+def _pad(b, n):
+    widths = n.options["pad_width"]
+    pads = b.ints([lo for lo, _ in widths] + [hi for _, hi in widths])
+    b.op("Pad", [n.inputs[0], pads, b.scalar(n.options["value"], n.tensor.dtype)], n.output)
+
+
+@emits(indexing.GetItem)
+def _getitem(b, n):
+    key = n.options["key"]
+    if n.options["advanced"]:
+        _gather(b, n, key)
+    else:
+        _slice(b, n, key)
+
+
+def _key_tuple(key, ndim):
+    """The key as a tuple with its Ellipsis expanded to full slices."""
+    key = key if isinstance(key, tuple) else (key,)
+    if any(k is Ellipsis for k in key):
+        i = next(i for i, k in enumerate(key) if k is Ellipsis)
+        used = sum(1 for k in key if k is not None and k is not Ellipsis)
+        key = key[:i] + (slice(None),) * (ndim - used) + key[i + 1:]
+    return key
+
+
+def _slice(b, n, key):
+    """Basic indexing: one Slice over the sliced axes (never resolved against the sizes, so batch
+    dimensions stay symbolic), Squeeze for integer indices, Unsqueeze for None."""
+    key = _key_tuple(key, n.tensors[0].ndim)
+    sliced, squeeze, unsqueeze = [], [], []  # sliced: (axis, start, stop, step)
+    axis = out_axis = 0
+    for k in key:
+        if k is None:
+            unsqueeze.append(out_axis)
+            out_axis += 1
+            continue
+        if isinstance(k, numbers.Integral):
+            sliced.append((axis, int(k), int(k) + 1 if k != -1 else INT64_MAX, 1))
+            squeeze.append(axis)
+        else:
+            if k != slice(None):
+                step = 1 if k.step is None else int(k.step)
+                start = int(k.start) if k.start is not None else (0 if step > 0 else INT64_MAX)
+                stop = int(k.stop) if k.stop is not None else (INT64_MAX if step > 0 else INT64_MIN)
+                sliced.append((axis, start, stop, step))
+            out_axis += 1
+        axis += 1
+    chain = []
+    if sliced:
+        axes, starts, stops, steps = zip(*sliced)
+        chain.append(("Slice", [b.ints(starts), b.ints(stops), b.ints(axes), b.ints(steps)]))
+    if squeeze:
+        chain.append(("Squeeze", [b.ints(squeeze)]))
+    if unsqueeze:
+        chain.append(("Unsqueeze", [b.ints(unsqueeze)]))
+    x = n.inputs[0]
+    for i, (op_type, args) in enumerate(chain or [("Identity", [])]):
+        x = b.op(op_type, [x, *args], n.output if i == max(len(chain), 1) - 1 else None)
+
+
+def _gather(b, n, key):
+    """Integer-array indexing of one axis (the others full slices): Gather along that axis."""
+    key_b = n.options_b["key"]
+    key, key_b = (key if isinstance(key, tuple) else (key,)), (key_b if isinstance(key_b, tuple) else (key_b,))
+    key, key_b = _key_tuple(key, n.tensors[0].ndim), _key_tuple(key_b, n.tensors[0].ndim)
+    arrays = [i for i, k in enumerate(key) if not isinstance(k, slice)]
+    if len(arrays) != 1 or any(k != slice(None) for i, k in enumerate(key) if i != arrays[0]):
+        n.fail(f"indexing with {key!r} is not supported (supported: one integer array on one axis, every "
+               f"other axis a full slice ':')")
+    axis = arrays[0]
+    idx, idx_b = xp.asarray(key[axis]), xp.asarray(key_b[axis])
+    if idx.dtype.kind == "b":
+        if idx.ndim != 1:
+            n.fail("boolean masks of more than one dimension are not supported")
+        if b.is_input_array(key[axis]):
+            n.fail("a boolean mask given as an input is not supported (its number of True entries sets the shape)")
+        idx, idx_b = xp.nonzero(idx)[0], xp.nonzero(idx_b)[0]
+    indices = b.array_value(n, key[axis] if b.is_input_array(key[axis]) else idx, idx_b, "the index array")
+    b.op("Gather", [n.inputs[0], indices], n.output, axis=axis)
+
+
+# ---------------------------------------------------------------- reductions
+@emits(reduction.Sum)
+def _sum(b, n):
+    b.reduce("ReduceSum", n.inputs[0], n.options["axis"], n.options["keepdims"], n.output)
+
+
+@emits(reduction.Mean)
+def _mean(b, n):
+    b.reduce("ReduceMean", n.inputs[0], n.options["axis"], n.options["keepdims"], n.output)
+
+
+@emits(reduction.Extremum)
+def _extremum(b, n):
+    op = "ReduceMax" if n.options["largest"] else "ReduceMin"
+    b.reduce(op, n.inputs[0], n.options["axis"], n.options["keepdims"], n.output)
+
+
+@emits(reduction.LogSumExp)
+def _logsumexp(b, n):
+    b.reduce("ReduceLogSumExp", n.inputs[0], n.options["axis"], n.options["keepdims"], n.output)
+
+
+@emits(reduction.Var)
+def _var(b, n):
+    """Σ(x − x̄)²/(count − ddof) = mean((x − x̄)²) · count/(count − ddof)."""
+    x, t = n.inputs[0], n.tensors[0]
+    axis, ddof, keepdims = n.options["axis"], n.options["ddof"], n.options["keepdims"]
+    xc = b.op("Sub", [x, b.reduce("ReduceMean", x, axis, True)])
+    if not ddof:
+        b.reduce("ReduceMean", b.op("Mul", [xc, xc]), axis, keepdims, n.output)
+        return
+    dims = b.dims(t)
+    reduced = [dims[a] for a in _util.normalize_axes(axis, t.ndim)]
+    if any(isinstance(d, Dim) for d in reduced):
+        n.fail("a variance with ddof over the batch axis is not supported (export with batch_axis=None)")
+    count = math.prod(reduced)
+    mean_sq = b.reduce("ReduceMean", b.op("Mul", [xc, xc]), axis, keepdims)
+    b.op("Mul", [mean_sq, b.scalar(count / (count - ddof), n.tensor.dtype)], n.output)
+
+
+# ---------------------------------------------------------------- recurrent layers
+#: shendu's gate blocks (PyTorch's order) in the order ONNX's operator wants them.
+_ONNX_GATES = {R.LSTMSequence: ("LSTM", [0, 3, 1, 2]),   # (i, f, g, o) -> (i, o, f, c)
+               R.GRUSequence: ("GRU", [1, 0, 2]),         # (r, z, n) -> (z, r, h)
+               R.RNNSequence: ("RNN", [0])}
+
+
+@emits(R.RNNSequence, R.LSTMSequence, R.GRUSequence)
+def _recurrence(b, n):
+    """One layer, one direction, as ONNX's RNN / LSTM / GRU operator (num_directions 1).
+
+    The output is packed as shendu's is: [y_1 … y_L, h_L (, c_L)] along the
+    time axis, (L + S, N, H), from ONNX's Y (L, 1, N, H), Y_h and Y_c.
+    """
+    cls, o = type(n.fn), n.options
+    op_type, order = _ONNX_GATES[cls]
+    S = cls.n_states
+    H = n.tensor.shape[2]
+    L = n.tensors[0].shape[0]
+    x, weights = b.value(n.tensors[0]), [b.value(t) for t in n.tensors[1 + S:]]
+
+    def gates(w):  # the gate blocks of a weight or bias in ONNX's order
+        if order == [0]:
+            return w
+        rows = b.ints(xp.concatenate([xp.arange(g * H, (g + 1) * H) for g in order]))
+        return b.op("Gather", [w, rows], axis=0)
+
+    w = b.op("Unsqueeze", [gates(weights[0]), b.ints([0])])
+    r = b.op("Unsqueeze", [gates(weights[1]), b.ints([0])])
+    bias = ""
+    if len(weights) == 4:
+        bias = b.op("Unsqueeze", [b.op("Concat", [gates(weights[2]), gates(weights[3])], axis=0), b.ints([0])])
+    lengths = "" if o.get("mask") is None else _sequence_lens(b, n, L)
+    initial = ["" if _zero_constant(t) else b.op("Unsqueeze", [b.value(t), b.ints([0])]) for t in n.tensors[1:1 + S]]
+    attrs = dict(hidden_size=H, direction="reverse" if o.get("reverse") else "forward")
+    if cls is R.GRUSequence:
+        attrs["linear_before_reset"] = 1  # PyTorch's GRU: r ⊙ (W_hn h + b_hn)
+    if cls is R.RNNSequence:
+        attrs["activations"] = ["Relu" if o.get("nonlinearity") == "relu" else "Tanh"]
+    outs = b.op(op_type, [x, w, r, bias, lengths, *initial], n_out=1 + S, **attrs)
+    y = b.op("Squeeze", [outs[0], b.ints([1])])
+    b.op("Concat", [y, *outs[1:]], n.output, axis=0)
+
+
+def _zero_constant(t):
+    """A zero initial state made inside the model (ONNX's default initial state is zeros too)."""
+    return t._ctx is None and not t.requires_grad and not t.data.any()
+
+
+def _sequence_lens(b, n, L):
+    """ONNX's sequence_lens from the mask of valid steps: the model input it came from, or a constant."""
+    mask, mask_b = n.options["mask"], n.options_b["mask"]
+    for t, t_b in zip(b.trace.inputs, b.other.inputs):
+        lengths, lengths_b = t.data, t_b.data
+        if lengths.ndim == 1 and lengths.dtype.kind in "iu" and lengths.shape[0] == mask.shape[1]:
+            steps = xp.arange(L)[:, None]
+            if xp.array_equal((steps < lengths)[:, :, None], mask) and lengths_b.shape[0] == mask_b.shape[1] \
+                    and xp.array_equal((xp.arange(mask_b.shape[0])[:, None] < lengths_b)[:, :, None], mask_b):
+                return b.op("Cast", [b.names[id(t)]], to=b.tensor_type(xp.int32))
+    counts = mask[:, :, 0].sum(axis=0).astype(xp.int32)
+    counts_b = mask_b[:, :, 0].sum(axis=0).astype(xp.int32)
+    return b.array_value(n, counts, counts_b, "the sequence lengths")
+
+
+__all__ = ["EMITTERS", "emits", "emitter_for"]
