@@ -1,0 +1,77 @@
+"""The benchmark suite (shendu/bench): workloads match PyTorch, the runner interleaves, the JSON has the schema."""
+import importlib.util
+import json
+
+import pytest
+
+from shendu.bench import main, runner, workloads
+
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+needs_torch = pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
+
+SCHEMA = {"name": str, "shendu_ms": float, "torch_ms": float, "ratio": float, "shendu_peak_mb": float,
+          "torch_peak_mb": float, "gflops": float, "gemm_peak_gflops": float}
+
+
+@needs_torch
+def test_main_writes_the_json_schema(tmp_path, monkeypatch):
+    # With the malloc variables already set, main runs in this process (no re-run in a child that
+    # would import torch once more); the peak-memory children still run, one per framework.
+    for key, value in runner.MALLOC_ENV.items():
+        monkeypatch.setenv(key, value)
+    out = tmp_path / "out.json"
+    assert main(["--only", "xor", "--steps", "3", "--warmup", "1", "--threads", "1", "--gemm-size", "256",
+                 "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert [r["name"] for r in rows] == ["xor"]
+    row = rows[0]
+    for key, kind in SCHEMA.items():
+        assert isinstance(row[key], kind), (key, row[key])
+    assert row["ratio"] == pytest.approx(row["shendu_ms"] / row["torch_ms"])
+    assert row["shendu_ms"] > 0 and row["torch_ms"] > 0 and row["gemm_peak_gflops"] > 0
+    assert row["torch_peak_mb"] > row["torch_import_mb"] > 0 and row["shendu_peak_mb"] > 0
+    assert row["steps"] == 3
+
+
+@needs_torch
+@pytest.mark.parametrize("name", ["xor", "mlp", "lenet5", "cnn_bn", "resnet20", "lstm", "gru"])
+def test_both_frameworks_build_the_same_network(name):
+    # Same architecture and the copied weights: the eval-mode outputs agree to float32 rounding.
+    assert workloads.check_same_numbers(name) < 1e-5
+
+
+def test_flops_of_the_mlp_step():
+    w = workloads.WORKLOADS["mlp"]
+    macs = 784 * 256 + 256 * 128 + 128 * 10
+    assert workloads.flops_per_step(w, workloads.mlp()) == 2 * 3 * 128 * macs
+    inference = workloads.WORKLOADS["infer_b1024"]
+    assert workloads.flops_per_step(inference, workloads.mlp()) == 2 * 1024 * macs
+
+
+def test_data_is_float32_and_nonzero():
+    for w in workloads.WORKLOADS.values():
+        x, y = workloads.data(w)
+        assert x.dtype == "float32" and x.shape == w.input_shape and (x != 0).all()
+        assert y.shape[0] == w.input_shape[w.batch_axis]
+
+
+def test_interleaving_alternates_blocks_in_abba_order():
+    calls = []
+    steps = {"shendu": lambda: calls.append("s"), "torch": lambda: calls.append("t")}
+    times = runner.interleaved(steps, steps=5, block=2)
+    assert [len(v) for v in times.values()] == [5, 5]
+    assert "".join(calls) == "sstt" + "ttss" + "st"
+
+
+def test_without_torch_one_line_error(monkeypatch, capsys):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    assert main(["--only", "xor"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "PyTorch is not installed" in err
+
+
+def test_unknown_workload_is_an_error(capsys):
+    with pytest.raises(SystemExit):
+        runner.parse_args(["--only", "xor,nope"])
+    assert "unknown workload(s) nope" in capsys.readouterr().err
