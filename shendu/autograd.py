@@ -169,31 +169,48 @@ def unbroadcast(grad, shape):
     return grad
 
 
-def _topological_order(root):
-    """Tensors of the graph under ``root`` that have a node, root first."""
+def graph_order(roots, leaves=False):
+    """The graph under ``roots`` in topological order: each tensor after the tensors it was computed from.
+
+    A depth-first post-order of the tensors that have a node: :func:`backward`
+    walks it in reverse, the ONNX exporter forwards. The leaves of the graph
+    (tensors without a node, or whose ``requires_grad`` is off) are in it only
+    with ``leaves=True``, each before the first tensor computed from it.
+    Raises RuntimeError on a graph that a previous backward freed.
+
+    >>> x = shendu.tensor([1.0, 2.0], requires_grad=True)
+    >>> [type(t._ctx).__name__ for t in graph_order([(x * 2).sum()])]
+    ['Mul', 'Sum']
+    """
     order, seen = [], set()
-    stack = [(root, False)]
-    while stack:
-        t, expanded = stack.pop()
-        if expanded:
-            order.append(t)
-            continue
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        fn = t._ctx
-        if fn is None:
-            continue
-        if fn is RELEASED:
-            raise RuntimeError(
-                "backward: trying to backpropagate through a graph that a previous "
-                "backward() already freed; call the first backward(retain_graph=True) "
-                "if you need to backpropagate through it twice, or recompute the forward pass")
-        stack.append((t, True))
-        for p in fn.inputs:
-            if p.requires_grad and id(p) not in seen:
-                stack.append((p, False))
-    order.reverse()
+    for root in roots:
+        stack = [(root, False)]
+        while stack:
+            t, expanded = stack.pop()
+            if expanded:
+                order.append(t)
+                continue
+            if id(t) in seen:
+                continue
+            seen.add(id(t))
+            fn = t._ctx
+            if fn is None or not t.requires_grad:
+                if leaves:
+                    order.append(t)
+                continue
+            if fn is RELEASED:
+                raise RuntimeError(
+                    "backward: trying to backpropagate through a graph that a previous "
+                    "backward() already freed; call the first backward(retain_graph=True) "
+                    "if you need to backpropagate through it twice, or recompute the forward pass")
+            stack.append((t, True))
+            for p in fn.inputs:
+                if p._ctx is None:  # a leaf needs no trip through the stack (backward is the hot path)
+                    if leaves and id(p) not in seen:
+                        seen.add(id(p))
+                        order.append(p)
+                elif id(p) not in seen:
+                    stack.append((p, False))
     return order
 
 
@@ -223,10 +240,9 @@ def backward(root, grad=None, retain_graph=False):
     if root._ctx is None:  # a leaf: its gradient is grad itself (copied, never aliased)
         _accumulate(root, g, g)
         return
-    order = _topological_order(root)
     grads = {id(root): g}
     stored = set()  # ids of arrays handed to leaves in this pass: one array never serves two leaves
-    for t in order:
+    for t in reversed(graph_order((root,))):
         g = grads.pop(id(t), None)
         if g is None:
             continue

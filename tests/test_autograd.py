@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import shendu
-from shendu.autograd import RELEASED, Function, unbroadcast
+from shendu.autograd import RELEASED, Function, graph_order, unbroadcast
 
 
 class CountingIdentity(Function):
@@ -88,6 +88,30 @@ def test_backward_may_skip_gradients_of_inputs_that_do_not_require_them():
     a, b = shendu.ones(2, requires_grad=True), shendu.ones(2)
     Probe.apply(a, b).sum().backward()
     assert seen == [(True, False)] and a.grad is not None and b.grad is None
+
+
+def test_graph_order_puts_each_tensor_after_its_inputs():
+    x, c = shendu.tensor([1.0, 2.0], requires_grad=True), shendu.tensor([3.0, 4.0])
+    h = x * c
+    y, z = (h + h.exp()).sum(), h.mean()
+    nodes = graph_order([y, z])
+    assert [type(t._ctx).__name__ for t in nodes] == ["Mul", "Exp", "Add", "Sum", "Mean"]
+    full = graph_order([y, z], leaves=True)  # the ONNX exporter's view: the leaves x and c too
+    position = {id(t): i for i, t in enumerate(full)}
+    assert len(position) == len(full) == 7 and id(x) in position and id(c) in position
+    assert all(position[id(p)] < position[id(t)] for t in nodes for p in t._ctx.inputs)
+    assert [t for t in full if t._ctx is not None] == nodes
+
+
+def test_a_non_leaf_whose_requires_grad_is_switched_off_stops_backward_even_once_freed():
+    x = shendu.tensor([1.0, 2.0], requires_grad=True)
+    w = shendu.tensor([3.0, 3.0], requires_grad=True)
+    h = x * 2
+    h.sum().backward()                  # frees the graph under h
+    h.requires_grad_(False)             # h is now a constant of the next graph
+    (h * w).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [2.0, 4.0])
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0])  # from the first backward only
 
 
 def test_a_function_may_return_a_gradient_in_the_broadcast_shape_and_another_dtype():

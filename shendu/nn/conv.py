@@ -15,6 +15,7 @@ from ..functional import conv as C
 from ..functional.pooling import pad2d
 from ..tensor import empty
 from . import init
+from .lazy import LazyLayer
 from .module import Module, Parameter
 
 
@@ -219,7 +220,7 @@ class ConvTranspose2d(_ConvNd):
                                   self.groups, self.dilation)
 
 
-class Conv2D(Module):
+class Conv2D(LazyLayer):
     """Keras's 2-D convolution layer: y = activation(conv(x, W) + b), built on the first call.
 
     Lifecycle (Keras's): ``__init__`` stores the configuration; :meth:`build`
@@ -268,24 +269,11 @@ class Conv2D(Module):
         C.conv_padding(padding, (1, 1), self.kernel_size, self.strides, self.dilation_rate, "Conv2D")  # validate
         if self.groups < 1 or self.filters % self.groups:
             raise ValueError(f"Conv2D: filters ({filters}) must be divisible by groups ({groups})")
-        self.use_bias = bool(use_bias)
-        self.activation_spec = activation
-        if isinstance(activation, str):
-            from ..functional.activation import get_activation  # sibling module, resolved at construction
-            activation = get_activation(activation)
-        self.activation = activation
-        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
-        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
         self.in_channels = None
-        self.register_parameter("weight", None)
-        self.register_parameter("bias", None)
+        self._configure(activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                        bias_regularizer)
         if in_channels is not None:
             self.build((None, in_channels, None, None))
-
-    @property
-    def built(self):
-        """True once the weights exist."""
-        return self.weight is not None
 
     def build(self, input_shape, dtype=None):
         """Create W (filters, C_in/groups, k_h, k_w) and b (filters,) for inputs (N, C_in, H, W); returns self."""
@@ -297,14 +285,7 @@ class Conv2D(Module):
         if c_in % self.groups:
             raise ValueError(f"Conv2D: {c_in} input channels are not divisible by groups={self.groups}")
         self.in_channels = c_in
-        call = self.__dict__.get("_init_call")
-        if call is not None:  # the saved architecture (shendu.nn.config) then rebuilds a built layer
-            call[2]["in_channels"] = c_in
-        self.weight = Parameter(empty(self.filters, c_in // self.groups, *self.kernel_size, dtype=dtype))
-        init.get(self.kernel_initializer)(self.weight)
-        if self.use_bias:
-            self.bias = Parameter(empty(self.filters, dtype=dtype))
-            init.get(self.bias_initializer)(self.bias)
+        self._create_weights((self.filters, c_in // self.groups, *self.kernel_size), dtype, in_channels=c_in)
         return self
 
     def output_size(self, input_size):
@@ -316,8 +297,7 @@ class Conv2D(Module):
     def forward(self, x):
         if x.ndim != 4:
             raise ValueError(f"Conv2D: expected input (N, C, H, W) of 4 dimensions, got shape {tuple(x.shape)}")
-        if not self.built:
-            self.build(x.shape, dtype=x.dtype if x.dtype.kind == "f" else None)
+        self._build_for(x)
         if x.shape[1] != self.in_channels:
             raise ValueError(f"Conv2D: expected {self.in_channels} input channels, got shape {tuple(x.shape)}")
         y = F.conv2d(x, self.weight, self.bias, self.strides, self.padding, self.dilation_rate, self.groups)
@@ -328,7 +308,5 @@ class Conv2D(Module):
         return output.size * (self.in_channels // self.groups) * math.prod(self.kernel_size)
 
     def extra_repr(self):
-        act = self.activation_spec
-        name = act if act is None or isinstance(act, str) else getattr(act, "__name__", type(act).__name__)
         return (f"{self.in_channels}, {self.filters}, kernel_size={self.kernel_size}, strides={self.strides}, "
-                f"padding={self.padding!r}, activation={name}")
+                f"padding={self.padding!r}, activation={self._activation_name()}")

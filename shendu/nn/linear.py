@@ -6,6 +6,7 @@ import math
 from .. import functional as F
 from ..tensor import empty
 from . import init
+from .lazy import LazyLayer
 from .module import Module, Parameter
 
 
@@ -61,7 +62,7 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
-class Dense(Linear):
+class Dense(LazyLayer, Linear):
     """Keras's fully connected layer: y = activation(x Wᵀ + b), built on the first call.
 
     Lifecycle (Keras's): ``__init__`` stores the configuration; :meth:`build`
@@ -105,23 +106,10 @@ class Dense(Linear):
         Module.__init__(self)
         self.units = self.out_features = int(units)
         self.in_features = None
-        self.use_bias = bool(use_bias)
-        self.activation_spec = activation
-        if isinstance(activation, str):
-            from ..functional.activation import get_activation  # sibling helper; resolved at construction
-            activation = get_activation(activation)
-        self.activation = activation
-        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
-        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
-        self.register_parameter("weight", None)
-        self.register_parameter("bias", None)
+        self._configure(activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                        bias_regularizer)
         if input_dim is not None:
             self.build((None, input_dim))
-
-    @property
-    def built(self):
-        """True once the weights exist."""
-        return self.weight is not None
 
     def build(self, input_shape, dtype=None):
         """Create W (units, input_shape[-1]) and b (units,) and initialise them; returns self.
@@ -136,14 +124,7 @@ class Dense(Linear):
                                  f"cannot build for {in_features}")
             return self
         self.in_features = in_features
-        call = self.__dict__.get("_init_call")
-        if call is not None:  # the saved architecture (shendu.nn.config) then rebuilds a built layer
-            call[2]["input_dim"] = in_features
-        self.weight = Parameter(empty(self.units, in_features, dtype=dtype))
-        init.get(self.kernel_initializer)(self.weight)
-        if self.use_bias:
-            self.bias = Parameter(empty(self.units, dtype=dtype))
-            init.get(self.bias_initializer)(self.bias)
+        self._create_weights((self.units, in_features), dtype, input_dim=in_features)
         return self
 
     def reset_parameters(self):
@@ -154,8 +135,7 @@ class Dense(Linear):
                 init.get(self.bias_initializer)(self.bias)
 
     def forward(self, x):
-        if self.weight is None:
-            self.build(x.shape, dtype=x.dtype if x.dtype.kind == "f" else None)
+        self._build_for(x)
         y = super().forward(x)
         return y if self.activation is None else self.activation(y)
 
@@ -173,9 +153,8 @@ class Dense(Linear):
                 "kernel_regularizer": spec(self.kernel_regularizer), "bias_regularizer": spec(self.bias_regularizer)}
 
     def extra_repr(self):
-        act = self.activation_spec
-        name = act if act is None or isinstance(act, str) else getattr(act, "__name__", type(act).__name__)
-        return f"in_features={self.in_features}, units={self.units}, activation={name}, use_bias={self.use_bias}"
+        return (f"in_features={self.in_features}, units={self.units}, activation={self._activation_name()}, "
+                f"use_bias={self.use_bias}")
 
 
 class Identity(Module):

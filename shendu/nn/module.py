@@ -545,7 +545,28 @@ def _locate_error(module, exc, args, kwargs):
 
 
 # ---------------------------------------------------------------- containers
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: sub-modules named by their positions ("0", "1", …)."""
+
+    def append(self, module):
+        """Add ``module`` at the end (named by its position)."""
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules):
+        """Add each of ``modules`` at the end."""
+        for m in modules:
+            self.append(m)
+        return self
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+
+class Sequential(_ModuleSequence):
     """Modules applied one after another.
 
     ``Sequential(Linear(2, 8), Tanh(), Linear(8, 1))``, ``Sequential([m1, m2])``
@@ -573,30 +594,14 @@ class Sequential(Module):
             x = m(x)
         return x
 
-    def append(self, module):
-        """Add ``module`` at the end (named by its position)."""
-        self.add_module(str(len(self._modules)), module)
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
-
     def __getitem__(self, i):
         items = list(self._modules.items())
         if isinstance(i, slice):
             return Sequential(OrderedDict(items[i]))
         return items[i][1]
 
-    def __len__(self):
-        return len(self._modules)
 
-    def __iter__(self):
-        return iter(self._modules.values())
-
-
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules whose parameters are registered (indexable, iterable).
 
     It has no ``forward``: the owner decides how to call its items.
@@ -605,15 +610,6 @@ class ModuleList(Module):
     def __init__(self, modules=()):
         super().__init__()
         self.extend(modules)
-
-    def append(self, module):
-        self.add_module(str(len(self._modules)), module)
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
 
     def __getitem__(self, i):
         mods = list(self._modules.values())
@@ -624,12 +620,6 @@ class ModuleList(Module):
         if not -n <= i < n:
             raise IndexError(f"ModuleList: index {i} out of range for {n} modules")
         self.add_module(str(i % n), module)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
 
 
 class ModuleDict(Module):

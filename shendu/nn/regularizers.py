@@ -38,7 +38,17 @@ class Regularizer:
         return f"{type(self).__name__}({args})"
 
 
-class L1(Regularizer):
+class _Factor(Regularizer):
+    """A penalty scaled by one factor ``l`` (L1, L2)."""
+
+    def __init__(self, l=0.01):  # noqa: E741  (Keras's name)
+        self.l = float(l)
+
+    def get_config(self):
+        return {"l": self.l}
+
+
+class L1(_Factor):
     """L1 penalty R(w) = l·Σ|w| (drives weights to exactly zero: sparsity).
 
     Args:
@@ -49,17 +59,11 @@ class L1(Regularizer):
         tensor(0.3)
     """
 
-    def __init__(self, l=0.01):  # noqa: E741  (Keras's name)
-        self.l = float(l)
-
     def __call__(self, weight):
         return weight.abs().sum() * self.l
 
-    def get_config(self):
-        return {"l": self.l}
 
-
-class L2(Regularizer):
+class L2(_Factor):
     """L2 penalty R(w) = l·Σw² (Keras's: no ½; gradient 2l·w; SGD weight_decay λ = L2 with l = λ/2).
 
     Args:
@@ -70,14 +74,8 @@ class L2(Regularizer):
         tensor(0.5)
     """
 
-    def __init__(self, l=0.01):  # noqa: E741  (Keras's name)
-        self.l = float(l)
-
     def __call__(self, weight):
         return (weight * weight).sum() * self.l
-
-    def get_config(self):
-        return {"l": self.l}
 
 
 class L1L2(Regularizer):

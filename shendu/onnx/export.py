@@ -29,7 +29,7 @@ import contextlib
 import numbers
 
 from .._extras import require
-from ..autograd import Function, enable_grad
+from ..autograd import Function, enable_grad, graph_order
 from ..backend import xp
 from ..serialization import atomic_write
 from ..tensor import Tensor
@@ -69,7 +69,7 @@ class _Trace:
 
     def __init__(self, inputs, outputs, options, scopes):
         self.inputs, self.outputs, self.options, self.scopes = inputs, outputs, options, scopes
-        self.order = _graph_order(outputs)
+        self.order = graph_order(outputs, leaves=True)
 
 
 def _flat_tensors(obj):
@@ -81,25 +81,6 @@ def _flat_tensors(obj):
     if isinstance(obj, (tuple, list)):
         return [t for item in obj for t in _flat_tensors(item)]
     return []
-
-
-def _graph_order(outputs):
-    """Every tensor the outputs depend on, each after its inputs (a depth-first post-order)."""
-    order, seen = [], set()
-    for root in outputs:
-        stack = [(root, False)]
-        while stack:
-            t, expanded = stack.pop()
-            if expanded:
-                order.append(t)
-                continue
-            if id(t) in seen:
-                continue
-            seen.add(id(t))
-            stack.append((t, True))
-            if t._ctx is not None:
-                stack.extend((p, False) for p in reversed(t._ctx.inputs) if id(p) not in seen)
-    return order
 
 
 @contextlib.contextmanager
@@ -558,7 +539,7 @@ def export(model, sample_input, path, opset=MIN_OPSET, *, input_names=None, outp
             out_ids[id(t)] = name
     for t in trace.order:
         fn = t._ctx
-        if fn is None:
+        if fn is None or not t.requires_grad:  # a leaf of the graph: named when first used
             continue
         scope = trace.scopes.get(id(fn))
         b.scope = scope[0] if scope else ""
