@@ -33,6 +33,7 @@ from . import training  # noqa: E402  (adds compile/fit/evaluate/predict to nn.M
 from .nn.saving import load, load_weights, save, save_weights  # noqa: E402
 from . import onnx  # noqa: E402  (ONNX export; imports the onnx package only when used)
 from . import interop  # noqa: E402  (PyTorch state dicts; torch imported only on use)
+from .lr_finder import lr_find  # noqa: E402  (the learning-rate range test; shendu.tune is imported on use)
 
 bool = bool_  # noqa: A001  (shendu.bool, as torch.bool)
 __version__ = "0.1.0"

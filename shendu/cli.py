@@ -119,6 +119,13 @@ def build_parser():
     m.add_argument("--json", action="store_true", help="print the table as JSON")
 
     sub.add_parser("bench", help="the benchmark suite (arguments go to shendu.bench)", add_help=False)
+
+    from . import lr_finder, tune  # neither imports optuna until a search runs
+    tune.add_arguments(sub.add_parser("tune", help="search training hyperparameters (Optuna: grid, random, TPE, CMA-ES)",
+                                      description="Hyperparameter search: trials train on the training split and are "
+                                                  "scored on validation; the best is refit and tested once."))
+    lr_finder.add_arguments(sub.add_parser("lr-find", help="learning-rate range test: loss against a log-spaced lr",
+                                           description="Learning-rate range test with a suggested learning rate."))
     return p
 
 
@@ -218,8 +225,18 @@ def cmd_bench(argv):
     return 0 if code is None else int(code)
 
 
+def cmd_tune(args):
+    from . import tune
+    return tune.run(args)
+
+
+def cmd_lr_find(args):
+    from . import lr_finder
+    return lr_finder.run(args)
+
+
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "summary": cmd_summary,
-            "models": cmd_models}
+            "models": cmd_models, "tune": cmd_tune, "lr-find": cmd_lr_find}
 
 
 def main(argv=None):

@@ -240,3 +240,11 @@ def test_default_run_reaches_97_percent_in_a_minute(tmp_path):
     assert done.stdout.strip().splitlines()[-1].startswith(f"test accuracy {100 * m['test_accuracy']:.2f} %")
     print(f"default run: {100 * m['test_accuracy']:.2f} % in {seconds:.1f} s wall ({m['seconds']:.1f} s in train_run)")
     assert seconds < 60 or os.getloadavg()[0] > 2.5, seconds  # only timed on a machine that is not overloaded
+
+
+def test_tune_and_lr_find_are_wired_into_the_command():
+    from shendu.cli import build_parser
+    args = build_parser().parse_args(["tune", "lenet5", "--dataset", "digits", "--trials", "3", "--sampler", "random"])
+    assert args.command == "tune" and args.trials == 3 and args.sampler == "random"
+    args = build_parser().parse_args(["lr-find", "lenet5", "--dataset", "digits"])
+    assert args.command == "lr-find"
