@@ -236,6 +236,35 @@ def test_chunked_batches_give_the_same_result(monkeypatch):
         np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-12)
 
 
+def test_columns_kept_from_forward_give_the_same_gradients_bit_for_bit(monkeypatch):
+    """dW from the forward's kept columns or from columns recomputed in backward: the same bits;
+    backward releases the kept columns, and a second backward (retain_graph) recomputes them."""
+    rng = np.random.default_rng(13)
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((3, 4, 9, 8), (6, 2, 3, 3), (6,)))
+    calls = []
+    real_columns = conv_module._columns
+    monkeypatch.setattr(conv_module, "_columns", lambda *a: calls.append(1) or real_columns(*a))
+
+    def run():
+        xs, ws, bs = (shendu.tensor(a, requires_grad=True) for a in (x, w, b))
+        y = F.conv2d(xs, ws, bs, stride=(1, 2), padding=1, groups=2)  # stride 2: dx by col2im, no im2col of g
+        loss = (y * y).sum()
+        loss.backward(retain_graph=True)
+        grads = [xs.grad.numpy().copy(), ws.grad.numpy().copy(), bs.grad.numpy().copy()]
+        assert y._ctx.cols is None
+        loss.backward()
+        np.testing.assert_array_equal(ws.grad.numpy(), 2 * grads[1])
+        return [y.numpy()] + grads
+
+    kept = run()
+    assert len(calls) == 2, "forward kept its columns: one im2col, plus one for the second backward"
+    monkeypatch.setattr(conv_module, "MAX_KEPT_COLUMN_BYTES", 0)
+    recomputed = run()
+    assert len(calls) == 5, "nothing kept: one im2col in forward and one in each backward"
+    for a, b_ in zip(kept, recomputed):
+        np.testing.assert_array_equal(a, b_)
+
+
 def test_conv_layer_defaults_follow_torch():
     conv = nn.Conv2d(16, 32, 3, groups=2)
     assert conv.weight.shape == (32, 8, 3, 3) and conv.bias.shape == (32,)

@@ -79,6 +79,15 @@ def test_max_pool_ties_send_the_gradient_to_the_first_maximum():
         check(lambda x: F.max_pool2d(x, **kw), lambda x: TF.max_pool2d(x, **kw), [x], gradcheck=False)
 
 
+def test_max_pool_records_winners_beyond_255_taps():
+    """A 17×17 window has 289 taps: the winning tap recorded in forward must not wrap around a byte."""
+    x = np.zeros((1, 1, 17, 17))
+    x[0, 0, 16, 15] = 1.0  # tap 287
+    xs = shendu.tensor(x, requires_grad=True)
+    F.max_pool2d(xs, 17).sum().backward()
+    np.testing.assert_array_equal(xs.grad.numpy(), x)
+
+
 def test_pooling_layers_and_macs():
     rng = np.random.default_rng(4)
     x = rand(rng, 2, 3, 9, 8)

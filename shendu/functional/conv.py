@@ -19,9 +19,11 @@ How it is computed (docs/conv.md has the shapes drawn out):
 A 1×1 convolution without padding needs no im2col at all: it is the GEMM
 W (C_out, C_in) @ x (N, C_in, H·W) on the (strided) input, already NCHW.
 
-Backward is two more GEMMs: dW = g · colsᵀ (im2col is recomputed from the saved
-input rather than kept, so the column buffer never outlives one call) and
-dcols = Wᵀ · g, folded back onto the input by **col2im**, the adjoint of im2col:
+Backward is two more GEMMs: dW = g · colsᵀ and dcols = Wᵀ · g, both with g laid
+out once as (C_out, N·H_out·W_out). The forward's columns are kept for dW while
+they fit in :data:`MAX_KEPT_COLUMN_BYTES` (one im2col less per step) and
+released by backward; larger ones are recomputed from the saved input, with the
+same numbers. dcols is folded back onto the input by **col2im**, the adjoint of im2col:
 k_h·k_w vectorised strided adds, one per kernel tap. For stride 1, dx is itself
 a convolution of g with the flipped kernel, which is faster (see
 :func:`conv_grad_input`). A transposed convolution is exactly the
@@ -46,6 +48,13 @@ from ..backend import get_array_module
 #: into chunks of whole images. 256 MiB holds ResNet-18's largest buffer at batch 32
 #: in float32 (conv1: 147 × 401,408 floats = 236 MB, see docs/conv.md).
 MAX_COLUMN_BYTES = 256 * 2**20
+
+#: Largest column buffer (bytes) one convolution keeps from its forward pass for its weight
+#: gradient, from forward until its backward runs; larger buffers are recomputed in backward.
+#: Keeping removes one of the three im2col of a training step (resnet20: 19 of 54, −10 % of its
+#: step time, bench/NOTES.md) and costs the buffer's memory between the passes: resnet20 at
+#: batch 32 keeps 3.5–19 MB per layer, 185 MiB in all (its peak resident memory: 182 → 347 MiB).
+MAX_KEPT_COLUMN_BYTES = 64 * 2**20
 
 ConvGeometry = namedtuple("ConvGeometry", "kh kw sh sw dh dw pt pb pl pr ho wo groups")
 ConvGeometry.__doc__ = """Everything about a convolution but the data: kernel (kh, kw), stride (sh, sw),
@@ -200,6 +209,30 @@ def _column_bytes(channels, geo, itemsize):
     return channels * geo.kh * geo.kw * geo.ho * geo.wo * itemsize
 
 
+def _columns(x, geo):
+    """x (n, C, H, W) -> its column matrix (C·k_h·k_w, n·H_out·W_out)."""
+    return im2col(pad_input(x, geo), geo)
+
+
+def _keeps_columns(x, geo):
+    """True when the whole batch's columns are one buffer within MAX_KEPT_COLUMN_BYTES (and MAX_COLUMN_BYTES)."""
+    size = x.shape[0] * _column_bytes(x.shape[1], geo, x.itemsize)
+    return not _is_pointwise(geo) and size <= min(MAX_KEPT_COLUMN_BYTES, MAX_COLUMN_BYTES)
+
+
+def _batch_parts(x, geo, cols):
+    """The batch slices to process: all of x when its columns ``cols`` are at hand, else :func:`_chunks`."""
+    if cols is not None:
+        return [slice(0, x.shape[0])]
+    return _chunks(x.shape[0], _column_bytes(x.shape[1], geo, x.itemsize))
+
+
+def _part(g_mat, part, geo):
+    """The columns of images ``part`` in a (G, C/G, N·H_out·W_out) matrix."""
+    positions = geo.ho * geo.wo
+    return g_mat[..., part.start * positions:part.stop * positions]
+
+
 def _grouped(g, groups):
     """Output gradient chunk (n, C_out, H_out, W_out) -> (G, C_out/G, n·H_out·W_out) for the GEMMs."""
     n, c_out = g.shape[:2]
@@ -222,18 +255,26 @@ def _pointwise_input(x, geo):
     return x[:, :, rows, cols].reshape(x.shape[0], geo.groups, x.shape[1] // geo.groups, -1)
 
 
-def conv_forward(x, w, geo):
-    """y (N, C_out, H_out, W_out) = cross-correlation of x (N, C_in, H, W) with w (C_out, C_in/G, k_h, k_w)."""
+def conv_forward(x, w, geo, bias=None, cols=None):
+    """y (N, C_out, H_out, W_out) = cross-correlation of x (N, C_in, H, W) with w (C_out, C_in/G, k_h, k_w),
+    plus ``bias`` (C_out,) when given; ``cols``: the whole batch's columns, when the caller already has them."""
     xp = get_array_module(x)
     n, c_out, g = x.shape[0], w.shape[0], geo.groups
     w_mat = w.reshape(g, c_out // g, -1)  # (G, C_out/G, C_g·k_h·k_w)
     if _is_pointwise(geo):  # (G, C_out/G, C_g) @ (N, G, C_g, P): already NCHW
-        return backend.matmul(w_mat, _pointwise_input(x, geo)).reshape(n, c_out, geo.ho, geo.wo)
+        y = backend.matmul(w_mat, _pointwise_input(x, geo)).reshape(n, c_out, geo.ho, geo.wo)
+        if bias is not None:
+            y += bias.reshape(1, -1, 1, 1)
+        return y
     y = xp.empty((n, c_out, geo.ho * geo.wo), dtype=x.dtype)
-    for part in _chunks(n, _column_bytes(x.shape[1], geo, x.itemsize)):
-        cols = im2col(pad_input(x[part], geo), geo)
-        out = backend.matmul(w_mat, cols.reshape(g, -1, cols.shape[-1]))  # (G, C_out/G, n·H_out·W_out)
-        y[part] = out.reshape(c_out, -1, geo.ho * geo.wo).transpose(1, 0, 2)
+    for part in _batch_parts(x, geo, cols):
+        part_cols = _columns(x[part], geo) if cols is None else cols
+        out = backend.matmul(w_mat, part_cols.reshape(g, -1, part_cols.shape[-1]))  # (G, C_out/G, n·H_out·W_out)
+        out = out.reshape(c_out, -1, geo.ho * geo.wo).transpose(1, 0, 2)
+        if bias is None:
+            y[part] = out
+        else:  # the bias added while transposing to NCHW: one pass over y instead of two
+            xp.add(out, bias.reshape(-1, 1), out=y[part])
     return y.reshape(n, c_out, geo.ho, geo.wo)
 
 
@@ -261,14 +302,15 @@ def _flipped_kernel(w, groups):
     return w.reshape(groups * c_g, c_out // groups, kh, kw)
 
 
-def conv_grad_input(g, w, geo, x_shape):
+def conv_grad_input(g, w, geo, x_shape, g_mat=None):
     """dL/dx (``x_shape``) = col2im(Wᵀ · g): the backward-data pass, and the forward of conv_transpose2d.
 
     For stride 1 this equals a convolution of g (padded by about d·(k − 1) − p) with the
     flipped kernel, computed by :func:`conv_forward`. Its column buffer has C_out
     rows per tap where col2im's has C_in, and a copy costs less than a strided
     add: measured 1.6–2× faster with C_out = C_in, break-even near C_out = 1.5·C_in,
-    so that path is taken when C_out ≤ 1.5·C_in.
+    so that path is taken when C_out ≤ 1.5·C_in. ``g_mat``: g as :func:`_grouped` lays it out, if the
+    caller has it already.
     """
     xp = get_array_module(g)
     n, c, h, wd = x_shape
@@ -285,45 +327,58 @@ def conv_grad_input(g, w, geo, x_shape):
     if flipped is not None and 2 * w.shape[0] <= 3 * c:
         return conv_forward(g, _flipped_kernel(w, groups), flipped)
     dx = xp.empty(x_shape, dtype=g.dtype)
+    g_mat = _grouped(g, groups) if g_mat is None else g_mat
     for part in _chunks(n, _column_bytes(c, geo, g.itemsize)):
-        dcols = backend.matmul(w_t, _grouped(g[part], groups))  # (G, C_g·k_h·k_w, n·H_out·W_out)
+        dcols = backend.matmul(w_t, _part(g_mat, part, geo))  # (G, C_g·k_h·k_w, n·H_out·W_out)
         padded = (part.stop - part.start, c, h + geo.pt + geo.pb, wd + geo.pl + geo.pr)
         dx[part] = col2im(dcols.reshape(c * geo.kh * geo.kw, -1), geo, padded)[
             :, :, geo.pt:geo.pt + h, geo.pl:geo.pl + wd]
     return dx
 
 
-def conv_grad_weight(g, x, geo, w_shape):
-    """dL/dw (``w_shape``) = g · colsᵀ summed over the batch (im2col recomputed from x)."""
+def conv_grad_weight(g, x, geo, w_shape, cols=None, g_mat=None):
+    """dL/dw (``w_shape``) = g · colsᵀ summed over the batch.
+
+    ``cols``: the whole batch's columns kept from forward (else recomputed from x
+    chunk by chunk); ``g_mat``: g as :func:`_grouped` lays it out, if the caller has it.
+    """
     xp = get_array_module(g)
     groups = geo.groups
     if _is_pointwise(geo):  # Σ_n g[n] · x[n]ᵀ per group
-        g_mat = g.reshape(g.shape[0], groups, w_shape[0] // groups, -1)
-        return backend.matmul(g_mat, _pointwise_input(x, geo).transpose(0, 1, 3, 2)).sum(axis=0).reshape(w_shape)
+        g_per_group = g.reshape(g.shape[0], groups, w_shape[0] // groups, -1)
+        return backend.matmul(g_per_group, _pointwise_input(x, geo).transpose(0, 1, 3, 2)).sum(axis=0).reshape(w_shape)
+    g_mat = _grouped(g, groups) if g_mat is None else g_mat
     dw = xp.zeros((groups, w_shape[0] // groups, math.prod(w_shape[1:])), dtype=g.dtype)
-    for part in _chunks(x.shape[0], _column_bytes(x.shape[1], geo, x.itemsize)):
-        cols = im2col(pad_input(x[part], geo), geo)
-        dw += backend.matmul(_grouped(g[part], groups), cols.reshape(groups, -1, cols.shape[-1]).transpose(0, 2, 1))
+    for part in _batch_parts(x, geo, cols):
+        part_cols = _columns(x[part], geo) if cols is None else cols
+        part_cols = part_cols.reshape(groups, -1, part_cols.shape[-1])
+        dw += backend.matmul(_part(g_mat, part, geo), part_cols.transpose(0, 2, 1))
     return dw.reshape(w_shape)
 
 
 # ----------------------------------------------------------------- differentiable ops
 class Conv2d(Function):
-    """y = conv(x, W) + b;  dL/dx = col2im(Wᵀ·g),  dL/dW = g·im2col(x)ᵀ,  dL/db = Σ_{n,i,j} g."""
+    """y = conv(x, W) + b;  dL/dx = col2im(Wᵀ·g),  dL/dW = g·im2col(x)ᵀ,  dL/db = Σ_{n,i,j} g.
 
-    __slots__ = ("x", "w", "geo", "has_bias")
+    ``keep_columns``: keep im2col(x) from forward for dL/dW when it fits in
+    :data:`MAX_KEPT_COLUMN_BYTES` (backward releases it).
+    """
 
-    def forward(self, x, w, b=None, geo=None):
+    __slots__ = ("x", "w", "geo", "has_bias", "cols")
+
+    def forward(self, x, w, b=None, geo=None, keep_columns=False):
         self.x, self.w, self.geo, self.has_bias = x, w, geo, b is not None
-        y = conv_forward(x, w, geo)
-        if b is not None:
-            y += b.reshape(1, -1, 1, 1)
-        return y
+        self.cols = _columns(x, geo) if keep_columns and _keeps_columns(x, geo) else None
+        return conv_forward(x, w, geo, b, self.cols)
 
     def backward(self, g):
-        ix, iw = self.inputs[0], self.inputs[1]
-        dx = conv_grad_input(g, self.w, self.geo, self.x.shape) if ix.requires_grad else None
-        dw = conv_grad_weight(g, self.x, self.geo, self.w.shape) if iw.requires_grad else None
+        ix, iw, geo = self.inputs[0], self.inputs[1], self.geo
+        # g laid out as (G, C_out/G, N·H_out·W_out) once, for dW and (the col2im path of) dx
+        g_mat = _grouped(g, geo.groups) if iw.requires_grad and not _is_pointwise(geo) else None
+        # dW first, so that the kept columns are released before dx allocates its own buffers
+        dw = conv_grad_weight(g, self.x, geo, self.w.shape, self.cols, g_mat) if iw.requires_grad else None
+        self.cols = None
+        dx = conv_grad_input(g, self.w, geo, self.x.shape, g_mat) if ix.requires_grad else None
         if not self.has_bias:
             return dx, dw
         return dx, dw, g.sum(axis=(0, 2, 3)) if self.inputs[2].requires_grad else None
@@ -397,7 +452,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     _check(input, weight, bias, groups, 1, "conv2d", 4)
     geo = conv_geometry(input.shape[2:], weight.shape[2:], stride, padding, dilation, groups)
     tensors = (input, weight) if bias is None else (input, weight, bias)
-    return Conv2d.apply(*tensors, geo=geo)
+    return Conv2d.apply(*tensors, geo=geo, keep_columns=weight.requires_grad)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -458,4 +513,4 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "conv_output_size", "same_padding", "conv_padding",
-           "conv_geometry", "im2col", "col2im", "MAX_COLUMN_BYTES"]
+           "conv_geometry", "im2col", "col2im", "MAX_COLUMN_BYTES", "MAX_KEPT_COLUMN_BYTES"]

@@ -38,7 +38,7 @@ class BatchNorm(Function):
     r_μ ← (1 − m)·r_μ + m·μ_B,  r_σ² ← (1 − m)·r_σ² + m·σ²_B·n/(n − 1).
     """
 
-    __slots__ = ("xhat", "inv_std", "weight", "batch_stats")
+    __slots__ = ("xc", "inv_std", "weight", "batch_stats")
 
     def forward(self, x, weight=None, bias=None, *, running_mean, running_var, batch_stats, momentum, eps):
         xp = get_array_module(x)
@@ -56,22 +56,22 @@ class BatchNorm(Function):
             xc = x - running_mean.data.astype(x.dtype, copy=False).reshape(shape)
             var = running_var.data
         inv_std = (1 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
-        xc *= inv_std.reshape(shape)
-        self.xhat, self.inv_std, self.weight, self.batch_stats = xc, inv_std, weight, batch_stats
-        if weight is None:
-            return xc
-        y = xc * weight.reshape(shape)
-        y += bias.reshape(shape)
+        # x − μ and 1/σ are kept rather than x̂: x̂ would cost one more pass over x, and backward
+        # needs it only inside per-channel sums and one product, where 1/σ folds into the constants.
+        self.xc, self.inv_std, self.weight, self.batch_stats = xc, inv_std, weight, batch_stats
+        y = xc * (inv_std if weight is None else inv_std * weight).reshape(shape)  # γ/σ·(x − μ)
+        if bias is not None:
+            y += bias.reshape(shape)
         return y
 
     def backward(self, g):
-        xhat, shape = self.xhat, (1, g.shape[1]) + (1,) * (g.ndim - 2)
-        scale = self.inv_std if self.weight is None else self.inv_std * self.weight
+        xc, inv_std, shape = self.xc, self.inv_std, (1, g.shape[1]) + (1,) * (g.ndim - 2)
+        scale = inv_std if self.weight is None else inv_std * self.weight
         gb = _channel_sum(g)
-        gw = _channel_sum(g, xhat)
+        gw = _channel_sum(g, xc) * inv_std  # Σ g·x̂
         if self.batch_stats:  # in place, one temporary: gx = (g − Σg/n − x̂·Σg·x̂/n)·γ/√(σ² + ε)
             n = g.size // g.shape[1]
-            gx = xhat * (-gw / n).reshape(shape)
+            gx = xc * (-gw * inv_std / n).reshape(shape)  # x̂·Σg·x̂ = (x − μ)·(1/σ)·Σg·x̂
             gx += g
             gx -= (gb / n).reshape(shape)
             gx *= scale.reshape(shape)
