@@ -18,6 +18,7 @@ import math
 from ..autograd import Function
 from ..backend import get_array_module
 from ..ops import exp, relu, sigmoid, tanh
+from ..ops.elementwise import sigmoid_array
 
 # --------------------------------------------------------------------- erf
 # W. J. Cody, "Rational Chebyshev approximations for the error function",
@@ -301,12 +302,7 @@ hard_swish = hardswish
 
 
 # --------------------------------------------------------------------- smooth activations
-def _sigmoid_array(x):
-    """σ(x) without overflow: with e = e^(−|x|), 1/(1+e) for x ≥ 0 and e/(1+e) below."""
-    xp = get_array_module(x)
-    e = xp.exp(-xp.abs(x))
-    r = 1 / (1 + e)
-    return xp.where(x >= 0, r, e * r)
+_sigmoid_array = sigmoid_array  # σ on arrays, for the fused Functions below and the logit losses
 
 
 class Silu(Function):

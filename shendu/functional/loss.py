@@ -16,6 +16,7 @@ or slow); the rest is composed from differentiable ops.
 """
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 from ..autograd import Function
@@ -170,7 +171,7 @@ class BinaryCrossEntropy(Function):
     def forward(self, p, y):
         xp = get_array_module(p)
         self.p, self.y = p, y
-        with _quiet(xp):  # log(0) = −inf is expected here and clamped just below
+        with _divide_ignored(xp):  # log(0) = −inf is expected here and clamped just below
             self.log_p = xp.maximum(xp.log(p), -100)
             self.log_q = xp.maximum(xp.log1p(-p), -100)
         return -(y * self.log_p + (1 - y) * self.log_q)
@@ -184,19 +185,10 @@ class BinaryCrossEntropy(Function):
         return gp, gy
 
 
-class _quiet:
+def _divide_ignored(xp):
     """NumPy's errstate(divide='ignore') where the backend has one (CuPy has none and never warns)."""
-
-    def __init__(self, xp):
-        self.ctx = xp.errstate(divide="ignore") if hasattr(xp, "errstate") else None
-
-    def __enter__(self):
-        if self.ctx is not None:
-            self.ctx.__enter__()
-
-    def __exit__(self, *exc):
-        if self.ctx is not None:
-            self.ctx.__exit__(*exc)
+    errstate = getattr(xp, "errstate", None)
+    return errstate(divide="ignore") if errstate is not None else contextlib.nullcontext()
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):

@@ -23,7 +23,7 @@ with PyTorch's weight layout: W_ih stacks the gate blocks (i, f, g, o) or
 Speed. One :class:`~shendu.autograd.Function` runs one layer in one direction
 over the whole sequence: the input projections of all L steps are one GEMM
 (L·N, in) × (in, G·H); each step is one GEMM with W_hh plus a handful of
-whole-block array operations (the gates of a step are one (N, G·H) block, no
+whole-block array operations (the gates of a step are one (G, N, H) block, no
 loop over units or batch elements); backward runs backpropagation through
 time in one loop and ends with three GEMMs for dx, dW_ih and dW_hh over all
 steps at once. The gates of a step share one ``exp``: a sigmoid gate is
@@ -62,6 +62,11 @@ def _overflow_ignored(xp):
     return errstate(over="ignore") if errstate is not None else contextlib.nullcontext()
 
 
+def _gate_major(m, G):
+    """Gates side by side, (…, N, G·H), seen gate-major, (…, G, N, H): a view, no copy."""
+    return m.reshape(*m.shape[:-1], G, -1).swapaxes(-3, -2)
+
+
 class _Recurrence(Function):
     """One recurrent layer in one direction over the whole sequence: forward and BPTT.
 
@@ -76,8 +81,15 @@ class _Recurrence(Function):
     reverse) are the states the steps started from — what dW_hh multiplies —
     without a copy.
 
+    Two layouts of a step's gates: the GEMMs keep them side by side, (N, G·H)
+    (one wide GEMM is faster than G narrow ones, above all on several
+    threads); the gate arithmetic works gate-major, (G, N, H), where each gate
+    is one contiguous (N, H) block (an (N, H) column block of an (N, G·H) row
+    costs NumPy ~3× as much per call). A strided add, copy or multiply per
+    step moves between the two, through ``work`` (G·N·H numbers).
+
     A cell subclass sets ``gates`` (G), ``n_states`` (S), ``fused_gates``
-    (the kinds of the leading gate blocks that :meth:`_activate` computes:
+    (the kinds of the leading gates that :meth:`_activate` computes:
     ``"s"`` sigmoid, ``"t"`` tanh) and defines ``_start`` (its buffers),
     ``_step`` (one step: new states into their slots), ``_start_backward``
     (the parts of BPTT computed for all steps at once) and ``_step_back`` (one
@@ -86,7 +98,7 @@ class _Recurrence(Function):
     """
 
     __slots__ = ("x", "w_ih", "w_hh", "w_hh_s", "b_hh_s", "mask", "reverse", "has_bias",
-                 "shape", "states", "acts", "deriv", "d_xw", "d_hw")
+                 "shape", "states", "acts", "deriv", "d_xw", "d_hw", "work")
     gates = 1
     n_states = 1
     fused_gates = ""
@@ -115,6 +127,7 @@ class _Recurrence(Function):
         self.states = [xp.empty((L + 1, N, H), dtype=x.dtype) for _ in range(S)]
         for buf, s0 in zip(self.states, args[:S]):
             buf[L * r] = s0
+        self.work = xp.empty((N, self.gates * H), dtype=x.dtype)
         self._start(xp, L, N, H, x.dtype)
         pad = None if mask is None else ~mask
         with _overflow_ignored(xp):  # e^(−a) = inf for a ≪ 0 gives σ(a) = 1 / (1 + inf) = 0, as it should
@@ -170,15 +183,15 @@ class _Recurrence(Function):
             raise TypeError(f"{type(self).__name__}: unexpected options {sorted(options)}")
 
     def _activate(self, xp, a):
-        """In place, the fused gates of one step from their (pre-scaled) pre-activations:
-        a ← 1 / (1 + e^a), i.e. σ of a sigmoid gate and σ(2·) of a tanh gate, then tanh = 2σ(2·) − 1."""
+        """In place, the fused gates (gate-major, (len(fused_gates), N, H)) of one step from their
+        (pre-scaled) pre-activations: a ← 1 / (1 + e^a), i.e. σ of a sigmoid gate and σ(2·) of a
+        tanh gate, then tanh = 2σ(2·) − 1."""
         xp.exp(a, out=a)
         a += 1
         xp.reciprocal(a, out=a)
-        H = a.shape[1] // len(self.fused_gates)
         for k, kind in enumerate(self.fused_gates):
             if kind == "t":
-                g = a[:, k * H:(k + 1) * H]
+                g = a[k]
                 g *= 2
                 g -= 1
 
@@ -237,42 +250,50 @@ class LSTMSequence(_Recurrence):
     fused_gates = "ssts"  # i, f, g, o
 
     def _start(self, xp, L, N, H, dtype):
-        self.acts = xp.empty((L, N, 4 * H), dtype=dtype)  # i, f, g, o after their nonlinearities
+        self.acts = xp.empty((L, 4, N, H), dtype=dtype)  # i, f, g, o after their nonlinearities
         self.tanh_c = xp.empty((L, N, H), dtype=dtype)
 
     def _step(self, xp, t, xw_t, prev, new):
         (h, c), (h_new, c_new) = prev, new
-        H = h.shape[1]
         a = self.acts[t]
-        backend.matmul(h, self.w_hh_s, out=a)
-        a += xw_t
+        backend.matmul(h, self.w_hh_s, out=self.work)
+        xp.add(_gate_major(self.work, 4), _gate_major(xw_t, 4), out=a)
         self._activate(xp, a)
-        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-        xp.multiply(f, c, out=c_new)     # c_t = f ⊙ c_{t−1} + i ⊙ g
-        c_new += i * g
+        i, f, g, o = a
         tc = self.tanh_c[t]
+        xp.multiply(i, g, out=tc)        # i ⊙ g, in the slot that tanh c_t fills next
+        xp.multiply(f, c, out=c_new)     # c_t = f ⊙ c_{t−1} + i ⊙ g
+        c_new += tc
         xp.tanh(c_new, out=tc)
         xp.multiply(o, tc, out=h_new)    # h_t = o ⊙ tanh c_t
 
     def _start_backward(self, xp, L, N, H):
         a, tc = self.acts, self.tanh_c
-        self.deriv = a * (1 - a)                        # σ' = σ(1 − σ) …
-        g = a[..., 2 * H:3 * H]
-        self.deriv[..., 2 * H:3 * H] = 1 - g * g         # … and tanh' = 1 − tanh² for g
-        self.dh_to_dc = a[..., 3 * H:] * (1 - tc * tc)  # ∂h_t/∂c_t = o ⊙ (1 − tanh² c_t)
-        self.d_xw = self.d_hw = xp.empty_like(a)
+        # whole-sequence arrays, so in place: no temporary of their size
+        deriv = self.deriv = xp.subtract(1, a)          # σ' = σ(1 − σ) …
+        deriv *= a
+        g, dg = a[:, 2], deriv[:, 2]
+        xp.multiply(g, g, out=dg)                       # … and tanh' = 1 − tanh² for g
+        xp.subtract(1, dg, out=dg)
+        dh_to_dc = self.dh_to_dc = tc * tc              # ∂h_t/∂c_t = o ⊙ (1 − tanh² c_t)
+        xp.subtract(1, dh_to_dc, out=dh_to_dc)
+        xp.multiply(a[:, 3], dh_to_dc, out=dh_to_dc)
+        self.d_xw = self.d_hw = xp.empty((L, N, 4 * H), dtype=a.dtype)
 
     def _step_back(self, xp, t, hats, prev):
-        dh, dc = hats
-        H = dh.shape[1]
-        a, da = self.acts[t], self.d_xw[t]
-        dc = dc + dh * self.dh_to_dc[t]
-        xp.multiply(dc, a[:, 2 * H:3 * H], out=da[:, :H])   # di = dc ⊙ g
-        xp.multiply(dc, prev[1], out=da[:, H:2 * H])       # df = dc ⊙ c_{t−1}
-        xp.multiply(dc, a[:, :H], out=da[:, 2 * H:3 * H])   # dg = dc ⊙ i
-        xp.multiply(dh, self.tanh_c[t], out=da[:, 3 * H:])  # do = dh ⊙ tanh c_t
-        da *= self.deriv[t]
-        return [backend.matmul(da, self.w_hh), dc * a[:, H:2 * H]]
+        dh, dc_after = hats
+        i, f, g, o = self.acts[t]
+        da = self.work.reshape(4, *dh.shape)    # the gate gradients before σ', tanh': gate-major
+        dc = xp.multiply(dh, self.dh_to_dc[t])  # dc (this step's own array, so updated in place)
+        dc += dc_after
+        xp.multiply(dc, g, out=da[0])           # di = dc ⊙ g
+        xp.multiply(dc, prev[1], out=da[1])     # df = dc ⊙ c_{t−1}
+        xp.multiply(dc, i, out=da[2])           # dg = dc ⊙ i
+        xp.multiply(dh, self.tanh_c[t], out=da[3])  # do = dh ⊙ tanh c_t
+        dc *= f                                 # dc_{t−1} = dc ⊙ f
+        d_gates = self.d_xw[t]                  # × σ', tanh', written side by side for the GEMMs
+        xp.multiply(da, self.deriv[t], out=_gate_major(d_gates, 4))
+        return [backend.matmul(d_gates, self.w_hh), dc]
 
 
 class GRUSequence(_Recurrence):
@@ -291,50 +312,60 @@ class GRUSequence(_Recurrence):
     fold_hidden_bias = False
 
     def _start(self, xp, L, N, H, dtype):
-        self.acts = xp.empty((L, N, 3 * H), dtype=dtype)  # r, z, n
-        self.hw = xp.empty((L, N, 3 * H), dtype=dtype)    # W_hh h_{t−1} + b_hh (r, z rows halved)
+        self.acts = xp.empty((L, 3, N, H), dtype=dtype)  # r, z, n (gate-major)
+        self.hw = xp.empty((L, N, 3 * H), dtype=dtype)    # W_hh h_{t−1} + b_hh (r, z rows negated)
 
     def _step(self, xp, t, xw_t, prev, new):
         h, h_new = prev[0], new[0]
-        H = h.shape[1]
-        hw, a = self.hw[t], self.acts[t]
+        a, hw = self.acts[t], self.hw[t]
         backend.matmul(h, self.w_hh_s, out=hw)
         if self.has_bias:
             hw += self.b_hh_s
-        rz, n = a[:, :2 * H], a[:, 2 * H:]
-        xp.add(xw_t[:, :2 * H], hw[:, :2 * H], out=rz)
-        self._activate(xp, rz)
-        xp.multiply(a[:, :H], hw[:, 2 * H:], out=n)  # n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
-        n += xw_t[:, 2 * H:]
+        xw_g, hw_g = _gate_major(xw_t, 3), _gate_major(hw, 3)
+        r, z, n = a
+        xp.add(xw_g[:2], hw_g[:2], out=a[:2])
+        self._activate(xp, a[:2])
+        xp.multiply(r, hw_g[2], out=n)  # n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+        n += xw_g[2]
         xp.tanh(n, out=n)
-        xp.subtract(h, n, out=h_new)                 # h_t = n + z ⊙ (h_{t−1} − n)
-        h_new *= a[:, H:2 * H]
+        xp.subtract(h, n, out=h_new)    # h_t = n + z ⊙ (h_{t−1} − n)
+        h_new *= z
         h_new += n
 
     def _start_backward(self, xp, L, N, H):
         r_ = int(self.reverse)
         a = self.acts
-        r, z, n = a[..., :H], a[..., H:2 * H], a[..., 2 * H:]
+        r, z, n = a[:, 0], a[:, 1], a[:, 2]
         h_prev = self.states[0][r_:L + r_]
-        # d a_k = (a gradient) ⊙ coefficient, the coefficients for all steps at once:
+        # d a_k = (a gradient) ⊙ coefficient, the coefficients for all steps at once (gate-major):
         coef = xp.empty_like(a)
-        coef[..., :H] = self.hw[..., 2 * H:] * r * (1 - r)     # da_r = da_n ⊙ coef_r
-        coef[..., H:2 * H] = (h_prev - n) * z * (1 - z)        # da_z = dh ⊙ coef_z
-        coef[..., 2 * H:] = (1 - z) * (1 - n * n)              # da_n = dh ⊙ coef_n
+        c_r, c_z, c_n = coef[:, 0], coef[:, 1], coef[:, 2]
+        xp.multiply(self.hw[..., 2 * H:], r, out=c_r)  # da_r = da_n ⊙ coef_r,  coef_r = hn ⊙ r(1 − r)
+        c_r *= 1 - r
+        xp.subtract(h_prev, n, out=c_z)  # da_z = dh ⊙ coef_z,  coef_z = (h_{t−1} − n) ⊙ z(1 − z)
+        c_z *= z
+        one_minus_z = 1 - z
+        c_z *= one_minus_z
+        xp.multiply(n, n, out=c_n)  # da_n = dh ⊙ coef_n,  coef_n = (1 − z)(1 − n²)
+        xp.subtract(1, c_n, out=c_n)
+        xp.multiply(one_minus_z, c_n, out=c_n)
         self.deriv = coef
-        self.d_xw, self.d_hw = xp.empty_like(a), xp.empty_like(a)
+        self.d_xw, self.d_hw = (xp.empty((L, N, 3 * H), dtype=a.dtype) for _ in range(2))
 
     def _step_back(self, xp, t, hats, prev):
         dh = hats[0]
+        r, z, _ = self.acts[t]
+        coef, da = self.deriv[t], self.work.reshape(3, *dh.shape)  # gate-major
+        xp.multiply(dh, coef[2], out=da[2])     # da_n
+        xp.multiply(dh, coef[1], out=da[1])     # da_z
+        xp.multiply(da[2], coef[0], out=da[0])  # da_r
+        dx, dhw = self.d_xw[t], self.d_hw[t]    # side by side for the GEMMs
+        _gate_major(dx, 3)[...] = da
         H = dh.shape[1]
-        a, coef, dx, dhw = self.acts[t], self.deriv[t], self.d_xw[t], self.d_hw[t]
-        xp.multiply(dh, coef[:, 2 * H:], out=dx[:, 2 * H:])          # da_n
-        xp.multiply(dh, coef[:, H:2 * H], out=dx[:, H:2 * H])         # da_z
-        xp.multiply(dx[:, 2 * H:], coef[:, :H], out=dx[:, :H])        # da_r
         dhw[:, :2 * H] = dx[:, :2 * H]
-        xp.multiply(dx[:, 2 * H:], a[:, :H], out=dhw[:, 2 * H:])      # d(W_hn h + b_hn) = da_n ⊙ r
+        xp.multiply(da[2], r, out=dhw[:, 2 * H:])  # d(W_hn h + b_hn) = da_n ⊙ r
         dh_prev = backend.matmul(dhw, self.w_hh)
-        dh_prev += dh * a[:, H:2 * H]
+        dh_prev += dh * z
         return [dh_prev]
 
 

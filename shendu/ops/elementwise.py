@@ -2,7 +2,7 @@
 minimum, where, and comparisons (which return bool tensors and no gradient)."""
 from __future__ import annotations
 
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 from ..backend import get_array_module
 from ..tensor import Tensor
 from ._util import binary_operands, lift
@@ -74,25 +74,35 @@ class Tanh(Function):
         return g * (1 - y * y)
 
 
-class Sigmoid(Function):
-    """y = σ(x) = 1 / (1 + e⁻ˣ);  dy/dx = y(1 − y).
+def sigmoid_array(x):
+    """σ(x) on an array, never overflowing: σ(x) = e^min(x, 0) / (e^min(x, 0) + e^−max(x, 0)),
+    i.e. 1/(1 + e⁻ˣ) for x ≥ 0 and eˣ/(eˣ + 1) below; both exponents are ≤ 0."""
+    if x.ndim == 0:  # NumPy returns 0-d results as scalars, which the in-place steps below cannot write to
+        return sigmoid_array(x.reshape(1)).reshape(())
+    xp = get_array_module(x)
+    num = xp.exp(xp.minimum(x, 0.0))  # floating for integer x too
+    den = xp.maximum(x, 0.0)
+    xp.negative(den, out=den)  # in place, and no select: np.where costs more than a second exp
+    xp.exp(den, out=den)
+    den += num
+    return xp.divide(num, den, out=num)
 
-    Stable for large |x|: with e = e^(−|x|) ∈ (0, 1], σ(x) = 1/(1+e) for x ≥ 0
-    and e/(1+e) for x < 0, so exp never overflows.
-    """
+
+class Sigmoid(Function):
+    """y = σ(x) = 1 / (1 + e⁻ˣ);  dy/dx = y(1 − y). Stable for large |x| (see :func:`sigmoid_array`)."""
 
     __slots__ = ("y",)
 
     def forward(self, x):
-        xp = get_array_module(x)
-        e = xp.exp(-xp.abs(x))
-        r = 1 / (1 + e)
-        self.y = xp.where(x >= 0, r, e * r)
+        self.y = sigmoid_array(x)
         return self.y
 
     def backward(self, g):
         y = self.y
         return g * y * (1 - y)
+
+
+_SMALL_INFERENCE = 4096  # elements: up to this size a Relu under no_grad is one np.maximum call
 
 
 class Relu(Function):
@@ -101,8 +111,10 @@ class Relu(Function):
     __slots__ = ("mask",)
 
     def forward(self, x):
+        if x.size <= _SMALL_INFERENCE and not is_grad_enabled():  # no backward will need a mask
+            return get_array_module(x).maximum(x, 0)
         self.mask = x > 0
-        return x * self.mask
+        return x * self.mask  # two calls, but faster than np.maximum above ~8k elements (AVX2, NumPy 2.4)
 
     def backward(self, g):
         return g * self.mask

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, check_hyper, effective_grad, ema_square_, lazy_state
+from .optimizer import Optimizer, check_hyper, ema_square_, lazy_state
 
 
 class Adadelta(Optimizer):
@@ -39,7 +39,7 @@ class Adadelta(Optimizer):
         mod, std, delta = get_array_module(p), self._scratch(p), self._scratch(p, 2)
         state["step"] = state.get("step", 0) + 1
         v, u = lazy_state(state, "square_avg", p), lazy_state(state, "acc_delta", p)
-        g = effective_grad(p, g, float(group["weight_decay"]), group["maximize"], self._scratch(p, 1))
+        g = self._effective_grad(p, g, float(group["weight_decay"]), group["maximize"])
         ema_square_(v, g, rho, std)
         mod.add(v, eps, out=std)
         mod.sqrt(std, out=std)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, check_hyper, effective_grad, lazy_state
+from .optimizer import Optimizer, check_hyper, lazy_state
 
 
 class Adagrad(Optimizer):
@@ -42,7 +42,7 @@ class Adagrad(Optimizer):
         mod, work = get_array_module(p), self._scratch(p)
         step = state["step"] = state.get("step", 0) + 1
         total = lazy_state(state, "sum", p, float(group["initial_accumulator_value"]))
-        g = effective_grad(p, g, float(group["weight_decay"]), group["maximize"], self._scratch(p, 1))
+        g = self._effective_grad(p, g, float(group["weight_decay"]), group["maximize"])
         lr_t = float(group["lr"]) / (1 + (step - 1) * float(group["lr_decay"]))
         mod.multiply(g, g, out=work)
         total += work

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, bias_correction, check_hyper, ema_, ema_square_, effective_grad, lazy_state
+from .optimizer import Optimizer, bias_correction, check_hyper, ema_, ema_square_, lazy_state
 
 
 class Adam(Optimizer):
@@ -51,7 +51,7 @@ class Adam(Optimizer):
         if group["decoupled_weight_decay"]:
             p *= 1.0 - lr * weight_decay
             weight_decay = 0.0
-        g = effective_grad(p, g, weight_decay, group["maximize"], self._scratch(p, 1))
+        g = self._effective_grad(p, g, weight_decay, group["maximize"])
         ema_(m, g, beta1)
         ema_square_(v, g, beta2, work)
         if group["amsgrad"]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from .adam import _check_adam_like
-from .optimizer import Optimizer, bias_correction, ema_, effective_grad, lazy_state
+from .optimizer import Optimizer, bias_correction, ema_, lazy_state
 
 
 class Adamax(Optimizer):
@@ -38,7 +38,7 @@ class Adamax(Optimizer):
         mod, work = get_array_module(p), self._scratch(p)
         step = state["step"] = state.get("step", 0) + 1
         m, u = lazy_state(state, "exp_avg", p), lazy_state(state, "exp_inf", p)
-        g = effective_grad(p, g, float(group["weight_decay"]), group["maximize"], self._scratch(p, 1))
+        g = self._effective_grad(p, g, float(group["weight_decay"]), group["maximize"])
         ema_(m, g, beta1)
         u *= beta2
         mod.abs(g, out=work)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from .adam import _check_adam_like
-from .optimizer import Optimizer, bias_correction, check_hyper, ema_, ema_square_, effective_grad, lazy_state
+from .optimizer import Optimizer, bias_correction, check_hyper, ema_, ema_square_, lazy_state
 
 
 class NAdam(Optimizer):
@@ -51,7 +51,7 @@ class NAdam(Optimizer):
         if group["decoupled_weight_decay"]:
             p *= 1.0 - lr * weight_decay
             weight_decay = 0.0
-        g = effective_grad(p, g, weight_decay, group["maximize"], self._scratch(p, 1))
+        g = self._effective_grad(p, g, weight_decay, group["maximize"])
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
         mu_product = state["mu_product"] = state.get("mu_product", 1.0) * mu

@@ -116,11 +116,29 @@ class Optimizer:
         Updates write their intermediate results here instead of allocating a
         temporary array per operation.
         """
-        key = (like.shape, like.dtype, slot, get_array_module(like))
+        key = (like.shape, like.dtype, slot, type(like))  # type: the array library's (NumPy's, CuPy's)
         buf = self._scratch_arrays.get(key)
         if buf is None:
             buf = self._scratch_arrays[key] = get_array_module(like).empty_like(like)
         return buf
+
+    def _effective_grad(self, p, g, weight_decay, maximize):
+        """The gradient an update uses: ``±g + weight_decay · θ`` (``−g`` to maximize; L2 regularisation).
+
+        Returns ``g`` itself (never modified) when neither option applies, else
+        writes into scratch slot 1 (fetched only then) and returns it.
+        """
+        if weight_decay == 0 and not maximize:
+            return g
+        out, mod = self._scratch(p, 1), get_array_module(p)
+        if weight_decay == 0:
+            return mod.negative(g, out=out)
+        mod.multiply(p, weight_decay, out=out)
+        if maximize:
+            out -= g
+        else:
+            out += g
+        return out
 
     # ------------------------------------------------------------ state dicts
     def state_dict(self):
@@ -214,25 +232,6 @@ def lazy_state(state, key, p, fill=0.0):
     if buf is None:
         buf = state[key] = get_array_module(p).full_like(p, fill)
     return buf
-
-
-def effective_grad(p, g, weight_decay, maximize, out):
-    """The gradient an update uses: ``±g + weight_decay · θ`` (``−g`` to maximize; L2 regularisation).
-
-    Returns ``g`` itself (never modified) when neither option applies, else
-    writes into the scratch array ``out`` and returns it.
-    """
-    if weight_decay == 0 and not maximize:
-        return g
-    mod = get_array_module(p)
-    if weight_decay == 0:
-        return mod.negative(g, out=out)
-    mod.multiply(p, weight_decay, out=out)
-    if maximize:
-        out -= g
-    else:
-        out += g
-    return out
 
 
 def ema_(avg, x, beta):

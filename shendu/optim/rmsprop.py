@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, check_hyper, ema_, ema_square_, effective_grad, lazy_state
+from .optimizer import Optimizer, check_hyper, ema_, ema_square_, lazy_state
 
 
 class RMSprop(Optimizer):
@@ -44,7 +44,7 @@ class RMSprop(Optimizer):
         mod, work = get_array_module(p), self._scratch(p)
         state["step"] = state.get("step", 0) + 1
         v = lazy_state(state, "square_avg", p)
-        g = effective_grad(p, g, float(group["weight_decay"]), group["maximize"], self._scratch(p, 1))
+        g = self._effective_grad(p, g, float(group["weight_decay"]), group["maximize"])
         ema_square_(v, g, alpha, work)
         if group["centered"]:
             g_avg = lazy_state(state, "grad_avg", p)

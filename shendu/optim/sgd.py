@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, check_hyper, effective_grad
+from .optimizer import Optimizer, check_hyper
 
 
 class SGD(Optimizer):
@@ -49,7 +49,7 @@ class SGD(Optimizer):
     def _update(self, p, g, state, group):
         lr, momentum = float(group["lr"]), float(group["momentum"])
         mod, work = get_array_module(p), self._scratch(p)
-        g = effective_grad(p, g, float(group["weight_decay"]), group["maximize"], self._scratch(p, 1))
+        g = self._effective_grad(p, g, float(group["weight_decay"]), group["maximize"])
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
