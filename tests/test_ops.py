@@ -651,3 +651,12 @@ def test_pad_refuses_pytorchs_flat_convention():
     x = shendu.zeros(1, 1, 2, 2)
     with pytest.raises(ValueError, match="pad2d"):
         shendu.pad(x, (1, 1, 2, 2))
+
+
+def test_relu_of_minus_infinity_is_zero_not_nan():
+    for n in (5, 50_000):  # the small inference path and the training path
+        t = shendu.tensor(np.resize(np.array([-np.inf, -1.0, 0.0, 2.0, np.inf], np.float32), n), requires_grad=True)
+        y = t.relu()
+        assert not np.isnan(y.numpy()).any() and y.numpy()[0] == 0 and y.numpy()[4] == np.inf
+        y.sum().backward()
+        assert np.array_equal(t.grad.numpy()[:5], [0, 0, 0, 1, 1])

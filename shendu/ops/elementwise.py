@@ -111,10 +111,12 @@ class Relu(Function):
     __slots__ = ("mask",)
 
     def forward(self, x):
+        xp = get_array_module(x)
         if x.size <= _SMALL_INFERENCE and not is_grad_enabled():  # no backward will need a mask
-            return get_array_module(x).maximum(x, 0)
+            return xp.maximum(x, 0)
         self.mask = x > 0
-        return x * self.mask  # two calls, but faster than np.maximum above ~8k elements (AVX2, NumPy 2.4)
+        # x * mask is ~25 % faster above ~8k elements (AVX2, NumPy 2.4) but turns −inf into NaN (−inf · 0).
+        return xp.maximum(x, x.dtype.type(0))
 
     def backward(self, g):
         return g * self.mask
