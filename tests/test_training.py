@@ -158,3 +158,26 @@ def test_float64_inputs_train_a_float32_model_in_float32():
     model.fit(x.astype(np.float64), y, epochs=1, verbose=0)
     assert all(p.dtype == np.float32 and p.grad.dtype == np.float32 for p in model.parameters())
     assert model.predict(x.astype(np.float64)).dtype == np.float32
+
+
+def test_an_exception_in_a_callback_closes_the_progress_bar():
+    import io
+
+    from shendu.training import ProgressBar
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    class Boom(Exception):
+        pass
+
+    def explode(step, logs):
+        raise Boom()
+
+    bar = ProgressBar(verbose=1, stream=Terminal())
+    x, y = blobs(64)
+    model = mlp().compile(optimizer="sgd", loss="cross_entropy")
+    with pytest.raises(Boom):
+        model.fit(x, y, epochs=1, callbacks=[bar, LambdaCallback(on_batch_end=explode)], stream=Terminal())
+    assert bar.bar is None

@@ -102,6 +102,12 @@ class ProgressBar(Callback):
         self.bar = tqdm(total=total, desc=f"epoch {epoch + 1}/{self.trainer.epochs}", unit="batch",
                         leave=True, file=self.stream, dynamic_ncols=True)
 
+    def close(self):
+        """Close the bar if one is open (fit calls this however training ends)."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
     def on_batch_end(self, step, logs=None):
         if self.bar is not None:
             self.bar.update(1)

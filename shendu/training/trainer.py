@@ -307,43 +307,49 @@ class Trainer:
         for c in cbs:
             c.on_train_begin(logs)
         last_finite = None
-        for epoch in range(initial_epoch, epochs):
-            model.train()
-            if hasattr(train, "set_epoch"):
-                train.set_epoch(epoch)
-            metrics = [get_metric(m) for m in self.metric_specs]
-            for c in cbs:
-                c.on_epoch_begin(epoch, logs)
-            total, count, start = 0.0, 0, time.perf_counter()
-            for step, (xb, yb) in enumerate(train):
+        try:
+            for epoch in range(initial_epoch, epochs):
+                model.train()
+                if hasattr(train, "set_epoch"):
+                    train.set_epoch(epoch)
+                metrics = [get_metric(m) for m in self.metric_specs]
                 for c in cbs:
-                    c.on_batch_begin(step, logs)
-                self.optimizer.zero_grad()
-                out = model(xb)
-                loss = self.compute_loss(out, yb)
-                loss.backward()
-                value = loss.item()
-                if nan_guard:
-                    self._check_finite(value, xb, yb, epoch, step, last_finite)
-                last_finite = value
-                self.optimizer.step()
-                self.global_step += 1
-                n = len(yb.data)
-                total, count = total + value * n, count + n
-                for m in metrics:
-                    m.update(out.data, yb.data)
-                logs = {"loss": total / count, **{m.name: m.result() for m in metrics if m.name != "confusion_matrix"}}
+                    c.on_epoch_begin(epoch, logs)
+                total, count, start = 0.0, 0, time.perf_counter()
+                for step, (xb, yb) in enumerate(train):
+                    for c in cbs:
+                        c.on_batch_begin(step, logs)
+                    self.optimizer.zero_grad()
+                    out = model(xb)
+                    loss = self.compute_loss(out, yb)
+                    loss.backward()
+                    value = loss.item()
+                    if nan_guard:
+                        self._check_finite(value, xb, yb, epoch, step, last_finite)
+                    last_finite = value
+                    self.optimizer.step()
+                    self.global_step += 1
+                    n = len(yb.data)
+                    total, count = total + value * n, count + n
+                    for m in metrics:
+                        m.update(out.data, yb.data)
+                    logs = {"loss": total / count,
+                            **{m.name: m.result() for m in metrics if m.name != "confusion_matrix"}}
+                    for c in cbs:
+                        c.on_batch_end(step, logs)
+                logs = dict(logs)
+                logs["seconds"] = time.perf_counter() - start
+                if val is not None:
+                    for k, v in self._evaluate(val).items():
+                        logs["val_" + k] = v
                 for c in cbs:
-                    c.on_batch_end(step, logs)
-            logs = dict(logs)
-            logs["seconds"] = time.perf_counter() - start
-            if val is not None:
-                for k, v in self._evaluate(val).items():
-                    logs["val_" + k] = v
+                    c.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    break
+        finally:  # an exception (a pruned trial, the NaN guard) must not leave a progress bar open
             for c in cbs:
-                c.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
+                if isinstance(c, cb.ProgressBar):
+                    c.close()
         for c in cbs:
             c.on_train_end(logs)
         return history
