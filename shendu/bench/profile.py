@@ -65,14 +65,7 @@ def op_breakdown(name, steps=20, warmup=5, threads=None, repeats=5):
     are ``(label, seconds per step, calls per step)`` sorted by time, the last row
     being the untimed remainder.
     """
-    from .workloads import build
-
-    if threads:
-        _limit(threads)
-    _, fns, _ = build(name, frameworks=("shendu",))
-    step = fns["shendu"]
-    for _ in range(warmup):
-        step()
+    step = _warm_step(name, warmup, threads)
     return min((_timed_run(step, steps) for _ in range(repeats)), key=lambda r: r[0])
 
 
@@ -133,13 +126,7 @@ def format_breakdown(name, step_seconds, rows):
 def pyinstrument_report(name, steps=20, warmup=5, threads=None):
     """The pyinstrument call tree (text) of ``steps`` shendu steps of workload ``name``."""
     from pyinstrument import Profiler
-    from .workloads import build
-    if threads:
-        _limit(threads)
-    _, fns, _ = build(name, frameworks=("shendu",))
-    step = fns["shendu"]
-    for _ in range(warmup):
-        step()
+    step = _warm_step(name, warmup, threads)
     profiler = Profiler(interval=0.0002)
     profiler.start()
     for _ in range(steps):
@@ -169,5 +156,19 @@ def main(argv=None):
     return 0
 
 
+def _warm_step(name, warmup, threads):
+    """The shendu training step of workload ``name``, built and run ``warmup`` times."""
+    from .workloads import build
+
+    if threads:
+        _limit(threads)
+    _, fns, _ = build(name, frameworks=("shendu",))
+    step = fns["shendu"]
+    for _ in range(warmup):
+        step()
+    return step
+
+
 if __name__ == "__main__":
     raise SystemExit(main())
+
