@@ -271,27 +271,27 @@ def backward(root, grad=None, retain_graph=False):
             if ig.dtype != data.dtype:
                 ig = ig.astype(data.dtype)
             if inp._ctx is None:
-                if id(ig) in stored:
-                    ig = ig.copy()
-                _accumulate(inp, ig, g)
-                if inp.grad is not None:
-                    stored.add(id(inp.grad.data))
+                _accumulate(inp, ig, g, stored)
             else:
                 k = id(inp)
                 prev = grads.get(k)
                 grads[k] = ig if prev is None else prev + ig
 
 
-def _accumulate(leaf, g, upstream):
-    """``leaf.grad += g``; the stored array never aliases another tensor's gradient
-    (nor a view of one), and is always an array, never a NumPy scalar."""
-    if g is upstream or g.base is not None or isinstance(g, _scalar_type):
+def _accumulate(leaf, g, upstream, stored=None):
+    """``leaf.grad += g``; the stored array never aliases another tensor's gradient: not the
+    upstream gradient, not a view, not an array already handed to another leaf in this pass
+    (``stored``: their ids). It is always an array, never a NumPy scalar."""
+    if (g is upstream or g.base is not None or isinstance(g, _scalar_type)
+            or stored is not None and id(g) in stored):
         g = backend.get_array_module(g).array(g)
     if leaf.grad is None:
         leaf.grad = Tensor._wrap(g, False, None)
     else:
         total = leaf.grad.data + g
         leaf.grad.data = _asarray(total) if isinstance(total, _scalar_type) else total
+    if stored is not None:
+        stored.add(id(leaf.grad.data))
 
 
 from .tensor import Tensor  # noqa: E402  (Tensor needs Function; Function needs Tensor)

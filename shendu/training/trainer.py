@@ -31,6 +31,7 @@ from .. import optim as optim_module
 from ..autograd import no_grad
 from ..backend import xp
 from ..nn.module import Module
+from ..nn.regularizers import regularization_loss
 from ..tensor import Tensor
 from . import callbacks as cb
 from .checkpoint import load_checkpoint, model_config, save_checkpoint
@@ -192,17 +193,11 @@ class Trainer:
                     self.model.train(was)
             self.optimizer = resolve_optimizer(self.optimizer_spec, self.model.parameters(), self.lr)
 
-    def _penalty(self):
-        try:
-            from ..nn.regularizers import regularization_loss
-        except ImportError:  # pragma: no cover
-            return None
-        return regularization_loss(self.model)
-
     def compute_loss(self, out, y):
+        """loss(output, target) plus the penalties of the layers' regularizers."""
         loss = self.loss_fn(out, y)
-        penalty = self._penalty()
-        if penalty is not None and penalty.requires_grad:  # a zero constant when no layer has a regularizer
+        penalty = regularization_loss(self.model)
+        if penalty.requires_grad:  # a zero constant when no layer has a regularizer
             loss = loss + penalty
         return loss
 
