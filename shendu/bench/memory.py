@@ -15,6 +15,8 @@ import json
 import os
 import sys
 
+from .. import parallel
+
 
 def _status_mb(field):
     """A memory field of /proc/self/status (``VmHWM``, ``VmRSS``) in MiB, or None off Linux."""
@@ -53,6 +55,7 @@ def measure(name, framework, steps, threads):
         # The first optimizer imports torch._dynamo (~70 MB): count it with the imports, not the workload.
         torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
     _limit_blas(threads)
+    parallel.set_num_threads(threads)
     import_mb = current_mb()
     _, step_fns, _ = workloads.build(name, frameworks=(framework,))
     step = step_fns[framework]

@@ -33,6 +33,8 @@ import subprocess
 import sys
 import time
 
+from .. import parallel
+
 #: glibc malloc settings that keep big arrays mapped between steps (both are needed: only one is worse).
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "1073741824"}
 #: Set in the re-executed child, so that a child never re-executes again.
@@ -97,7 +99,7 @@ def _wanted_env(args):
         else:
             env[k] = v
     # Read by OpenBLAS / OpenMP when they load; threadpoolctl and torch.set_num_threads also set them at run time.
-    for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "SHENDU_NUM_THREADS"):
         env[k] = str(args.threads)
     return env
 
@@ -168,10 +170,11 @@ def blas_env():
 
 
 def _limit_threads(threads):
-    """Set NumPy's BLAS and torch to ``threads`` threads; returns a function that restores both."""
+    """Set NumPy's BLAS, shendu's kernels and torch to ``threads`` threads; returns a function that restores them."""
     import torch
-    torch_before = torch.get_num_threads()
+    torch_before, shendu_before = torch.get_num_threads(), parallel.get_num_threads()
     torch.set_num_threads(threads)
+    parallel.set_num_threads(threads)
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # OPENBLAS_NUM_THREADS from _wanted_env applies in a re-run child
@@ -181,6 +184,7 @@ def _limit_threads(threads):
 
     def restore():
         torch.set_num_threads(torch_before)
+        parallel.set_num_threads(shendu_before)
         if limits is not None:
             limits.restore_original_limits()
 

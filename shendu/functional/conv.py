@@ -43,6 +43,7 @@ from collections import namedtuple
 from .. import backend
 from ..autograd import Function
 from ..backend import get_array_module
+from ..parallel import parallel_for
 
 #: Largest column buffer (bytes) one im2col may allocate; bigger batches are split
 #: into chunks of whole images. 256 MiB holds ResNet-18's largest buffer at batch 32
@@ -170,16 +171,25 @@ def im2col(x_pad, geo):
     """Padded input (N, C, H_p, W_p) -> columns (C·k_h·k_w, N·H_out·W_out).
 
     Row (c, p, q) holds, for every output position (n, i, j), the pixel
-    x_pad[n, c, i·s_h + p·d_h, j·s_w + q·d_w]. The 6-D strided view costs
-    nothing; the reshape makes the one copy.
+    x_pad[n, c, i·s_h + p·d_h, j·s_w + q·d_w]: a 6-D strided view of x_pad
+    (C, k_h, k_w, N, H_out, W_out) costs nothing, and copying it into the
+    columns is the one pass, split over the batch across threads
+    (:func:`shendu.parallel.parallel_for`).
     """
     xp = get_array_module(x_pad)
     n, c = x_pad.shape[:2]
     s_n, s_c, s_h, s_w = x_pad.strides
-    view = xp.lib.stride_tricks.as_strided(
-        x_pad, (c, geo.kh, geo.kw, n, geo.ho, geo.wo),
-        (s_c, s_h * geo.dh, s_w * geo.dw, s_n, s_h * geo.sh, s_w * geo.sw), writeable=False)
-    return view.reshape(c * geo.kh * geo.kw, n * geo.ho * geo.wo)
+    cols = xp.empty((c * geo.kh * geo.kw, n * geo.ho * geo.wo), dtype=x_pad.dtype)
+    taps = cols.reshape(c, geo.kh, geo.kw, n, geo.ho, geo.wo)
+
+    def copy(start, stop):
+        view = xp.lib.stride_tricks.as_strided(
+            x_pad[start:stop], (c, geo.kh, geo.kw, stop - start, geo.ho, geo.wo),
+            (s_c, s_h * geo.dh, s_w * geo.dw, s_n, s_h * geo.sh, s_w * geo.sw), writeable=False)
+        xp.copyto(taps[:, :, :, start:stop], view)
+
+    parallel_for(n, copy, cols.size, xp)
+    return cols
 
 
 def col2im(cols, geo, padded_shape):
@@ -188,14 +198,20 @@ def col2im(cols, geo, padded_shape):
     Every entry is added back at the input pixel it was read from; pixels seen
     by several taps (overlapping windows) sum their contributions. One strided
     add per tap (k_h·k_w vectorised adds), accumulated channel-major (measured
-    faster than adding into NCHW directly); the result is a transposed view.
+    faster than adding into NCHW directly), split over the batch across
+    threads; the result is a transposed view.
     """
     xp = get_array_module(cols)
     n, c, hp, wp = padded_shape
     cols = cols.reshape(c, geo.kh, geo.kw, n, geo.ho, geo.wo)
     out = xp.zeros((c, n, hp, wp), dtype=cols.dtype)
-    for p, q, window in window_slices(geo):
-        out[window] += cols[:, p, q]
+
+    def add(start, stop):
+        images = out[:, start:stop]
+        for p, q, window in window_slices(geo):
+            images[window] += cols[:, p, q, start:stop]
+
+    parallel_for(n, add, cols.size, xp)
     return out.transpose(1, 0, 2, 3)
 
 
@@ -234,9 +250,17 @@ def _part(g_mat, part, geo):
 
 
 def _grouped(g, groups):
-    """Output gradient chunk (n, C_out, H_out, W_out) -> (G, C_out/G, n·H_out·W_out) for the GEMMs."""
+    """Output gradient chunk (n, C_out, H_out, W_out) -> (G, C_out/G, n·H_out·W_out) for the GEMMs:
+    one transposing copy, split over the batch across threads."""
+    xp = get_array_module(g)
     n, c_out = g.shape[:2]
-    return g.reshape(n, groups, c_out // groups, -1).transpose(1, 2, 0, 3).reshape(groups, c_out // groups, -1)
+    g_mat = xp.empty((c_out, n, math.prod(g.shape[2:])), dtype=g.dtype)
+
+    def copy(start, stop):
+        xp.copyto(g_mat[:, start:stop], g[start:stop].reshape(stop - start, c_out, -1).transpose(1, 0, 2))
+
+    parallel_for(n, copy, g.size, xp)
+    return g_mat.reshape(groups, c_out // groups, -1)
 
 
 def _is_pointwise(geo):
@@ -270,12 +294,23 @@ def conv_forward(x, w, geo, bias=None, cols=None):
     for part in _batch_parts(x, geo, cols):
         part_cols = _columns(x[part], geo) if cols is None else cols
         out = backend.matmul(w_mat, part_cols.reshape(g, -1, part_cols.shape[-1]))  # (G, C_out/G, n·H_out·W_out)
-        out = out.reshape(c_out, -1, geo.ho * geo.wo).transpose(1, 0, 2)
-        if bias is None:
-            y[part] = out
-        else:  # the bias added while transposing to NCHW: one pass over y instead of two
-            xp.add(out, bias.reshape(-1, 1), out=y[part])
+        _to_nchw(out.reshape(c_out, -1, geo.ho * geo.wo), y[part], bias)
     return y.reshape(n, c_out, geo.ho, geo.wo)
+
+
+def _to_nchw(out, y, bias=None):
+    """y (n, C_out, P) = the GEMM's out (C_out, n, P) transposed, plus ``bias`` (C_out,) in the same pass;
+    split over the batch across threads."""
+    xp = get_array_module(y)
+
+    def copy(start, stop):
+        part = out[:, start:stop].transpose(1, 0, 2)
+        if bias is None:
+            xp.copyto(y[start:stop], part)
+        else:
+            xp.add(part, bias.reshape(-1, 1), out=y[start:stop])
+
+    parallel_for(y.shape[0], copy, y.size, xp)
 
 
 def _flipped_geometry(geo, x_shape):

@@ -20,6 +20,7 @@ import numbers
 
 from ..autograd import Function
 from ..backend import get_array_module
+from ..parallel import parallel_batch
 from ..tensor import Tensor
 
 _SPATIAL = "defghijklm"
@@ -29,6 +30,14 @@ def _channel_sum(*arrays):
     """Σ over every axis but axis 1 (the channels) of the product of ``arrays``: (N, C, *) -> (C,)."""
     sub = "nc" + _SPATIAL[:arrays[0].ndim - 2]
     return get_array_module(arrays[0]).einsum(",".join([sub] * len(arrays)) + "->c", *arrays)
+
+
+def _centred(x, mean):
+    """x − μ, split over the batch across threads."""
+    xp = get_array_module(x)
+    xc = xp.empty(x.shape, dtype=xp.result_type(x, mean))
+    parallel_batch(lambda x, xc: xp.subtract(x, mean, out=xc), x, xc)
+    return xc
 
 
 class BatchNorm(Function):
@@ -46,37 +55,52 @@ class BatchNorm(Function):
         if batch_stats:
             n = x.size // x.shape[1]
             mean = _channel_sum(x) / n
-            xc = x - mean.reshape(shape)
+            xc = _centred(x, mean.reshape(shape))
             var = _channel_sum(xc, xc) / n  # biased, for normalising (as PyTorch)
             if running_mean is not None:
                 running_mean.data = ((1 - momentum) * running_mean.data + momentum * mean).astype(running_mean.dtype)
                 running_var.data = ((1 - momentum) * running_var.data
                                     + momentum * var * (n / (n - 1))).astype(running_var.dtype)
         else:
-            xc = x - running_mean.data.astype(x.dtype, copy=False).reshape(shape)
+            xc = _centred(x, running_mean.data.astype(x.dtype, copy=False).reshape(shape))
             var = running_var.data
         inv_std = (1 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
         # x − μ and 1/σ are kept rather than x̂: x̂ would cost one more pass over x, and backward
         # needs it only inside per-channel sums and one product, where 1/σ folds into the constants.
         self.xc, self.inv_std, self.weight, self.batch_stats = xc, inv_std, weight, batch_stats
-        y = xc * (inv_std if weight is None else inv_std * weight).reshape(shape)  # γ/σ·(x − μ)
-        if bias is not None:
-            y += bias.reshape(shape)
+        scale = (inv_std if weight is None else inv_std * weight).reshape(shape)  # γ/σ
+        y = xp.empty(x.shape, dtype=xp.result_type(xc, scale))
+
+        def affine(xc, y):  # y = γ/σ·(x − μ) + β, one pass
+            xp.multiply(xc, scale, out=y)
+            if bias is not None:
+                y += bias.reshape(shape)
+
+        parallel_batch(affine, xc, y)
         return y
 
     def backward(self, g):
+        xp = get_array_module(g)
         xc, inv_std, shape = self.xc, self.inv_std, (1, g.shape[1]) + (1,) * (g.ndim - 2)
         scale = inv_std if self.weight is None else inv_std * self.weight
         gb = _channel_sum(g)
         gw = _channel_sum(g, xc) * inv_std  # Σ g·x̂
-        if self.batch_stats:  # in place, one temporary: gx = (g − Σg/n − x̂·Σg·x̂/n)·γ/√(σ² + ε)
+        if self.batch_stats:  # in place, no temporary: gx = (g − Σg/n − x̂·Σg·x̂/n)·γ/√(σ² + ε)
             n = g.size // g.shape[1]
-            gx = xc * (-gw * inv_std / n).reshape(shape)  # x̂·Σg·x̂ = (x − μ)·(1/σ)·Σg·x̂
-            gx += g
-            gx -= (gb / n).reshape(shape)
-            gx *= scale.reshape(shape)
+            slope = (-gw * inv_std / n).reshape(shape)  # x̂·Σg·x̂ = (x − μ)·(1/σ)·Σg·x̂
+            gb_mean, scale = (gb / n).reshape(shape), scale.reshape(shape)
+            gx = xp.empty(g.shape, dtype=xp.result_type(xc, slope))
+
+            def grad(xc, g, gx):
+                xp.multiply(xc, slope, out=gx)
+                gx += g
+                gx -= gb_mean
+                gx *= scale
+
+            parallel_batch(grad, xc, g, gx)
         else:
-            gx = g * scale.reshape(shape)
+            gx = xp.empty(g.shape, dtype=xp.result_type(g, scale))
+            parallel_batch(lambda g, gx: xp.multiply(g, scale.reshape(shape), out=gx), g, gx)
         return gx if self.weight is None else (gx, gw, gb)
 
     @classmethod

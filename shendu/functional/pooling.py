@@ -26,6 +26,7 @@ from .. import backend
 from ..autograd import Function
 from ..backend import get_array_module
 from ..ops import mean, pad, reshape, take
+from ..parallel import parallel_for
 from .conv import ConvGeometry, _pair, pad_input, window_slices
 
 
@@ -75,15 +76,21 @@ def _tiles(geo, padded_shape):
 
 
 def _scatter(tap_values, geo, padded_shape, dtype, xp):
-    """dx_pad: for every tap t, add its (N, C, H_out, W_out) values ``tap_values(t, out)`` at the pixels
-    that tap read. Disjoint windows write them straight into dx (``out`` is dx's window; no temporary)."""
+    """dx_pad: for every tap t, add its values ``tap_values(t, start, stop, out)`` (images start:stop,
+    (n, C, H_out, W_out)) at the pixels that tap read. Disjoint windows write them straight into dx
+    (``out`` is dx's window; no temporary). Split over the batch across threads."""
     disjoint = _disjoint(geo)
     dx = (xp.empty if disjoint and _tiles(geo, padded_shape) else xp.zeros)(padded_shape, dtype=dtype)
-    for tap, (_, _, window) in enumerate(window_slices(geo)):
-        if disjoint:
-            tap_values(tap, dx[window])
-        else:
-            dx[window] += tap_values(tap, None)
+
+    def scatter(start, stop):
+        images = dx[start:stop]
+        for tap, (_, _, window) in enumerate(window_slices(geo)):
+            if disjoint:
+                tap_values(tap, start, stop, images[window])
+            else:
+                images[window] += tap_values(tap, start, stop, None)
+
+    parallel_for(padded_shape[0], scatter, math.prod(padded_shape), xp)
     return dx[:, :, geo.pt:padded_shape[2] - geo.pb, geo.pl:padded_shape[3] - geo.pr]
 
 
@@ -99,18 +106,23 @@ class MaxPool2d(Function):
     def forward(self, x, geo):
         xp = get_array_module(x)
         x_pad = pad_input(x, geo, value=-math.inf)
-        y = winner = beats = values = None
-        for tap, (_, _, window) in enumerate(window_slices(geo)):
-            if y is None:
-                y = x_pad[window].copy()
-                winner = xp.zeros(y.shape, dtype=xp.min_scalar_type(geo.kh * geo.kw - 1))
-                beats, values = xp.empty(y.shape, dtype=bool), xp.empty_like(y)
-                continue
-            # One strided read into a contiguous buffer: the two compares then run 3–5× faster.
-            xp.copyto(values, x_pad[window])
-            xp.greater(values, y, out=beats)
-            xp.maximum(y, values, out=y)
-            xp.maximum(winner, beats * winner.dtype.type(tap), out=winner)  # taps come in increasing order
+        y = xp.empty(x.shape[:2] + (geo.ho, geo.wo), dtype=x.dtype)
+        winner = xp.zeros(y.shape, dtype=xp.min_scalar_type(geo.kh * geo.kw - 1))
+
+        def pool(start, stop):
+            best, won, images = y[start:stop], winner[start:stop], x_pad[start:stop]
+            beats, values = xp.empty(best.shape, dtype=bool), xp.empty_like(best)
+            for tap, (_, _, window) in enumerate(window_slices(geo)):
+                if tap == 0:
+                    xp.copyto(best, images[window])
+                    continue
+                # One strided read into a contiguous buffer: the two compares then run 3–5× faster.
+                xp.copyto(values, images[window])
+                xp.greater(values, best, out=beats)
+                xp.maximum(best, values, out=best)
+                xp.maximum(won, beats * won.dtype.type(tap), out=won)  # taps come in increasing order
+
+        parallel_for(x.shape[0], pool, x_pad.size, xp)
         self.winner, self.padded_shape, self.geo = winner, x_pad.shape, geo
         return y
 
@@ -118,8 +130,9 @@ class MaxPool2d(Function):
         xp = get_array_module(g)
         hit = xp.empty(g.shape, dtype=bool)
 
-        def routed(tap, out):
-            return xp.multiply(g, xp.equal(self.winner, tap, out=hit), out=out)
+        def routed(tap, start, stop, out):
+            won = xp.equal(self.winner[start:stop], tap, out=hit[start:stop])
+            return xp.multiply(g[start:stop], won, out=out)
 
         return _scatter(routed, self.geo, self.padded_shape, g.dtype, xp)
 
@@ -130,20 +143,29 @@ class AvgPool2d(Function):
     __slots__ = ("geo", "divisor", "padded_shape")
 
     def forward(self, x, geo, divisor):
+        xp = get_array_module(x)
         x_pad = pad_input(x, geo)
-        y = None
-        for _, _, window in window_slices(geo):
-            y = x_pad[window].copy() if y is None else get_array_module(x).add(y, x_pad[window], out=y)
+        y = xp.empty(x.shape[:2] + (geo.ho, geo.wo), dtype=x.dtype)
+
+        def pool(start, stop):
+            total, images = y[start:stop], x_pad[start:stop]
+            for tap, (_, _, window) in enumerate(window_slices(geo)):
+                if tap == 0:
+                    xp.copyto(total, images[window])
+                else:
+                    xp.add(total, images[window], out=total)
+            total /= divisor
+
+        parallel_for(x.shape[0], pool, x_pad.size, xp)
         self.geo, self.divisor, self.padded_shape = geo, divisor, x_pad.shape
-        y /= divisor
         return y
 
     def backward(self, g):
         xp = get_array_module(g)
         share = g / self.divisor
 
-        def spread(tap, out):
-            return share if out is None else xp.copyto(out, share)
+        def spread(tap, start, stop, out):
+            return share[start:stop] if out is None else xp.copyto(out, share[start:stop])
 
         return _scatter(spread, self.geo, self.padded_shape, g.dtype, xp)
 
