@@ -15,13 +15,13 @@ SCHEMA = {"name": str, "shendu_ms": float, "torch_ms": float, "ratio": float, "s
 
 @needs_torch
 def test_main_writes_the_json_schema(tmp_path, monkeypatch):
-    # With the malloc variables already set, main runs in this process (no re-run in a child that
-    # would import torch once more); the peak-memory children still run, one per framework.
+    # With the malloc variables already set, main runs in this process (no re-run of itself); the
+    # timing rounds and the peak-memory measurements run in children, as always.
     for key, value in runner.MALLOC_ENV.items():
         monkeypatch.setenv(key, value)
     out = tmp_path / "out.json"
     assert main(["--only", "xor", "--steps", "3", "--warmup", "1", "--threads", "1", "--gemm-size", "256",
-                 "--json", str(out)]) == 0
+                 "--rounds", "2", "--json", str(out)]) == 0
     rows = json.loads(out.read_text())
     assert [r["name"] for r in rows] == ["xor"]
     row = rows[0]
@@ -30,7 +30,23 @@ def test_main_writes_the_json_schema(tmp_path, monkeypatch):
     assert row["ratio"] == pytest.approx(row["shendu_ms"] / row["torch_ms"])
     assert row["shendu_ms"] > 0 and row["torch_ms"] > 0 and row["gemm_peak_gflops"] > 0
     assert row["torch_peak_mb"] > row["torch_import_mb"] > 0 and row["shendu_peak_mb"] > 0
-    assert row["steps"] == 3
+    assert row["steps"] == 3 and row["rounds"] == 2
+    low, high = row["ratio_range"]
+    assert low <= row["ratio"] <= high
+
+
+def test_the_median_round_is_reported_whole():
+    rounds = [{"name": "a", "ratio": r, "shendu_ms": 10 * r, "torch_ms": 10} for r in (1.3, 0.9, 1.1)]
+    chosen = runner.median_round(rounds)
+    assert chosen["ratio"] == 1.1 and chosen["shendu_ms"] == 11  # one round's numbers, not mixed medians
+    assert chosen["ratio_range"] == [0.9, 1.3] and chosen["rounds"] == 3
+    assert runner.median_round(rounds[:2])["ratio"] == 0.9  # even count: the lower middle
+
+
+def test_rounds_must_be_positive(capsys):
+    with pytest.raises(SystemExit):
+        runner.parse_args(["--rounds", "0"])
+    assert "--rounds" in capsys.readouterr().err
 
 
 @needs_torch

@@ -149,6 +149,7 @@ CASES = {
     "conv2d_stride2_dilated": lambda x, w: _grads(F.conv2d(x, w, stride=2, padding=2, dilation=2), x, w),
     "conv2d_stride2_col2im": lambda x, w: _grads(F.conv2d(x, w, stride=2), x, w),
     "conv2d_wide_col2im": lambda x, w: _grads(F.conv2d(x, shendu.cat([w, w, w]), padding=1), x, w),
+    "conv2d_asymmetric_same": lambda x, w: _grads(F.conv2d(x, w[:, :, :2], padding="same"), x, w),
     "max_pool2d": lambda x, w: _grads(F.max_pool2d(x, 2), x),
     "max_pool2d_overlapping_padded": lambda x, w: _grads(F.max_pool2d(x, 3, stride=2, padding=1), x),
     "avg_pool2d": lambda x, w: _grads(F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False), x),

@@ -4,7 +4,8 @@
     >>> main(["--only", "xor,mlp", "--json", "out.json"])     # doctest: +SKIP
 
 The workloads are in :mod:`shendu.bench.workloads`, the measurement in
-:mod:`shendu.bench.runner`, the peak-memory child in :mod:`shendu.bench.memory`.
+:mod:`shendu.bench.runner`, the timing child (one round per fresh process) in
+:mod:`shendu.bench.timing`, the peak-memory child in :mod:`shendu.bench.memory`.
 Nothing here is imported by ``import shendu``; torch is needed only to run it.
 """
 

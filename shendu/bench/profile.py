@@ -108,6 +108,9 @@ def _timed_run(step, steps):
 
 
 def _limit(threads):
+    """Set shendu's kernels and NumPy's BLAS to ``threads`` threads (the BLAS's limit is returned, to keep)."""
+    from .. import parallel
+    parallel.set_num_threads(threads)
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:

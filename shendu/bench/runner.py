@@ -42,6 +42,8 @@ _CHILD_MARK = "SHENDU_BENCH_CHILD"
 #: Auto step count: at least this many timed steps, and about this many seconds per framework.
 MIN_STEPS, MIN_SECONDS, MAX_STEPS = 30, 0.5, 2000
 GEMM_SIZE = 2048
+#: Timing rounds, each in a fresh process (the median round is reported).
+ROUNDS = 3
 
 
 # ------------------------------------------------------------------ arguments
@@ -65,6 +67,9 @@ def parse_args(argv):
     p.add_argument("--warmup", type=int, default=5, help="untimed steps per framework first (default 5)")
     p.add_argument("--block", type=int, default=0,
                    help="steps per interleaved block (default: steps/10, at least 1)")
+    p.add_argument("--rounds", type=int, default=ROUNDS,
+                   help=f"timing rounds, each in a fresh process; the table shows the round with the median "
+                        f"ratio (default {ROUNDS}: a process can land in a faster or slower mode for its whole life)")
     p.add_argument("--gemm-size", type=int, default=GEMM_SIZE,
                    help=f"n of the n×n float32 GEMM that measures the peak (default {GEMM_SIZE})")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
@@ -76,8 +81,8 @@ def parse_args(argv):
     unknown = [n for n in names if n not in WORKLOADS]
     if unknown:
         p.error(f"unknown workload(s) {', '.join(unknown)}; known: {', '.join(WORKLOADS)}")
-    if args.threads < 1 or args.gemm_size < 1 or args.steps < 0 or args.warmup < 0 or args.block < 0:
-        p.error("--threads and --gemm-size must be ≥ 1, --steps, --warmup and --block ≥ 0")
+    if args.threads < 1 or args.gemm_size < 1 or args.rounds < 1 or min(args.steps, args.warmup, args.block) < 0:
+        p.error("--threads, --rounds and --gemm-size must be ≥ 1, --steps, --warmup and --block ≥ 0")
     args.names = names
     return args
 
@@ -272,9 +277,9 @@ def peak_memory(name, framework, steps, threads, env):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def run_workload(name, args, gemm_gflops, env):
-    """Measure one workload; returns its result dict (the JSON schema plus a few extras)."""
-    from .workloads import MEMORY_TARGET, build, flops_per_step
+def time_workload(name, args):
+    """Time one workload in this process (one round): the interleaved medians, CPU times, steps and FLOPs."""
+    from .workloads import build, flops_per_step
     workload, step_fns, sd_model = build(name)
     flops = flops_per_step(workload, sd_model)
     if args.steps:
@@ -288,27 +293,57 @@ def run_workload(name, args, gemm_gflops, env):
     times = interleaved(step_fns, steps, block, cpu)
     sd_ms, t_ms = (statistics.median(times[f]) * 1e3 for f in ("shendu", "torch"))
     sd_cpu, t_cpu = (statistics.median(cpu[f]) * 1e3 for f in ("shendu", "torch"))
-    result = {"name": name, "shendu_ms": sd_ms, "torch_ms": t_ms, "ratio": sd_ms / t_ms,
-              "shendu_peak_mb": None, "torch_peak_mb": None,
-              "gflops": flops / (sd_ms * 1e6), "gemm_peak_gflops": gemm_gflops,
+    return {"name": name, "shendu_ms": sd_ms, "torch_ms": t_ms, "ratio": sd_ms / t_ms,
+            "flops_per_step": flops, "steps": steps,
+            "shendu_iqr_ms": [q * 1e3 for q in _quartiles(times["shendu"])],
+            "torch_iqr_ms": [q * 1e3 for q in _quartiles(times["torch"])],
+            "shendu_cpu_ms": sd_cpu, "torch_cpu_ms": t_cpu, "cpu_ratio": sd_cpu / t_cpu}
+
+
+def timing_round(args, env):
+    """One round: every workload timed in one fresh process (:mod:`shendu.bench.timing`); a list of dicts."""
+    argv = ["--only", ",".join(args.names), "--threads", str(args.threads), "--steps", str(args.steps),
+            "--warmup", str(args.warmup), "--block", str(args.block)]
+    proc = subprocess.run([sys.executable, "-m", "shendu.bench.timing", *argv], env=env, stdout=subprocess.PIPE,
+                          text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"shendu bench: the timing child failed (exit status {proc.returncode}); "
+                           f"its error is above")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def median_round(rounds):
+    """Of one workload's rounds, the one with the median ratio (the lower middle for an even count),
+    with ``ratio_range`` [min, max] over all rounds and their number."""
+    by_ratio = sorted(rounds, key=lambda r: r["ratio"])
+    chosen = dict(by_ratio[(len(by_ratio) - 1) // 2])
+    chosen["ratio_range"] = [by_ratio[0]["ratio"], by_ratio[-1]["ratio"]]
+    chosen["rounds"] = len(rounds)
+    return chosen
+
+
+def finish_workload(timing, gemm_gflops, args, env):
+    """The result dict of a workload (the issue's JSON schema plus extras): its median round's timing,
+    the rate against the GEMM peak, targets, and the peak memory of each framework in fresh processes."""
+    from .workloads import MEMORY_TARGET, WORKLOADS
+    result = {"name": timing["name"], "shendu_ms": timing["shendu_ms"], "torch_ms": timing["torch_ms"],
+              "ratio": timing["ratio"], "shendu_peak_mb": None, "torch_peak_mb": None,
+              "gflops": timing["flops_per_step"] / (timing["shendu_ms"] * 1e6), "gemm_peak_gflops": gemm_gflops,
               # extras (not in the issue's schema): spread, targets, torch's rate, step count
-              "torch_gflops": flops / (t_ms * 1e6), "flops_per_step": flops, "steps": steps,
-              "shendu_iqr_ms": [q * 1e3 for q in _quartiles(times["shendu"])],
-              "torch_iqr_ms": [q * 1e3 for q in _quartiles(times["torch"])],
-              "shendu_cpu_ms": sd_cpu, "torch_cpu_ms": t_cpu, "cpu_ratio": sd_cpu / t_cpu,
-              "target": workload.target, "memory_target": MEMORY_TARGET}
-    del step_fns, sd_model
+              "torch_gflops": timing["flops_per_step"] / (timing["torch_ms"] * 1e6),
+              **{k: v for k, v in timing.items() if k not in ("name", "shendu_ms", "torch_ms", "ratio")},
+              "target": WORKLOADS[timing["name"]].target, "memory_target": MEMORY_TARGET}
     if not args.no_memory:
-        mem_steps = args.warmup + min(steps, 10)
+        mem_steps = args.warmup + min(timing["steps"], 10)
         for fw in ("shendu", "torch"):
-            m = peak_memory(name, fw, mem_steps, args.threads, env)
+            m = peak_memory(timing["name"], fw, mem_steps, args.threads, env)
             result[f"{fw}_peak_mb"] = m["peak_mb"]
             result[f"{fw}_import_mb"] = m["import_mb"]
     return result
 
 
 # ------------------------------------------------------------------ output
-_COLUMNS = ("workload", "shendu ms", "torch ms", "ratio", "target", "cpu ratio", "shendu MB", "torch MB", "mem",
+_COLUMNS = ("workload", "shendu ms", "torch ms", "ratio", "range", "target", "cpu ratio", "shendu MB", "torch MB", "mem",
             "GFLOP/s", "% peak")
 
 
@@ -319,8 +354,9 @@ def _cells(r):
         mem_ratio = r["shendu_peak_mb"] / r["torch_peak_mb"]
         mem = f"{mem_ratio:.2f}{'' if mem_ratio <= r['memory_target'] else ' MISS'}"
     fmt_mb = (lambda v: "—" if v is None else f"{v:.0f}")
+    low, high = r.get("ratio_range", (r["ratio"], r["ratio"]))
     return [r["name"], _fmt_ms(r["shendu_ms"]), _fmt_ms(r["torch_ms"]), f"{r['ratio']:.2f}",
-            f"≤{r['target']:g} {ok}", f"{r['cpu_ratio']:.2f}",
+            f"{low:.2f}–{high:.2f}", f"≤{r['target']:g} {ok}", f"{r['cpu_ratio']:.2f}",
             fmt_mb(r["shendu_peak_mb"]), fmt_mb(r["torch_peak_mb"]), mem,
             _fmt_rate(r["gflops"]), _fmt_rate(100 * r["gflops"] / r["gemm_peak_gflops"])]
 
@@ -342,7 +378,7 @@ def format_row(r, widths):
     return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
 
 
-_WIDTHS = (12, 10, 10, 6, 11, 9, 10, 9, 9, 8, 7)
+_WIDTHS = (12, 10, 10, 6, 10, 11, 9, 10, 9, 9, 8, 7)
 
 
 def format_table(results):
@@ -400,29 +436,34 @@ def main(argv=None):
         results, header = _run(args, env)
     finally:
         restore()  # main may run inside another program (the tests): leave its thread settings as they were
+    from ..serialization import atomic_write
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+        atomic_write(args.json, lambda f: f.write(json.dumps(results, indent=1).encode("utf-8")))
     if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write(format_markdown(results, header))
+        atomic_write(args.markdown, lambda f: f.write(format_markdown(results, header).encode("utf-8")))
     return 0
 
 
 def _run(args, env):
-    """Measure the GEMM peak and every workload, printing as it goes; returns ``(results, header lines)``."""
+    """Measure the GEMM peak, the timing rounds and the memory, printing as it goes; returns
+    ``(results, header lines)``."""
     gemm_np, gemm_torch = gemm_peak(args.gemm_size)
     header = _header(args, gemm_np, gemm_torch)
     print("\n".join(header), flush=True)
+    rounds = []
+    for i in range(args.rounds):
+        rounds.append(timing_round(args, env))
+        print(f"round {i + 1}/{args.rounds} (fresh process), ratios: " +
+              ", ".join(f"{r['name']} {r['ratio']:.2f}" for r in rounds[-1]), flush=True)
     print(format_table([]), flush=True)
     results = []
-    for name in args.names:
-        r = run_workload(name, args, gemm_np, env)
-        results.append(r)
-        print(format_row(r, _WIDTHS), flush=True)
+    for k, name in enumerate(args.names):
+        results.append(finish_workload(median_round([r[k] for r in rounds]), gemm_np, args, env))
+        print(format_row(results[-1], _WIDTHS), flush=True)
     print(f"load average at end: {_load()}")
-    print("ratio = shendu ms ÷ PyTorch ms, medians of wall time per step (lower is better); cpu ratio = the same "
-          "with the process's CPU time (all threads), which waiting for a busy CPU does not inflate; "
-          "mem = shendu peak RSS ÷ PyTorch's (each in a fresh process, imports included); "
+    print(f"ratio = shendu ms ÷ PyTorch ms, medians of wall time per step (lower is better), from the round (of "
+          f"{args.rounds}, each a fresh process) with the median ratio; range: the lowest and highest ratio over "
+          "the rounds; cpu ratio = the same with the process's CPU time (all threads), which waiting for a busy "
+          "CPU does not inflate; mem = shendu peak RSS ÷ PyTorch's (each in a fresh process, imports included); "
           "GFLOP/s and % peak: shendu's rate against NumPy's GEMM peak")
     return results, header
