@@ -144,6 +144,11 @@ def _grads(out, *inputs):
     return [out.data] + [i.grad.data for i in inputs]
 
 
+def _no_grad(fn, *args):
+    with shendu.no_grad():
+        return fn(*args)
+
+
 CASES = {
     "conv2d": lambda x, w: _grads(F.conv2d(x, w, padding=1), x, w),
     "conv2d_stride2_dilated": lambda x, w: _grads(F.conv2d(x, w, stride=2, padding=2, dilation=2), x, w),
@@ -154,6 +159,7 @@ CASES = {
     "max_pool2d_overlapping_padded": lambda x, w: _grads(F.max_pool2d(x, 3, stride=2, padding=1), x),
     "avg_pool2d": lambda x, w: _grads(F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False), x),
     "relu": lambda x, w: _grads(F.relu(x), x),
+    "relu_no_grad": lambda x, w: [_no_grad(F.relu, x).data],
     "batch_norm_train": lambda x, w: _grads(F.batch_norm(x, weight=shendu.ones(4, requires_grad=True),
                                                          bias=shendu.zeros(4), training=True), x),
     "batch_norm_eval": lambda x, w: _grads(F.batch_norm(x, shendu.zeros(4), shendu.ones(4)), x),

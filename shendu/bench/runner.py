@@ -412,6 +412,9 @@ def _header(args, gemm_np, gemm_torch):
             f"machine: {machine()}",
             f"load average at start: {_load()}",
             f"NumPy {numpy.__version__}, BLAS: {blas_report()}; {blas_env()}",
+            f"shendu kernels: {_threads(parallel.get_num_threads())} (shendu.parallel); idle BLAS threads "
+            f"{'free the cores' if shendu.backend.blas_frees_cores else 'spin on the cores'} "
+            f"(OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT', 'unset')})",
             f"PyTorch {torch.__version__} (MKL {'yes' if torch.backends.mkl.is_available() else 'no'}, "
             f"oneDNN {'yes' if onednn else 'no'}), {_threads(torch.get_num_threads())}",
             f"malloc: {malloc}",

@@ -113,14 +113,19 @@ class Relu(Function):
 
     def forward(self, x):
         xp = get_array_module(x)
-        if x.size <= _SMALL_INFERENCE and not is_grad_enabled():  # no backward will need a mask
-            return xp.maximum(x, 0)
+        zero = x.dtype.type(0)
+        if not is_grad_enabled():  # no backward will need a mask
+            if x.size <= _SMALL_INFERENCE:
+                return xp.maximum(x, zero)
+            y = xp.empty_like(x)
+            parallel_batch(lambda x, y: xp.maximum(x, zero, out=y), x, y)
+            return y
         self.mask, y = xp.empty(x.shape, dtype=bool), xp.empty_like(x)
 
         def relu(x, mask, y):
             xp.greater(x, 0, out=mask)
             # x * mask is ~25 % faster above ~8k elements (AVX2, NumPy 2.4) but turns −inf into NaN (−inf · 0).
-            xp.maximum(x, x.dtype.type(0), out=y)
+            xp.maximum(x, zero, out=y)
 
         parallel_batch(relu, x, self.mask, y)
         return y
