@@ -16,19 +16,9 @@ device arrays to Python numbers.
 """
 from __future__ import annotations
 
-import os
-import sys
+from . import openblas
 
-# OpenBLAS's idle worker threads busy-wait for 2^28 cycles (~0.1 s) after every GEMM
-# before they sleep, so in a training loop they hold the other cores all the time, and
-# shendu's own kernels (shendu.parallel) fight them for those cores: measured 5–12 %
-# slower on two threads than on one. 2^16 cycles (~25 µs) frees the cores at once and
-# keeps back-to-back GEMMs warm (bench/NOTES.md §8). OpenBLAS reads the variable when
-# it loads, so this works only if NumPy is not loaded yet, and never overrides a user's.
-BLAS_THREAD_TIMEOUT_VAR, BLAS_THREAD_TIMEOUT = "OPENBLAS_THREAD_TIMEOUT", "16"
-_numpy_was_loaded = "numpy" in sys.modules
-if not _numpy_was_loaded:
-    os.environ.setdefault(BLAS_THREAD_TIMEOUT_VAR, BLAS_THREAD_TIMEOUT)
+openblas.before_numpy()  # OpenBLAS's idle threads: spin ~25 µs, not ~0.1 s (see shendu/openblas.py)
 
 import numpy  # noqa: E402  (after the BLAS setting above)
 
@@ -41,33 +31,10 @@ except Exception:  # pragma: no cover - depends on the machine
 #: :func:`get_array_module` so that they stay device-agnostic.
 xp = numpy
 
-
-
-def _blas_frees_cores():
-    """True when NumPy's BLAS leaves the cores to other threads soon after a GEMM.
-
-    That is: an OpenBLAS whose worker threads sleep within 2^20 cycles (the
-    timeout above, or a user's, was set before it loaded), or one limited to
-    one thread. Other BLAS builds (MKL, Accelerate, OpenMP OpenBLAS) are not
-    assumed to, and shendu.parallel then keeps its kernels on one thread.
-    """
-    try:
-        blas = numpy.__config__.CONFIG["Build Dependencies"]["blas"]["name"]
-    except (AttributeError, KeyError, TypeError):  # pragma: no cover - older or unusual NumPy builds
-        return False
-    if "openblas" not in str(blas).lower():
-        return False
-    if os.environ.get("OPENBLAS_NUM_THREADS", "").strip() == "1":
-        return True
-    timeout = os.environ.get(BLAS_THREAD_TIMEOUT_VAR, "").strip()
-    # With NumPy loaded before this module, a timeout in the environment may have come too late; trust a
-    # user who set it, since they meant it for this process.
-    return timeout.isdigit() and int(timeout) <= 20
-
-
-#: Whether the BLAS's idle threads free the cores quickly (see :func:`_blas_frees_cores`); decides
-#: the default thread count of shendu's own kernels (:func:`shendu.parallel.get_num_threads`).
-blas_frees_cores = _blas_frees_cores()
+#: Whether NumPy's BLAS leaves the cores to other threads soon after a GEMM
+#: (:func:`shendu.openblas.frees_cores`); decides the default thread count of
+#: shendu's own kernels (:func:`shendu.parallel.get_num_threads`).
+blas_frees_cores = openblas.frees_cores()
 
 # ----------------------------------------------------------------- dtypes
 float16 = numpy.dtype("float16")

@@ -16,9 +16,9 @@ same order of operations).
 
 The thread count is :func:`get_num_threads`: ``SHENDU_NUM_THREADS``, else
 ``OMP_NUM_THREADS``, else the CPUs this process may use — but 1 when NumPy's
-BLAS keeps its idle threads spinning on the cores (an OpenBLAS loaded before
-shendu could shorten their wait; see :mod:`shendu.backend`): splitting against
-them measured slower than not splitting. Only NumPy arrays are split; with CuPy
+BLAS keeps its idle threads spinning on the cores (:mod:`shendu.openblas`
+shortens OpenBLAS's spin; MKL, OpenMP builds or a long timeout the user set
+keep it): splitting against them measured slower than not splitting. Only NumPy arrays are split; with CuPy
 the GPU is already parallel and the body runs once.
 """
 from __future__ import annotations

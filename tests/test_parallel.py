@@ -109,27 +109,33 @@ def test_default_thread_count_reads_the_environment(monkeypatch):
     assert parallel._default_threads() == 2
 
 
-def test_blas_timeout_is_set_before_numpy_loads_and_never_overrides():
+def _fresh_python(pre="", **env):
+    """``import shendu`` in a fresh interpreter (after ``pre``): the timeout in the environment and the one the
+    loaded OpenBLAS uses, whether it frees the cores, and shendu's kernel threads."""
+    import os
     import subprocess
     import sys
-    code = ("import os, sys; {pre}import shendu; "
-            "print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'), shendu.backend.blas_frees_cores, "
-            "shendu.parallel.get_num_threads())")
-    env = {k: v for k, v in __import__("os").environ.items()
-           if k not in ("OPENBLAS_THREAD_TIMEOUT", "SHENDU_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    code = ("import os, sys; {pre}import shendu; from shendu import openblas; "
+            "print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'), openblas._call(openblas.library(), "
+            "'openblas_thread_timeout'), shendu.backend.blas_frees_cores, shendu.parallel.get_num_threads())")
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("OPENBLAS_THREAD_TIMEOUT", "SHENDU_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code.format(pre=pre)], env={**clean, **env},
+                         capture_output=True, text=True, check=True)
+    return out.stdout.split()
 
-    def run(pre="", **extra):
-        out = subprocess.run([sys.executable, "-c", code.format(pre=pre)], env={**env, **extra},
-                             capture_output=True, text=True, check=True)
-        return out.stdout.split()
 
-    if "openblas" not in str(np.__config__.CONFIG["Build Dependencies"]["blas"]["name"]).lower():
-        pytest.skip("NumPy is not built with OpenBLAS here")
-    first = run()
-    assert first[:2] == ["16", "True"]
-    assert run(pre="import numpy; ") == ["None", "False", "1"]  # too late to set: kernels stay on one thread
-    assert run(OPENBLAS_THREAD_TIMEOUT="28")[:2] == ["28", "False"]  # the user's value wins
-    assert run(pre="import numpy; ", OPENBLAS_NUM_THREADS="1")[1:] == ["True", first[2]]
+def test_openblas_threads_free_the_cores_whatever_the_import_order():
+    from shendu import openblas
+    if openblas.library() is None:
+        pytest.skip("NumPy's BLAS here is not a loaded OpenBLAS")
+    first = _fresh_python()
+    assert first[:3] == ["16", "16", "True"]  # set before NumPy loaded it
+    # NumPy first, threads already running: OpenBLAS re-reads the environment and restarts its threads
+    assert _fresh_python(pre="import numpy; numpy.ones((300, 300)) @ numpy.ones((300, 300)); ") == first
+    assert _fresh_python(OPENBLAS_THREAD_TIMEOUT="28") == ["28", "28", "False", "1"]  # the user's value wins
+    assert _fresh_python(OPENBLAS_THREAD_TIMEOUT="12")[:3] == ["12", "12", "True"]
+    assert _fresh_python(OPENBLAS_THREAD_TIMEOUT="28", OPENBLAS_NUM_THREADS="1")[2] == "True"  # no worker threads
 
 
 def _run(fn, n_threads, threads):
