@@ -91,3 +91,12 @@ def test_unknown_workload_is_an_error(capsys):
     with pytest.raises(SystemExit):
         runner.parse_args(["--only", "xor,nope"])
     assert "unknown workload(s) nope" in capsys.readouterr().err
+
+
+def test_a_ratio_that_rounds_to_its_target_gets_a_third_decimal():
+    row = {"name": "lenet5", "shendu_ms": 21.46, "torch_ms": 17.81, "ratio": 1.2047, "target": 1.2,
+           "cpu_ratio": 1.08, "shendu_peak_mb": None, "torch_peak_mb": None, "memory_target": 1.2,
+           "gflops": 14.9, "gemm_peak_gflops": 144.0}
+    cells = runner._cells(row)
+    assert cells[3] == "1.205" and cells[5] == "≤1.2 MISS"
+    assert runner._cells({**row, "ratio": 1.1})[3:6] == ["1.10", "1.10–1.10", "≤1.2 ok"]

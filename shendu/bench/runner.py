@@ -355,7 +355,9 @@ def _cells(r):
         mem = f"{mem_ratio:.2f}{'' if mem_ratio <= r['memory_target'] else ' MISS'}"
     fmt_mb = (lambda v: "—" if v is None else f"{v:.0f}")
     low, high = r.get("ratio_range", (r["ratio"], r["ratio"]))
-    return [r["name"], _fmt_ms(r["shendu_ms"]), _fmt_ms(r["torch_ms"]), f"{r['ratio']:.2f}",
+    # a third decimal where two would print the target itself next to "MISS" (1.2047 is not ≤ 1.2)
+    ratio = f"{r['ratio']:.3f}" if round(r["ratio"], 2) == r["target"] else f"{r['ratio']:.2f}"
+    return [r["name"], _fmt_ms(r["shendu_ms"]), _fmt_ms(r["torch_ms"]), ratio,
             f"{low:.2f}–{high:.2f}", f"≤{r['target']:g} {ok}", f"{r['cpu_ratio']:.2f}",
             fmt_mb(r["shendu_peak_mb"]), fmt_mb(r["torch_peak_mb"]), mem,
             _fmt_rate(r["gflops"]), _fmt_rate(100 * r["gflops"] / r["gemm_peak_gflops"])]
