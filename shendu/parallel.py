@@ -37,22 +37,30 @@ from .backend import xp as _cpu_xp
 MIN_PARALLEL_WORK = 1 << 17
 
 
-def _default_threads():
-    """``SHENDU_NUM_THREADS``; else 1 when the BLAS's idle threads hold the cores
-    (:data:`shendu.backend.blas_frees_cores` is False: splitting then measured slower);
-    else ``OMP_NUM_THREADS``, else the CPUs this process may use."""
-    value = os.environ.get("SHENDU_NUM_THREADS", "").strip()
-    if value.isdigit() and int(value) > 0:
-        return int(value)
-    if not backend.blas_frees_cores:
-        return 1
-    value = os.environ.get("OMP_NUM_THREADS", "").strip()
-    if value.isdigit() and int(value) > 0:
-        return int(value)
+def usable_cpus():
+    """The number of CPUs this process may run on (its affinity mask; ``os.cpu_count()`` off Linux)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         return os.cpu_count() or 1
+
+
+def _positive_int_env(var):
+    """The positive integer in environment variable ``var``, or None."""
+    value = os.environ.get(var, "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def _default_threads():
+    """``SHENDU_NUM_THREADS``; else 1 when the BLAS's idle threads hold the cores
+    (:data:`shendu.backend.blas_frees_cores` is False: splitting then measured slower);
+    else ``OMP_NUM_THREADS``, else the CPUs this process may use."""
+    explicit = _positive_int_env("SHENDU_NUM_THREADS")
+    if explicit is not None:
+        return explicit
+    if not backend.blas_frees_cores:
+        return 1
+    return _positive_int_env("OMP_NUM_THREADS") or usable_cpus()
 
 
 _threads = _default_threads()

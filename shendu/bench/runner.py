@@ -58,9 +58,9 @@ def parse_args(argv):
     p.add_argument("--json", metavar="FILE", default=None, help="write the results as a JSON list to FILE")
     p.add_argument("--markdown", metavar="FILE", default=None,
                    help="write the table and the machine as Markdown to FILE (for the README)")
-    p.add_argument("--threads", type=int, default=_cpu_count(),
-                   help="threads for NumPy's BLAS and for PyTorch (default: the CPUs this process may use, "
-                        f"{_cpu_count()})")
+    p.add_argument("--threads", type=int, default=parallel.usable_cpus(),
+                   help="threads for NumPy's BLAS, shendu's kernels and PyTorch (default: the CPUs this process may use, "
+                        f"{parallel.usable_cpus()})")
     p.add_argument("--steps", type=int, default=0,
                    help=f"timed steps per framework (default: at least {MIN_STEPS}, more for fast workloads, "
                         f"about {MIN_SECONDS} s each)")
@@ -85,13 +85,6 @@ def parse_args(argv):
         p.error("--threads, --rounds and --gemm-size must be ≥ 1, --steps, --warmup and --block ≥ 0")
     args.names = names
     return args
-
-
-def _cpu_count():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 # ------------------------------------------------------------------ environment

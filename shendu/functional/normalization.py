@@ -99,8 +99,9 @@ class BatchNorm(Function):
 
             parallel_batch(grad, xc, g, gx)
         else:
+            scale = scale.reshape(shape)
             gx = xp.empty(g.shape, dtype=xp.result_type(g, scale))
-            parallel_batch(lambda g, gx: xp.multiply(g, scale.reshape(shape), out=gx), g, gx)
+            parallel_batch(lambda g, gx: xp.multiply(g, scale, out=gx), g, gx)
         return gx if self.weight is None else (gx, gw, gb)
 
     @classmethod

@@ -131,8 +131,9 @@ class Relu(Function):
         return y
 
     def backward(self, g):
-        gx = get_array_module(g).empty(g.shape, dtype=g.dtype)
-        parallel_batch(lambda g, mask, gx: get_array_module(g).multiply(g, mask, out=gx), g, self.mask, gx)
+        xp = get_array_module(g)
+        gx = xp.empty(g.shape, dtype=g.dtype)
+        parallel_batch(lambda g, mask, gx: xp.multiply(g, mask, out=gx), g, self.mask, gx)
         return gx
 
 
