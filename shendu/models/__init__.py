@@ -8,7 +8,7 @@
 Each model takes ``num_classes`` and ``in_channels``, cites its paper and is
 made of reusable blocks (``BasicBlock``, ``Bottleneck``, ``Inception``, …).
 """
-from .registry import ModelInfo, get_model, list_models, model_info, register_model
+from .registry import ModelInfo, count_parameters, get_model, list_models, model_info, model_table, register_model
 # One import line per model family (each registers its models on import).
 from .lenet import *  # noqa: F401,F403  (LeNet5, lenet5, ScaledTanh, Subsampling2d, ConnectionTableConv2d)
 from .alexnet import *  # noqa: F401,F403  (AlexNet, alexnet)
