@@ -30,3 +30,4 @@ from .loader import DataLoader
 from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
                       WeightedRandomSampler)
 from .xo import make_xo
+from .text import ByteTokenizer, CharTokenizer, TextWindows, text_splits, tokenizer_from_config
