@@ -11,51 +11,12 @@ import shendu
 import shendu.functional as F
 from shendu import nn
 from shendu.data import ByteTokenizer, CharTokenizer, DataLoader, TextWindows, text_splits, tokenizer_from_config
-from shendu.interop import load_torch_state_dict
+from shendu.bench.workloads import torch_gpt  # the PyTorch twin the benchmark runs
 from shendu.models import GPT, ViT
 
 from harness import assert_close
 
 torch = pytest.importorskip("torch")
-tnn = torch.nn
-
-
-class _TorchBlock(tnn.Module):
-    def __init__(self, E, H, bias):
-        super().__init__()
-        self.H = H
-        self.ln_1, self.ln_2 = tnn.LayerNorm(E, bias=bias), tnn.LayerNorm(E, bias=bias)
-        self.attn = tnn.Module()
-        self.attn.c_attn, self.attn.c_proj = tnn.Linear(E, 3 * E, bias=bias), tnn.Linear(E, E, bias=bias)
-        self.mlp = tnn.Module()
-        self.mlp.c_fc, self.mlp.c_proj = tnn.Linear(E, 4 * E, bias=bias), tnn.Linear(4 * E, E, bias=bias)
-
-    def forward(self, x):
-        N, T, E = x.shape
-        q, k, v = self.attn.c_attn(self.ln_1(x)).split(E, dim=2)
-        q, k, v = (t.view(N, T, self.H, E // self.H).transpose(1, 2) for t in (q, k, v))
-        y = tnn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
-        x = x + self.attn.c_proj(y.transpose(1, 2).reshape(N, T, E))
-        return x + self.mlp.c_proj(tnn.functional.gelu(self.mlp.c_fc(self.ln_2(x))))
-
-
-class _TorchGPT(tnn.Module):
-    """nanoGPT's model, written here in PyTorch, to load shendu's GPT weights by name."""
-
-    def __init__(self, V, T, L, H, E, bias):
-        super().__init__()
-        self.transformer = tnn.ModuleDict(dict(wte=tnn.Embedding(V, E), wpe=tnn.Embedding(T, E),
-                                               h=tnn.ModuleList([_TorchBlock(E, H, bias) for _ in range(L)]),
-                                               ln_f=tnn.LayerNorm(E, bias=bias)))
-        self.lm_head = tnn.Linear(E, V, bias=False)
-        self.lm_head.weight = self.transformer.wte.weight
-
-    def forward(self, idx):
-        t = self.transformer
-        x = t.wte(idx) + t.wpe(torch.arange(idx.shape[1]))
-        for b in t.h:
-            x = b(x)
-        return self.lm_head(t.ln_f(x))
 
 
 @pytest.mark.parametrize("bias", [False, True])
@@ -63,7 +24,7 @@ def test_gpt_matches_a_pytorch_twin_in_float64(bias):
     shendu.manual_seed(0)
     ours = GPT(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8, bias=bias)
     ours.to(dtype=np.float64)
-    theirs = _TorchGPT(11, 8, 2, 2, 8, bias).double()
+    theirs = torch_gpt(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8, bias=bias).double()
     sd = {k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()}
     theirs.load_state_dict(sd)
     assert set(sd) == set(theirs.state_dict())
