@@ -13,3 +13,7 @@ from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNC
 from .conv import Conv1d, Conv2d, Conv2D, ConvTranspose2d
 from .pooling import (AdaptiveAvgPool2d, AvgPool2d, Concatenate, GlobalAvgPool2d, LocalResponseNorm, MaxPool2d,
                       Upsample, ZeroPad2d)
+
+# --- trust-files: classes a saved file may build (shendu.nn.register)
+from . import config  # noqa: E402
+from .config import UnsafeConfigError, register  # noqa: E402,F401
