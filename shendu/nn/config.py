@@ -116,7 +116,6 @@ def register(cls=None, *, name=None):
             raise ValueError(f"shendu.nn.register: the name {key!r} is already taken by {known!r}; "
                              f"register {klass.__qualname__} under another name (register(name=...))")
         _REGISTRY[key] = klass
-        klass._shendu_config_name = key
         return klass
 
     return add if cls is None else add(cls)
@@ -124,9 +123,9 @@ def register(cls=None, *, name=None):
 
 def _class_name(cls):
     """The key a config writes for ``cls``, or None when a file may not name it."""
-    key = cls.__dict__.get("_shendu_config_name")
-    if key is not None and _REGISTRY.get(key) is cls:
-        return key
+    for key, registered in _REGISTRY.items():
+        if registered is cls:
+            return key
     return _class_path(cls) if _is_shendu_class(cls) else None
 
 
