@@ -436,3 +436,15 @@ def test_missing_data_offsets_is_refused(tmp_path):
     h = good_header()
     del h["b"]["data_offsets"]
     refused(tmp_path, h, "tensor 'b': missing field 'data_offsets'")
+
+
+def test_wrong_constructor_arguments_and_deep_nesting_are_clear_errors(tmp_path):
+    path = crafted_model_file(tmp_path / "bad.safetensors",
+                              {"class": "shendu.nn.linear.Linear", "args": [4], "kwargs": {"nope": 1}})
+    with pytest.raises(config.ConfigError, match=r"bad\.safetensors: shendu\.nn\.linear\.Linear: .*nope"):
+        shendu.load(path)
+    deep = []
+    for _ in range(5000):
+        deep = [deep]
+    with pytest.raises(config.UnsafeConfigError, match="nested too deeply"):
+        config.from_config({"class": "shendu.nn.linear.Identity", "args": [deep]}, source="deep.safetensors")

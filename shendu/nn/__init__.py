@@ -16,4 +16,4 @@ from .pooling import (AdaptiveAvgPool2d, AvgPool2d, Concatenate, GlobalAvgPool2d
 
 # --- trust-files: classes a saved file may build (shendu.nn.register)
 from . import config  # noqa: E402
-from .config import UnsafeConfigError, register  # noqa: E402,F401
+from .config import ConfigError, UnsafeConfigError, register  # noqa: E402,F401

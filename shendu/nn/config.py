@@ -46,7 +46,11 @@ _TORCH_INITIALIZERS = (init.zeros_, init.ones_, init.uniform_, init.normal_, ini
                        init.lecun_normal_, init.orthogonal_)
 
 
-class UnsafeConfigError(ValueError):
+class ConfigError(ValueError):
+    """A config that does not describe a module shendu can build."""
+
+
+class UnsafeConfigError(ConfigError):
     """A config names something shendu will not build or call (refused before anything runs)."""
 
 
@@ -258,7 +262,12 @@ class _Decoder:
             raise self.error(f"{config['class']}: 'args' must be a list and 'kwargs' a dict")
         args = [self.value(a, build) for a in args]
         kwargs = {str(k): self.value(v, build) for k, v in kwargs.items()}
-        return cls(*args, **kwargs) if build else cls
+        if not build:
+            return cls
+        try:
+            return cls(*args, **kwargs)
+        except TypeError as exc:  # wrong arguments for the constructor: a bad file, not a bug
+            raise ConfigError(f"{self.prefix}{config['class']}: {exc}") from None
 
 
 def from_config(config, source=None):
@@ -270,5 +279,8 @@ def from_config(config, source=None):
     ``"shendu.load: model.safetensors"``).
     """
     decoder = _Decoder(source)
-    decoder.module(config, build=False)
+    try:
+        decoder.module(config, build=False)
+    except RecursionError:
+        raise decoder.error("the model config is nested too deeply") from None
     return decoder.module(config, build=True)
