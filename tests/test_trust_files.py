@@ -73,7 +73,8 @@ def gadgets(marker):
     call = lambda fn, args: {"class": "shendu.gradcheck._scalar_objective",  # noqa: E731
                              "args": [{"__function__": fn}, args, []], "kwargs": {}}
     return {
-        "os.system via shendu.cli": (call("shendu.cli:os.system", [f"touch '{m}'"]), "shendu.gradcheck._scalar_objective"),
+        "os.system via shendu.cli": (call("shendu.cli:os.system", [f"touch '{m}'"]),
+                                     "shendu.gradcheck._scalar_objective"),
         "subprocess via shendu.bench.runner": (call("shendu.bench.runner:subprocess.run", [["touch", m]]),
                                                "shendu.gradcheck._scalar_objective"),
         "builtins.exec via shendu.ops.join": (call("shendu.ops.join:builtins.exec", [f"open({m!r}, 'w').close()"]),
