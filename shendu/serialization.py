@@ -21,11 +21,14 @@ data, not overlapping, matching shape × itemsize) and any fault raises
 :class:`SafetensorsError` naming the file and the field.
 
 Atomic writes. A file is written to a temporary file beside it,
-``.<name>.<pid>.<random>.tmp``, flushed and fsync'ed, then renamed over the
+``.<name>.<pid>-<random>.tmp``, flushed and fsync'ed, then renamed over the
 target (``os.replace`` is atomic), so a process killed mid-write leaves the
 previous file intact. The next save of the same path removes the temporary
 files that earlier, killed saves of that path left behind (those whose
-writing process is gone); no other file is ever removed.
+writing process is gone, and the older ``mkstemp`` names once untouched for
+10 minutes); no other file is ever removed. (The process check is local: on a
+filesystem shared by several machines, do not save the same path from two
+machines at once.)
 """
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ import os
 import re
 import secrets
 import struct
+import time
 
 from .backend import xp
 
@@ -59,39 +63,64 @@ def _code(dtype):
         raise TypeError(f"safetensors: dtype {dtype} cannot be stored (supported: {sorted(_DTYPES)})") from None
 
 
-def _temp_pattern(path):
-    """Matches the temporary names :func:`atomic_write` uses for ``path``; group 1 is the writer's pid."""
-    return re.compile(r"\." + re.escape(os.path.basename(path)) + r"\.(\d+)\.[0-9a-f]{8}\.tmp\Z")
+_IN_FLIGHT = set()  # temporary files this process is writing now (threads may save at once)
+_LEGACY_AGE = 600  # seconds: an old-style temporary file untouched this long is no write in progress
+
+
+def _temp_patterns(path):
+    """Regular expressions of the temporary names of ``path``: this version's (group 1 the writer's
+    pid) and the ``tempfile.mkstemp`` names that shendu versions before checksums used. The ``-``,
+    which mkstemp never writes, keeps the two forms, and the names of different targets, apart."""
+    name = re.escape(os.path.basename(path))
+    return (re.compile(r"\." + name + r"\.(\d+)-[0-9a-f]{8}\.tmp\Z"),
+            re.compile(r"\." + name + r"\.[a-z0-9_]{8}\.tmp\Z"))
 
 
 def _process_gone(pid):
     if pid == os.getpid():
-        return True  # this process is not writing that file now (one save at a time per path)
+        return True  # this process (its files in flight are skipped before)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return True
-    except (PermissionError, OSError):
+    except OSError:
         return False  # alive (another user's) or unknown: keep its file
+    return False
+
+
+def _orphaned(directory, name, patterns):
+    current, legacy = patterns
+    full = os.path.join(directory, name)
+    if full in _IN_FLIGHT:
+        return False
+    m = current.match(name)
+    if m:
+        return _process_gone(int(m.group(1)))
+    if legacy.match(name):
+        try:
+            return time.time() - os.stat(full).st_mtime > _LEGACY_AGE
+        except OSError:
+            return False
     return False
 
 
 def remove_orphans(path):
     """Delete the temporary files that killed saves of ``path`` left beside it; returns their names.
 
-    Only names of the form ``.<name>.<pid>.<random>.tmp`` whose process ``pid`` no
-    longer runs are removed (a save of the same path running in another process keeps its file).
+    Removed: names ``.<name>.<pid>-<random>.tmp`` whose process ``pid`` no longer runs
+    (a save of the same path running in another process keeps its file), and the
+    ``.<name>.<8 characters>.tmp`` names of older shendu versions once untouched for 10
+    minutes. Nothing else is ever removed.
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    pattern, removed = _temp_pattern(path), []
+    patterns, removed = _temp_patterns(path), []
     try:
         names = os.listdir(directory)
     except OSError:
         return removed
     for name in names:
-        m = pattern.match(name)
-        if m and _process_gone(int(m.group(1))):
+        if _orphaned(directory, name, patterns):
             try:
                 os.unlink(os.path.join(directory, name))
                 removed.append(name)
@@ -109,8 +138,9 @@ def atomic_write(path, write):
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     remove_orphans(path)
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the permissions open() would give
+    _IN_FLIGHT.add(tmp)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -131,6 +161,8 @@ def atomic_write(path, write):
         except OSError:
             pass
         raise
+    finally:
+        _IN_FLIGHT.discard(tmp)
 
 
 def save_file(tensors, path, metadata=None):

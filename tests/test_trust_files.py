@@ -348,12 +348,13 @@ def test_sigkill_mid_write_leaves_no_orphan_after_the_next_save(tmp_path):
             proc.send_signal(signal.SIGKILL)
             proc.wait()
         orphans = [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
-        assert len(orphans) == 1 and orphans[0].startswith(f".model.safetensors.{proc.pid}.")
+        assert len(orphans) == 1 and orphans[0].startswith(f".model.safetensors.{proc.pid}-")
         assert os.path.getsize(tmp_path / orphans[0]) == 4 << 20
         seen += orphans
     assert len(set(seen)) == 2
     # files that are not temporary files of this target are never touched
-    keep = [".model.safetensors.backup", ".other.safetensors.1.abcdef01.tmp", "model.safetensors.1.abcdef01.tmp"]
+    keep = [".model.safetensors.backup", ".other.safetensors.1-abcdef01.tmp", "model.safetensors.1-abcdef01.tmp",
+            ".model.safetensors.1.2-abcdef01.tmp"]
     for name in keep:
         (tmp_path / name).write_bytes(b"x")
     shendu.save(small_model(), path)
@@ -364,7 +365,7 @@ def test_sigkill_mid_write_leaves_no_orphan_after_the_next_save(tmp_path):
 def test_the_temporary_file_of_a_running_save_is_kept(tmp_path):
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     try:
-        live = tmp_path / f".w.safetensors.{sleeper.pid}.0123abcd.tmp"
+        live = tmp_path / f".w.safetensors.{sleeper.pid}-0123abcd.tmp"
         live.write_bytes(b"in progress")
         save_file({"a": np.ones(2)}, tmp_path / "w.safetensors")
         assert live.exists()
@@ -373,6 +374,17 @@ def test_the_temporary_file_of_a_running_save_is_kept(tmp_path):
         sleeper.wait()
     save_file({"a": np.ones(2)}, tmp_path / "w.safetensors")
     assert not live.exists()  # its writer is gone now
+
+
+def test_old_style_temporary_files_are_removed_once_stale(tmp_path):
+    old = tmp_path / ".w.safetensors.k3_x9a0q.tmp"  # tempfile.mkstemp's name, used before
+    fresh = tmp_path / ".w.safetensors.p0q1r2s3.tmp"
+    other = tmp_path / ".w.safetensors.1.abcdefgh.tmp"  # the old name of target w.safetensors.1
+    for f in (old, fresh, other):
+        f.write_bytes(b"x")
+        os.utime(f, (1e9, 1e9) if f != fresh else None)
+    save_file({"a": np.ones(2)}, tmp_path / "w.safetensors")
+    assert not old.exists() and fresh.exists() and other.exists()  # a recent one may be a write in progress
 
 
 # ---------------------------------------------------------------- §2 malformed headers: one test per field
