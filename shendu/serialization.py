@@ -79,6 +79,8 @@ def _temp_patterns(path):
 def _process_gone(pid):
     if pid == os.getpid():
         return True  # this process (its files in flight are skipped before)
+    if os.name == "nt":
+        return False  # os.kill(pid, 0) would terminate the process on Windows: keep its file
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
