@@ -18,3 +18,7 @@ from .attention import MultiheadAttention
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
                           TransformerEncoderLayer)
 from .positional import LearnedPositionalEmbedding, RotaryEmbedding, SinusoidalPositionalEncoding
+
+# --- trust-files: classes a saved file may build (shendu.nn.register)
+from . import config  # noqa: E402
+from .config import ConfigError, UnsafeConfigError, register  # noqa: E402,F401
