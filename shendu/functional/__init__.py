@@ -16,3 +16,7 @@ from .recurrent import detach_state, gru, gru_cell, lstm, lstm_cell, rnn, rnn_ce
 from .conv import conv1d, conv2d, conv_transpose2d  # noqa: F401
 from .pooling import (adaptive_avg_pool2d, avg_pool2d, global_avg_pool2d, interpolate, local_response_norm,  # noqa: F401
                       max_pool2d, pad2d, upsample, zero_pad2d)
+# --- nn-funcs: the neural-network functions of issue 14
+from .normalization import group_norm, instance_norm, rms_norm  # noqa: F401
+from .einsum import einsum  # noqa: F401
+from .distance import normalize, pairwise_distance  # noqa: F401

@@ -13,3 +13,6 @@ from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNC
 from .conv import Conv1d, Conv2d, Conv2D, ConvTranspose2d
 from .pooling import (AdaptiveAvgPool2d, AvgPool2d, Concatenate, GlobalAvgPool2d, LocalResponseNorm, MaxPool2d,
                       Upsample, ZeroPad2d)
+# --- nn-funcs: the layers of issue 14's neural-network functions
+from .normalization import GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, RMSNorm
+from .distance import CosineSimilarity, PairwiseDistance
