@@ -27,6 +27,7 @@ from ..autograd import Function
 from ..backend import get_array_module
 from ..ops import mean, pad, reshape, take
 from ..parallel import parallel_for
+from ..tensor import Tensor
 from .conv import ConvGeometry, _pair, pad_input, window_slices
 
 
@@ -361,54 +362,164 @@ def _selection_matrix(index, in_size, dtype):
     return m
 
 
+class ResampleAxis(Function):
+    """y = M · x along one axis (x seen as (pre, n, post), y as (pre, m, post));  dL/dx = Mᵀ · g."""
+
+    __slots__ = ("m", "shape", "axis")
+
+    def forward(self, x, m, axis):
+        self.m, self.shape, self.axis = m, x.shape, axis
+        pre, post = math.prod(x.shape[:axis]), math.prod(x.shape[axis + 1:])
+        y = backend.matmul(m, x.reshape(pre, x.shape[axis], post))
+        return y.reshape(x.shape[:axis] + (m.shape[0],) + x.shape[axis + 1:])
+
+    def backward(self, g):
+        pre, post = math.prod(g.shape[:self.axis]), math.prod(g.shape[self.axis + 1:])
+        return backend.matmul(self.m.T, g.reshape(pre, g.shape[self.axis], post)).reshape(self.shape)
+
+
+def _cubic_matrix(in_size, out_size, scale_factor, align_corners, dtype, a=-0.75):
+    """(out, in) matrix of bicubic weights (Keys' cubic convolution, a = −0.75 as PyTorch): four taps
+    around the source position, indices clamped to the input (so border taps add up)."""
+    xp = backend.xp
+    o = xp.arange(out_size, dtype=xp.float64)
+    scale = _source_scale(in_size, out_size, scale_factor, align_corners)
+    src = o * scale if align_corners else (o + 0.5) * scale - 0.5  # not clamped at 0 for cubic
+    base = xp.floor(src)
+    t = src - base
+
+    def near(d):  # |d| ≤ 1
+        return ((a + 2) * d - (a + 3)) * d * d + 1
+
+    def far(d):  # 1 < |d| < 2
+        return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+
+    m = xp.zeros((out_size, in_size))
+    rows = xp.arange(out_size)
+    for k, w in enumerate((far(t + 1), near(t), near(1 - t), far(2 - t))):
+        cols = xp.clip(base.astype(xp.int64) - 1 + k, 0, in_size - 1)
+        xp.add.at(m, (rows, cols), w)
+    return m.astype(dtype)
+
+
+def _fixed_point_resample(x, matrices):
+    """uint8 images resampled as PyTorch does on the CPU: per axis with a changed size (last axis
+    first), weights rounded to int16 with the most precision bits that fit, integer sums rounded
+    and clipped to 0..255 between the passes (Pillow's scheme; verified equal to torch 2.x)."""
+    xp = get_array_module(x)
+    y = x
+    for axis in reversed(range(len(matrices))):
+        m = matrices[axis]
+        if m is None:
+            continue
+        bits = 0
+        while m.max() * (1 << (bits + 1)) < (1 << 15) and bits < 22:
+            bits += 1
+        scaled = m * (1 << bits)
+        q = xp.where(scaled < 0, xp.trunc(scaled - 0.5), xp.trunc(scaled + 0.5)).astype(xp.int64)
+        summed = xp.moveaxis(xp.tensordot(y.astype(xp.int64), q, axes=([axis + 2], [1])), -1, axis + 2)
+        y = xp.clip((summed + (1 << (bits - 1))) >> bits, 0, 255).astype(xp.uint8)
+    return y
+
+
+_INTERPOLATE_MODES = {1: ("nearest", "nearest-exact", "linear"), 2: ("nearest", "nearest-exact", "bilinear", "bicubic"),
+                      3: ("nearest", "nearest-exact", "trilinear")}
+
+
+def _interpolation_matrix(mode, in_size, out_size, scale, align_corners, dtype):
+    if mode in ("nearest", "nearest-exact"):
+        return _selection_matrix(_nearest_index(in_size, out_size, scale, mode == "nearest-exact"), in_size, dtype)
+    if mode == "bicubic":
+        return _cubic_matrix(in_size, out_size, scale, align_corners, dtype)
+    return _bilinear_matrix(in_size, out_size, scale, align_corners, dtype)
+
+
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                recompute_scale_factor=None):
-    """Resize the spatial axes of (N, C, H, W), as ``torch.nn.functional.interpolate``.
+                recompute_scale_factor=None, antialias=False):
+    """Resize the spatial axes of (N, C, L), (N, C, H, W) or (N, C, D, H, W), as ``torch.nn.functional.interpolate``.
+
+    Every mode is separable: each spatial axis is resampled by a small (out, in) matrix
+    (y = M · x along that axis), so forward and backward (Mᵀ · g) are matrix products.
 
     Args:
-        size: (H_out, W_out) or an int; or give ``scale_factor`` (float or pair),
-            H_out = floor(H · scale_factor).
-        mode: ``'nearest'`` (source floor(o · H/H_out)), ``'nearest-exact'``
-            (floor((o + ½) · H/H_out)) or ``'bilinear'`` (linear in each axis).
-        align_corners: bilinear only. True: corner pixels of input and output
-            align, source = o · (H − 1)/(H_out − 1). False (default): pixel
-            areas align, source = (o + ½) · H/H_out − ½, clamped at 0.
-        recompute_scale_factor: True uses H/H_out instead of 1/scale_factor for the source positions.
+        size: the output's spatial size (an int for every axis, or one per axis); or give
+            ``scale_factor`` (float or one per axis), out = floor(in · scale_factor).
+        mode: ``'nearest'`` (source floor(o · in/out)), ``'nearest-exact'`` (floor((o + ½) · in/out)),
+            ``'linear'`` (1-D), ``'bilinear'`` (2-D), ``'trilinear'`` (3-D): linear in each axis;
+            ``'bicubic'`` (2-D): Keys' cubic convolution with a = −0.75 over four taps, borders clamped.
+        align_corners: linear and cubic modes only. True: corner pixels of input and output
+            align, source = o · (in − 1)/(out − 1). False (default): pixel areas align,
+            source = (o + ½) · in/out − ½ (clamped at 0 for the linear modes).
+        recompute_scale_factor: True uses in/out instead of 1/scale_factor for the source positions.
+        antialias: only False (PyTorch's default) is supported.
 
-    Shape: input (N, C, H, W) -> output (N, C, H_out, W_out).
+    Integer inputs: ``uint8`` 2-D images give ``uint8`` results as PyTorch computes them
+    (bilinear/bicubic weights in floating point, rounded to fixed point, rounded sums clipped
+    to 0..255); nearest modes copy values; other integer dtypes are refused, as in PyTorch.
+
+    Shape: input (N, C, *in) -> output (N, C, *out).
 
     Example:
         >>> F.interpolate(shendu.randn(1, 3, 4, 4), scale_factor=2, mode="bilinear").shape
         (1, 3, 8, 8)
+        >>> F.interpolate(shendu.randn(2, 4, 10), size=15, mode="linear").shape
+        (2, 4, 15)
     """
     op = "interpolate"
-    if input.ndim != 4:
-        raise ValueError(f"{op}: expected input (N, C, H, W), got shape {tuple(input.shape)}")
+    dims = input.ndim - 2
+    if dims not in _INTERPOLATE_MODES:
+        raise ValueError(f"{op}: expected input (N, C, L), (N, C, H, W) or (N, C, D, H, W), "
+                         f"got shape {tuple(input.shape)}")
+    if mode not in _INTERPOLATE_MODES[dims]:
+        raise ValueError(f"{op}: mode {mode!r} does not apply to {input.ndim}-D input of shape {tuple(input.shape)}; "
+                         f"modes for it: {', '.join(_INTERPOLATE_MODES[dims])}")
+    if antialias:
+        raise NotImplementedError(f"{op}: antialias=True is not supported; resize in steps of at most 2×, "
+                                  f"or average-pool first (F.avg_pool2d / F.adaptive_avg_pool2d)")
     if (size is None) == (scale_factor is None):
         raise ValueError(f"{op}: give exactly one of size and scale_factor, got size={size!r}, "
                          f"scale_factor={scale_factor!r}")
-    h, w = input.shape[2:]
+    if align_corners is not None and mode.startswith("nearest"):
+        raise ValueError(f"{op}: align_corners only applies to the linear and cubic modes, got mode={mode!r}")
+    in_size = tuple(input.shape[2:])
     if size is not None:
-        out, scales = _size_pair(size, (h, w), op, "size"), (None, None)
+        sizes = (size,) * dims if isinstance(size, numbers.Integral) else tuple(size)
+        if len(sizes) != dims:
+            raise ValueError(f"{op}: size needs {dims} entries for input of shape {tuple(input.shape)}, got {size!r}")
+        out, scales = tuple(int(n) for n in sizes), (None,) * dims
     else:
-        scales = (scale_factor, scale_factor) if isinstance(scale_factor, numbers.Real) else tuple(scale_factor)
-        out = tuple(int(math.floor(n * s)) for n, s in zip((h, w), scales))
+        scales = (scale_factor,) * dims if isinstance(scale_factor, numbers.Real) else tuple(scale_factor)
+        if len(scales) != dims:
+            raise ValueError(f"{op}: scale_factor needs {dims} entries for input of shape {tuple(input.shape)}, "
+                             f"got {scale_factor!r}")
+        out = tuple(int(math.floor(n * s)) for n, s in zip(in_size, scales))
         if recompute_scale_factor:
-            scales = (None, None)
+            scales = (None,) * dims
     if min(out) < 1:
-        raise ValueError(f"{op}: output size {out} from input {(h, w)} is empty")
-    if mode in ("nearest", "nearest-exact"):
-        if align_corners is not None:
-            raise ValueError(f"{op}: align_corners only applies to mode='bilinear', got mode={mode!r}")
-        matrices = (_selection_matrix(_nearest_index(n, o, s, mode == "nearest-exact"), n, input.dtype)
-                    for n, o, s in zip((h, w), out, scales))
-    elif mode == "bilinear":
-        matrices = (_bilinear_matrix(n, o, s, bool(align_corners), input.dtype) for n, o, s in zip((h, w), out, scales))
-    else:
-        raise ValueError(f"{op}: mode must be 'nearest', 'nearest-exact' or 'bilinear', got {mode!r}")
+        raise ValueError(f"{op}: output size {out} from input {in_size} is empty")
+    integer = input.dtype.kind in "iub"
+    if integer and not (input.dtype == backend.uint8 and (mode.startswith("nearest") or dims == 2)):
+        raise NotImplementedError(f"{op}: mode {mode!r} on {input.dtype} input of {dims} spatial dimensions is not "
+                                  f"supported (as in PyTorch); convert with .float() first")
     xp = get_array_module(input.data)
-    m_h, m_w = (xp.asarray(m) for m in matrices)
-    return Resample2d.apply(input, m_h=m_h, m_w=m_w)
+    dtype = backend.float64 if integer else input.dtype
+    matrices = [None if (o == n and s in (None, 1)) and not mode.startswith("nearest") and mode != "bicubic"
+                else xp.asarray(_interpolation_matrix(mode, n, o, s, bool(align_corners), dtype))
+                for n, o, s in zip(in_size, out, scales)]
+    if integer:
+        if mode.startswith("nearest"):
+            index = xp.ix_(*[m.argmax(axis=1) for m in matrices])
+            return Tensor._wrap(xp.ascontiguousarray(input.data[(Ellipsis,) + index]), False, None)
+        return Tensor._wrap(_fixed_point_resample(input.data, matrices), False, None)
+    eye = [xp.eye(n, dtype=dtype) if m is None else m for n, m in zip(in_size, matrices)]
+    if dims == 2:
+        return Resample2d.apply(input, m_h=eye[0], m_w=eye[1])
+    if dims == 1:
+        return ResampleAxis.apply(input, m=eye[0], axis=2)
+    n, c, d, h, w = input.shape
+    plane = Resample2d.apply(input.reshape(n, c * d, h, w), m_h=eye[1], m_w=eye[2])
+    y = ResampleAxis.apply(plane.reshape(n, c, d, out[1] * out[2]), m=eye[0], axis=2)
+    return y.reshape(n, c, *out)
 
 
 upsample = interpolate
