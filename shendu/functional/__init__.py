@@ -20,3 +20,4 @@ from .pooling import (adaptive_avg_pool2d, avg_pool2d, global_avg_pool2d, interp
 from .normalization import group_norm, instance_norm, rms_norm  # noqa: F401
 from .einsum import einsum  # noqa: F401
 from .distance import normalize, pairwise_distance  # noqa: F401
+from .conv import conv3d, conv_transpose1d, conv_transpose3d  # noqa: F401

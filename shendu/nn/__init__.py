@@ -16,3 +16,4 @@ from .pooling import (AdaptiveAvgPool2d, AvgPool2d, Concatenate, GlobalAvgPool2d
 # --- nn-funcs: the layers of issue 14's neural-network functions
 from .normalization import GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, RMSNorm
 from .distance import CosineSimilarity, PairwiseDistance
+from .conv import Conv3d, ConvTranspose1d, ConvTranspose3d
