@@ -21,3 +21,4 @@ from .normalization import group_norm, instance_norm, rms_norm  # noqa: F401
 from .einsum import einsum  # noqa: F401
 from .distance import normalize, pairwise_distance  # noqa: F401
 from .conv import conv3d, conv_transpose1d, conv_transpose3d  # noqa: F401
+from .pooling import avg_pool1d, avg_pool3d, max_pool1d, max_pool3d, max_unpool2d  # noqa: F401

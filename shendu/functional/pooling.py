@@ -104,7 +104,7 @@ class MaxPool2d(Function):
 
     __slots__ = ("winner", "padded_shape", "geo")
 
-    def forward(self, x, geo):
+    def forward(self, x, geo, winners=None):
         xp = get_array_module(x)
         x_pad = pad_input(x, geo, value=-math.inf)
         y = xp.empty(x.shape[:2] + (geo.ho, geo.wo), dtype=x.dtype)
@@ -125,6 +125,8 @@ class MaxPool2d(Function):
 
         parallel_for(x.shape[0], pool, x_pad.size, xp)
         self.winner, self.padded_shape, self.geo = winner, x_pad.shape, geo
+        if winners is not None:  # return_indices: the caller turns the winning taps into indices
+            winners.append(winner)
         return y
 
     def backward(self, g):
@@ -171,7 +173,7 @@ class AvgPool2d(Function):
         return _scatter(spread, self.geo, self.padded_shape, g.dtype, xp)
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """2-D max pooling, as ``torch.nn.functional.max_pool2d``.
 
         y[n, c, i, j] = max_{p,q} x_pad[n, c, i·s_h + p·d_h, j·s_w + q·d_w]   (padding is −∞)
@@ -187,7 +189,9 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     H_out = floor((H + 2p − d·(k − 1) − 1) / s) + 1 (ceil with ``ceil_mode``).
 
     The gradient of each output goes to the first maximum of its window
-    (row-major order), as in PyTorch.
+    (row-major order), as in PyTorch. With ``return_indices`` it also returns
+    where each maximum is, as the flat index h·W + w in its (H, W) plane (int64,
+    PyTorch's convention, for :func:`max_unpool2d`).
 
     Example:
         >>> F.max_pool2d(shendu.randn(1, 1, 4, 4), 2).shape
@@ -196,7 +200,20 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     geo = _pool_geometry(input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
     if input.dtype.kind != "f":
         raise TypeError(f"max_pool2d: expected a floating input, got dtype {input.dtype}")
-    return MaxPool2d.apply(input, geo=geo)
+    if not return_indices:
+        return MaxPool2d.apply(input, geo=geo)
+    winners = []
+    y = MaxPool2d.apply(input, geo=geo, winners=winners)
+    return y, Tensor._wrap(_winner_indices(winners[0], geo, input.shape[3]), False, None)
+
+
+def _winner_indices(winner, geo, width):
+    """The flat in-plane index (h·W + w) of each window's winning tap."""
+    xp = get_array_module(winner)
+    tap = winner.astype(xp.int64)
+    rows = xp.arange(geo.ho).reshape(-1, 1) * geo.sh + (tap // geo.kw) * geo.dh - geo.pt
+    cols = xp.arange(geo.wo) * geo.sw + (tap % geo.kw) * geo.dw - geo.pl
+    return rows * width + cols
 
 
 def _window_counts(size, out, k, s, p, count_include_pad):
@@ -235,6 +252,202 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         cols = _window_counts(input.shape[3], geo.wo, geo.kw, geo.sw, geo.pl, count_include_pad)
         divisor = xp.asarray(backend.xp.outer(rows, cols), dtype=input.dtype)
     return AvgPool2d.apply(input, geo=geo, divisor=divisor)
+
+
+# ----------------------------------------------------------------- nn-funcs: 1-D and 3-D pooling, unpooling
+def _unbatched(input, dims, op, fn):
+    """Apply ``fn`` to a batch; an unbatched input (C, *spatial) goes through as a batch of one."""
+    if input.ndim == dims + 1:
+        out = fn(input.reshape((1,) + tuple(input.shape)))
+        return tuple(t.reshape(t.shape[1:]) for t in out) if isinstance(out, tuple) else out.reshape(out.shape[1:])
+    if input.ndim != dims + 2:
+        layout = {1: "(N, C, L)", 3: "(N, C, D, H, W)"}[dims]
+        raise ValueError(f"{op}: expected input {layout} (or without N), got shape {tuple(input.shape)}")
+    return fn(input)
+
+
+def _rows(input):
+    """(N, C, L) seen as images of one row, (N, C, 1, L)."""
+    return input.reshape(input.shape[0], input.shape[1], 1, input.shape[2])
+
+
+def _one(value, what, op, minimum=1):
+    single = value if isinstance(value, numbers.Integral) else tuple(value)
+    if isinstance(single, tuple):
+        if len(single) != 1:
+            raise ValueError(f"{op}: {what} must be an int or a 1-tuple, got {value!r}")
+        single = single[0]
+    if not isinstance(single, numbers.Integral) or single < minimum:
+        raise ValueError(f"{op}: {what} must be an int ≥ {minimum}, got {value!r}")
+    return int(single)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """1-D max pooling, as ``torch.nn.functional.max_pool1d``: y[n, c, t] = max_p x_pad[n, c, t·s + p·d]
+    (padding −∞); computed as a max_pool2d of height 1 (indices: positions along L).
+
+    Shape: input (N, C, L) or (C, L) -> (N, C, L_out), L_out = floor((L + 2p − d·(k − 1) − 1) / s) + 1
+    (ceil with ``ceil_mode``).
+
+    Example:
+        >>> F.max_pool1d(shendu.randn(2, 3, 10), 2).shape
+        (2, 3, 5)
+    """
+    op = "max_pool1d"
+    k = _one(kernel_size, "kernel_size", op)
+    s = k if stride is None or stride == () else _one(stride, "stride", op)
+    p, d = _one(padding, "padding", op, 0), _one(dilation, "dilation", op)
+
+    def pool(x):
+        out = max_pool2d(_rows(x), (1, k), (1, s), (0, p), (1, d), ceil_mode, return_indices)
+        return tuple(t.reshape(t.shape[0], t.shape[1], t.shape[3]) for t in out) if return_indices \
+            else out.reshape(out.shape[0], out.shape[1], out.shape[3])
+    return _unbatched(input, 1, op, pool)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """1-D average pooling, as ``torch.nn.functional.avg_pool1d``: y[n, c, t] = Σ_p x_pad[n, c, t·s + p] / divisor
+    (divisor as :func:`avg_pool2d`); computed as an avg_pool2d of height 1.
+
+    Shape: input (N, C, L) or (C, L) -> (N, C, L_out), L_out as :func:`max_pool1d`.
+    """
+    op = "avg_pool1d"
+    k = _one(kernel_size, "kernel_size", op)
+    s = k if stride is None or stride == () else _one(stride, "stride", op)
+    p = _one(padding, "padding", op, 0)
+
+    def pool(x):
+        out = avg_pool2d(_rows(x), (1, k), (1, s), (0, p), ceil_mode, count_include_pad)
+        return out.reshape(out.shape[0], out.shape[1], out.shape[3])
+    return _unbatched(input, 1, op, pool)
+
+
+def _triple(value, what, op, minimum=1):
+    out = (value,) * 3 if isinstance(value, numbers.Integral) else tuple(value)
+    if len(out) != 3 or not all(isinstance(v, numbers.Integral) and v >= minimum for v in out):
+        raise ValueError(f"{op}: {what} must be an int ≥ {minimum} or 3 of them, got {value!r}")
+    return tuple(int(v) for v in out)
+
+
+def _pool3d_args(kernel_size, stride, padding, dilation, op):
+    k = _triple(kernel_size, "kernel_size", op)
+    s = k if stride is None or stride == () else _triple(stride, "stride", op)
+    p, d = _triple(padding, "padding", op, 0), _triple(dilation, "dilation", op)
+    if any(pi > ki // 2 for pi, ki in zip(p, k)):
+        raise ValueError(f"{op}: padding must be between 0 and half the kernel size {k}, got {padding!r}")
+    return k, s, p, d
+
+
+def _separable_3d(x, plane_pool, depth_pool):
+    """A 3-D box pooling as a pooling of every (H, W) plane, then of every column along D:
+    both max and average over a box factor that way (the average's divisor is a product too)."""
+    n, c, depth, h, w = x.shape
+    planes = plane_pool(x.reshape(n, c * depth, h, w))
+    ho, wo = planes.shape[2:]
+    columns = depth_pool(planes.reshape(n, c, depth, ho * wo))
+    return columns.reshape(n, c, columns.shape[2], ho, wo)
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """3-D max pooling, as ``torch.nn.functional.max_pool3d``:
+    y[n, c, i, j, l] = max_{p,q,r} x_pad[n, c, i·s_d + p·d_d, j·s_h + q·d_h, l·s_w + r·d_w] (padding −∞).
+
+    The max over a box is the max over depth of the max over each (H, W) window, so it is two
+    max_pool2d passes; the gradient still goes to the first maximum in (d, h, w) order, as PyTorch's.
+
+    Shape: input (N, C, D, H, W) or (C, D, H, W) -> (N, C, D_out, H_out, W_out), sizes as :func:`max_pool2d`.
+
+    Example:
+        >>> F.max_pool3d(shendu.randn(1, 2, 4, 6, 6), 2).shape
+        (1, 2, 2, 3, 3)
+    """
+    op = "max_pool3d"
+    if return_indices:
+        raise NotImplementedError(f"{op}: return_indices=True is not supported; max_pool2d has it")
+    (kd, kh, kw), (sd, sh, sw), (pd, ph, pw), (dd, dh, dw) = _pool3d_args(kernel_size, stride, padding, dilation, op)
+    return _unbatched(input, 3, op, lambda x: _separable_3d(
+        x, lambda t: max_pool2d(t, (kh, kw), (sh, sw), (ph, pw), (dh, dw), ceil_mode),
+        lambda t: max_pool2d(t, (kd, 1), (sd, 1), (pd, 0), (dd, 1), ceil_mode)))
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """3-D average pooling, as ``torch.nn.functional.avg_pool3d``: the sum over each k_d×k_h×k_w box
+    divided by its size (the rules of :func:`avg_pool2d`, per axis), or by ``divisor_override``.
+
+    Computed as an average over each (H, W) window, then over depth (sum, then divide, with
+    ``divisor_override``).
+
+    Shape: input (N, C, D, H, W) or (C, D, H, W) -> (N, C, D_out, H_out, W_out).
+    """
+    op = "avg_pool3d"
+    (kd, kh, kw), (sd, sh, sw), (pd, ph, pw), _ = _pool3d_args(kernel_size, stride, padding, 1, op)
+    first, then = (1, divisor_override) if divisor_override else (None, None)
+    return _unbatched(input, 3, op, lambda x: _separable_3d(
+        x, lambda t: avg_pool2d(t, (kh, kw), (sh, sw), (ph, pw), ceil_mode, count_include_pad, first),
+        lambda t: avg_pool2d(t, (kd, 1), (sd, 1), (pd, 0), ceil_mode, count_include_pad, then)))
+
+
+class MaxUnpool(Function):
+    """y (N, C, P_out) = 0 except y[n, c, index] = x[n, c, i] (the inverse placement of max pooling);
+    dL/dx[n, c, i] = g[n, c, index[n, c, i]]."""
+
+    __slots__ = ("index", "shape")
+
+    def forward(self, x, index, out_size):
+        xp = get_array_module(x)
+        n, c = x.shape[:2]
+        self.index, self.shape = index.reshape(n, c, -1), x.shape
+        y = xp.zeros((n, c, out_size), dtype=x.dtype)
+        xp.put_along_axis(y, self.index, x.reshape(n, c, -1), axis=2)
+        return y
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        return xp.take_along_axis(g, self.index, axis=2).reshape(self.shape)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of :func:`max_pool2d`, as ``torch.nn.functional.max_unpool2d``: every value
+    goes back to the position its index names (flat h·W_out + w in its plane), zeros elsewhere.
+
+    Args:
+        input: the pooled (N, C, H, W).  indices: from ``max_pool2d(..., return_indices=True)``
+            (or PyTorch's), same shape.
+        kernel_size, stride, padding: those of the pooling (stride defaults to kernel_size).
+        output_size: (H_out, W_out) (a longer size's last two entries are taken); default
+            H_out = (H − 1)·s − 2p + k (W alike).
+
+    Shape: (N, C, H, W) or (C, H, W) -> (N, C, H_out, W_out).
+
+    Example:
+        >>> y, i = F.max_pool2d(shendu.randn(1, 1, 4, 4), 2, return_indices=True)
+        >>> F.max_unpool2d(y, i, 2).shape
+        (1, 1, 4, 4)
+    """
+    op = "max_unpool2d"
+    if input.ndim not in (3, 4) or tuple(indices.shape) != tuple(input.shape):
+        raise ValueError(f"{op}: expected input (N, C, H, W) and indices of the same shape, got "
+                         f"{tuple(input.shape)} and {tuple(indices.shape)}")
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"{op}: expected integer indices, got dtype {indices.dtype}")
+    k = _pair(kernel_size, "kernel_size", op)
+    s = k if stride is None or stride == () else _pair(stride, "stride", op)
+    p = (padding, padding) if isinstance(padding, numbers.Integral) else tuple(padding)
+    if output_size is None:
+        out = tuple((n - 1) * si - 2 * pi + ki for n, si, pi, ki in zip(input.shape[-2:], s, p, k))
+    else:
+        out = tuple(int(v) for v in tuple(output_size)[-2:])
+    if min(out) < 1:
+        raise ValueError(f"{op}: output size {out} is empty")
+    plane = out[0] * out[1]
+    index = indices.data
+    if index.size and (int(index.min()) < 0 or int(index.max()) >= plane):
+        raise ValueError(f"{op}: found an invalid max index {int(index.max()) if index.max() >= plane else int(index.min())} "
+                         f"for an output of size {out} ({plane} positions per plane)")
+    batched = input if input.ndim == 4 else input.reshape((1,) + tuple(input.shape))
+    y = MaxUnpool.apply(batched, index=index.reshape(batched.shape), out_size=plane)
+    return y.reshape(tuple(input.shape[:-2]) + out)
 
 
 # ----------------------------------------------------------------- separable linear maps
@@ -618,5 +831,6 @@ def zero_pad2d(input, padding):
     return pad2d(input, padding)
 
 
-__all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "global_avg_pool2d", "interpolate", "upsample",
+__all__ = ["max_pool1d", "max_pool3d", "avg_pool1d", "avg_pool3d", "max_unpool2d",  # nn-funcs
+           "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "global_avg_pool2d", "interpolate", "upsample",
            "local_response_norm", "pad2d", "zero_pad2d", "pool_output_size"]

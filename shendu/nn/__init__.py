@@ -17,3 +17,4 @@ from .pooling import (AdaptiveAvgPool2d, AvgPool2d, Concatenate, GlobalAvgPool2d
 from .normalization import GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, RMSNorm
 from .distance import CosineSimilarity, PairwiseDistance
 from .conv import Conv3d, ConvTranspose1d, ConvTranspose3d
+from .pooling import AvgPool1d, AvgPool3d, MaxPool1d, MaxPool3d, MaxUnpool2d
