@@ -18,3 +18,6 @@ from .normalization import GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNo
 from .distance import CosineSimilarity, PairwiseDistance
 from .conv import Conv3d, ConvTranspose1d, ConvTranspose3d
 from .pooling import AvgPool1d, AvgPool3d, MaxPool1d, MaxPool3d, MaxUnpool2d
+from .dropout import Dropout1d, Dropout2d, Dropout3d
+from .embedding_bag import EmbeddingBag
+from .spatial import Fold, PixelShuffle, PixelUnshuffle, Unfold
