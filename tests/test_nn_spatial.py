@@ -42,6 +42,7 @@ def test_conv3d_matches_torch(groups, kernel, stride, dilation, padding):
           lambda x, w, b: TF.conv3d(x, w, b, stride, padding, dilation, groups), [x, w, b], tol=F32)
 
 
+@pytest.mark.filterwarnings("ignore:Using padding=.same.")
 def test_conv3d_same_padding_and_no_bias():
     check(lambda x, w: F.conv3d(x, w, padding="same"), lambda x, w: TF.conv3d(x, w, padding="same"),
           [randn(1, 2, 4, 5, 4), randn(3, 2, 3, 2, 3, seed=1)], tol=F32)
@@ -331,3 +332,32 @@ def test_embedding_bag_errors():
         F.embedding_bag(shendu.tensor([[1, 7]]), w)
     with pytest.raises(NotImplementedError, match="per_sample_weights is only supported with mode='sum'"):
         F.embedding_bag(shendu.tensor([[1, 2]]), w, per_sample_weights=shendu.ones(1, 2))
+
+
+# ----------------------------------------------------------------- PyTorch state dicts
+def test_torch_state_dicts_load_into_the_new_layers():
+    """shendu.interop.load_torch_state_dict needs no per-layer mapping: names and layouts are torch's."""
+    from shendu.interop import load_torch_state_dict
+
+    def build(m):
+        return m.Sequential(m.Conv3d(2, 4, 3, padding=1), m.GroupNorm(2, 4), m.PReLU(4),
+                            m.ConvTranspose3d(4, 3, 2, stride=2), m.InstanceNorm3d(3, affine=True,
+                                                                                   track_running_stats=True),
+                            m.Mish(), m.MaxPool3d(2), m.Flatten(), m.RMSNorm(3 * 4 * 4 * 4))
+
+    torch.manual_seed(0)
+    theirs = build(torch.nn).double()
+    theirs(torch.randn(2, 2, 4, 4, 4, dtype=torch.float64))  # moves the running statistics
+    with torch.no_grad():
+        for p in theirs.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    ours = build(nn).to(dtype=np.float64)
+    assert load_torch_state_dict(ours, theirs.state_dict()) == ([], [])
+    x = randn(2, 2, 4, 4, 4)
+    ours.eval(), theirs.eval()
+    assert np.allclose(ours(shendu.tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(), atol=1e-10)
+    bag = torch.nn.EmbeddingBag(7, 3, mode="max").double()
+    ours_bag = nn.EmbeddingBag(7, 3, mode="max").to(dtype=np.float64)
+    load_torch_state_dict(ours_bag, bag.state_dict())
+    idx = np.array([[1, 2, 6], [0, 0, 3]])
+    assert np.allclose(ours_bag(shendu.tensor(idx)).numpy(), bag(torch.tensor(idx)).detach().numpy())
