@@ -73,7 +73,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12):
 
     Example:
         >>> F.normalize(shendu.tensor([[3.0, 4.0]]), dim=1)
-        tensor([[0.6000, 0.8000]])
+        tensor([[0.6, 0.8]])
     """
     return input / clamp(_norm(input, p, dim, True, "normalize"), min=eps)
 

@@ -146,8 +146,10 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
 
     Example:
         >>> x = shendu.ones(1, 1, 4, 4)
-        >>> F.fold(F.unfold(x, 2), (4, 4), 2).sum().item()    # blocks that do not overlap: the input back
+        >>> F.fold(F.unfold(x, 2, stride=2), (4, 4), 2, stride=2).sum().item()   # disjoint blocks: x back
         16.0
+        >>> F.fold(F.unfold(x, 2), (4, 4), 2).sum().item()   # stride 1: inner pixels counted up to 4 times
+        36.0
     """
     op = "fold"
     if input.ndim == 2:
