@@ -67,7 +67,7 @@ class _ConvNd(Module):
     def _check_input(self, x):
         name = type(self).__name__
         if x.ndim != self._dims + 2:
-            layout = "(N, C, L)" if self._dims == 1 else "(N, C, H, W)"
+            layout = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}[self._dims]
             raise ValueError(f"{name}: expected input {layout} of {self._dims + 2} dimensions, "
                              f"got shape {tuple(x.shape)}")
         if x.shape[1] != self.in_channels:
@@ -179,7 +179,32 @@ class Conv1d(_ConvNd):
         return F.conv1d(x, self.weight, self.bias, self.stride[0], padding, self.dilation[0], self.groups)
 
 
-class ConvTranspose2d(_ConvNd):
+class _ConvTransposeNd(_ConvNd):
+    """What the transposed convolutions share: arguments, ``output_size``, the call of ``_fn``."""
+
+    _transposed = True
+    _fn = None
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros"):
+        if padding_mode != "zeros" or isinstance(padding, str):
+            raise ValueError(f"{type(self).__name__}: only padding_mode='zeros' and int paddings are supported, "
+                             f"got padding={padding!r}, padding_mode={padding_mode!r}")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, output_padding)
+
+    def forward(self, x, output_size=None):
+        self._check_input(x)
+        output_padding = self.output_padding
+        if output_size is not None:  # PyTorch's way to pick among the sizes a strided conv maps to one size
+            smallest = [(n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in
+                        zip(x.shape[2:], self.stride, self.padding, self.dilation, self.kernel_size)]
+            output_padding = tuple(int(o) - m for o, m in zip(tuple(output_size)[-self._dims:], smallest))
+        return type(self)._fn(x, self.weight, self.bias, self.stride, self.padding, output_padding, self.groups,
+                              self.dilation)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
     """2-D transposed convolution (PyTorch's ``nn.ConvTranspose2d``), the adjoint of :class:`Conv2d`:
     each input pixel adds its kernel-weighted copy into the output (learnable upsampling).
 
@@ -199,25 +224,7 @@ class ConvTranspose2d(_ConvNd):
         (1, 8, 14, 14)
     """
 
-    _transposed = True
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True, dilation=1, padding_mode="zeros"):
-        if padding_mode != "zeros" or isinstance(padding, str):
-            raise ValueError(f"ConvTranspose2d: only padding_mode='zeros' and int paddings are supported, "
-                             f"got padding={padding!r}, padding_mode={padding_mode!r}")
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, output_padding)
-
-    def forward(self, x, output_size=None):
-        self._check_input(x)
-        output_padding = self.output_padding
-        if output_size is not None:  # PyTorch's way to pick among the sizes a strided conv maps to one size
-            smallest = [(n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in
-                        zip(x.shape[2:], self.stride, self.padding, self.dilation, self.kernel_size)]
-            output_padding = tuple(int(o) - m for o, m in zip(tuple(output_size)[-2:], smallest))
-        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, output_padding,
-                                  self.groups, self.dilation)
+    _fn = staticmethod(F.conv_transpose2d)
 
 
 class Conv2D(LazyLayer):
@@ -338,44 +345,9 @@ class Conv3d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode)
 
-    def _check_input(self, x):
-        if x.ndim != 5 or x.shape[1] != self.in_channels:
-            raise ValueError(f"{type(self).__name__}: expected input (N, {self.in_channels}, D, H, W), "
-                             f"got shape {tuple(x.shape)}")
-
     def forward(self, x):
         self._check_input(x)
         return F.conv3d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
-
-
-class _ConvTransposeNd(_ConvNd):
-    """ConvTranspose1d and ConvTranspose3d: :class:`ConvTranspose2d` over 1 or 3 spatial axes."""
-
-    _transposed = True
-    _fn = None
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True, dilation=1, padding_mode="zeros"):
-        if padding_mode != "zeros" or isinstance(padding, str):
-            raise ValueError(f"{type(self).__name__}: only padding_mode='zeros' and int paddings are supported, "
-                             f"got padding={padding!r}, padding_mode={padding_mode!r}")
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, output_padding)
-
-    def _check_input(self, x):
-        if x.ndim != self._dims + 2 or x.shape[1] != self.in_channels:
-            raise ValueError(f"{type(self).__name__}: expected input (N, {self.in_channels}, "
-                             f"{', '.join('DHW'[3 - self._dims:]) if self._dims == 3 else 'L'}), got shape {tuple(x.shape)}")
-
-    def forward(self, x, output_size=None):
-        self._check_input(x)
-        output_padding = self.output_padding
-        if output_size is not None:  # PyTorch's way to pick among the sizes a strided conv maps to one size
-            smallest = [(n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in
-                        zip(x.shape[2:], self.stride, self.padding, self.dilation, self.kernel_size)]
-            output_padding = tuple(int(o) - m for o, m in zip(tuple(output_size)[-self._dims:], smallest))
-        return type(self)._fn(x, self.weight, self.bias, self.stride, self.padding, output_padding, self.groups,
-                              self.dilation)
 
 
 class ConvTranspose1d(_ConvTransposeNd):
