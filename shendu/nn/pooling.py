@@ -202,14 +202,16 @@ class ZeroPad2d(Module):
 
 
 class Upsample(Module):
-    """Resize feature maps (PyTorch's ``nn.Upsample``): nearest neighbour or bilinear.
+    """Resize feature maps (PyTorch's ``nn.Upsample``): nearest neighbour, (bi/tri)linear or bicubic.
 
     Args:
-        size: (H_out, W_out) or int; or scale_factor: float or pair (H_out = floor(H·scale)).
-        mode: ``'nearest'`` (default), ``'nearest-exact'`` or ``'bilinear'``.
-        align_corners: bilinear only; see :func:`shendu.functional.interpolate`.
+        size: the output's spatial size (int or one per axis); or scale_factor: float or one per axis
+            (out = floor(in·scale)).
+        mode: ``'nearest'`` (default), ``'nearest-exact'``, ``'linear'`` (1-D), ``'bilinear'``,
+            ``'bicubic'`` (2-D), ``'trilinear'`` (3-D).
+        align_corners: linear and cubic modes only; see :func:`shendu.functional.interpolate`.
 
-    Shape: input (N, C, H, W) -> output (N, C, H_out, W_out).
+    Shape: input (N, C, *in) -> output (N, C, *out), 1 to 3 spatial axes.
 
     Example:
         >>> nn.Upsample(scale_factor=2, mode="bilinear")(shendu.randn(1, 3, 8, 8)).shape
@@ -224,8 +226,8 @@ class Upsample(Module):
         return F.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners)
 
     def macs(self, inputs, output):
-        """Bilinear: 4 weighted neighbours per output value (rows then columns); nearest: 0."""
-        return 4 * output.size if self.mode == "bilinear" else 0
+        """Weighted neighbours per output value: linear 2, bilinear 4, trilinear 8, bicubic 16; nearest: 0."""
+        return {"linear": 2, "bilinear": 4, "trilinear": 8, "bicubic": 16}.get(self.mode, 0) * output.size
 
     def extra_repr(self):
         what = f"size={self.size}" if self.size is not None else f"scale_factor={self.scale_factor}"
