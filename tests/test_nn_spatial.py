@@ -8,6 +8,8 @@ harness (forward + gradients in float32/float64 vs torch, gradcheck in float64).
 """
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import shendu
 import shendu.functional as F
@@ -361,3 +363,19 @@ def test_torch_state_dicts_load_into_the_new_layers():
     load_torch_state_dict(ours_bag, bag.state_dict())
     idx = np.array([[1, 2, 6], [0, 0, 3]])
     assert np.allclose(ours_bag(shendu.tensor(idx)).numpy(), bag(torch.tensor(idx)).detach().numpy())
+
+
+# ----------------------------------------------------------------- random sizes (hypothesis)
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 9), st.integers(1, 12), st.sampled_from(["linear", "nearest", "nearest-exact"]), st.booleans())
+def test_interpolate_1d_any_sizes(n_in, n_out, mode, align):
+    kw = dict(size=n_out, mode=mode, align_corners=align if mode == "linear" else None)
+    check(lambda x: F.interpolate(x, **kw), lambda x: TF.interpolate(x, **kw), [randn(2, 2, n_in)], gradcheck=False)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 3), st.integers(0, 2), st.integers(1, 2), st.integers(4, 9), st.booleans())
+def test_max_pool1d_any_geometry(k, s, p, d, n, ceil_mode):
+    assume(p <= k // 2 and n + 2 * p >= d * (k - 1) + 1)
+    check(lambda x: F.max_pool1d(x, k, s, p, d, ceil_mode), lambda x: TF.max_pool1d(x, k, s, p, d, ceil_mode),
+          [randn(1, 2, n)], gradcheck=False)
