@@ -191,6 +191,7 @@ def test_instance_norm_matches_torch_in_train_and_eval(cls, ref, shape, affine, 
         assert np.allclose(ours.running_mean.numpy(), theirs.running_mean.detach().numpy())
         assert np.allclose(ours.running_var.numpy(), theirs.running_var.detach().numpy())
         assert set(ours.state_dict()) == set(theirs.state_dict())
+        assert ours.num_batches_tracked.item() == theirs.num_batches_tracked.item()
     check_module(ours, theirs, [randn(*shape, seed=5)], train=False, copy_params=False)
 
 

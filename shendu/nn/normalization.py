@@ -241,11 +241,8 @@ class _InstanceNorm(_BatchNorm):
             raise ValueError(f"{type(self).__name__}: expected input of shape {self._layout} with "
                              f"C = {self.num_features}, got shape {tuple(shape)}")
         use_input_stats = self.training or not self.track_running_stats
-        momentum = self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
-            if momentum is None:
-                momentum = 1.0 / self.num_batches_tracked.data
+        # as PyTorch: momentum None means 0, and num_batches_tracked is kept but never counted
+        momentum = 0.0 if self.momentum is None else self.momentum
         return F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                                use_input_stats=use_input_stats, momentum=momentum, eps=self.eps)
 
