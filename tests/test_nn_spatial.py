@@ -379,3 +379,14 @@ def test_max_pool1d_any_geometry(k, s, p, d, n, ceil_mode):
     assume(p <= k // 2 and n + 2 * p >= d * (k - 1) + 1)
     check(lambda x: F.max_pool1d(x, k, s, p, d, ceil_mode), lambda x: TF.max_pool1d(x, k, s, p, d, ceil_mode),
           [randn(1, 2, n)], gradcheck=False)
+
+
+def test_models_of_the_new_layers_save_and_load_whole(tmp_path):
+    model = nn.Sequential(nn.Conv3d(2, 4, 3, padding=1), nn.GroupNorm(2, 4), nn.PReLU(4),
+                          nn.InstanceNorm3d(4, affine=True, track_running_stats=True), nn.MaxPool3d(2), nn.Flatten(),
+                          nn.RMSNorm(4 * 2 * 2 * 2), nn.Mish(), nn.Dropout1d(0.1))
+    x = shendu.randn(2, 2, 4, 4, 4)
+    model.eval()
+    shendu.save(model, tmp_path / "m.shendu")
+    again = shendu.load(tmp_path / "m.shendu").eval()
+    assert np.array_equal(again(x).numpy(), model(x).numpy())
