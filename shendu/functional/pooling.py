@@ -443,8 +443,9 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     plane = out[0] * out[1]
     index = indices.data
     if index.size and (int(index.min()) < 0 or int(index.max()) >= plane):
-        raise ValueError(f"{op}: found an invalid max index {int(index.max()) if index.max() >= plane else int(index.min())} "
-                         f"for an output of size {out} ({plane} positions per plane)")
+        bad = int(index.min()) if index.min() < 0 else int(index.max())
+        raise ValueError(f"{op}: found an invalid max index {bad} for an output of size {out} "
+                         f"({plane} positions per plane)")
     batched = input if input.ndim == 4 else input.reshape((1,) + tuple(input.shape))
     y = MaxUnpool.apply(batched, index=index.reshape(batched.shape), out_size=plane)
     return y.reshape(tuple(input.shape[:-2]) + out)
