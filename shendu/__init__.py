@@ -38,3 +38,5 @@ from .lr_finder import lr_find  # noqa: E402  (the learning-rate range test; she
 
 bool = bool_  # noqa: A001  (shendu.bool, as torch.bool)
 __version__ = "0.1.0"
+# --- nn-funcs: torch.einsum's top-level name
+from .functional.einsum import einsum  # noqa: E402,F401

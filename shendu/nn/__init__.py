@@ -22,3 +22,11 @@ from .positional import LearnedPositionalEmbedding, RotaryEmbedding, SinusoidalP
 # --- trust-files: classes a saved file may build (shendu.nn.register)
 from . import config  # noqa: E402
 from .config import ConfigError, UnsafeConfigError, register  # noqa: E402,F401
+# --- nn-funcs: the layers of issue 14's neural-network functions
+from .normalization import GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, RMSNorm
+from .distance import CosineSimilarity, PairwiseDistance
+from .conv import Conv3d, ConvTranspose1d, ConvTranspose3d
+from .pooling import AvgPool1d, AvgPool3d, MaxPool1d, MaxPool3d, MaxUnpool2d
+from .dropout import Dropout1d, Dropout2d, Dropout3d
+from .embedding_bag import EmbeddingBag
+from .spatial import Fold, PixelShuffle, PixelUnshuffle, Unfold
