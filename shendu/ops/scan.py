@@ -18,16 +18,12 @@ from ..tensor import Tensor
 from ._util import cast, normalize_axes
 from .indexing import take
 from .reduction import mean, var
-from .selection import _gather_values, product_of_others, sort
+from .selection import constant, gather_along, one_dim, product_of_others, sort
 
 cummax_result = namedtuple("cummax", ["values", "indices"])
 cummin_result = namedtuple("cummin", ["values", "indices"])
 median_result = namedtuple("median", ["values", "indices"])
 mode_result = namedtuple("mode", ["values", "indices"])
-
-
-def _const(array):
-    return Tensor._wrap(array, False, None)
 
 
 def _dim_kw(dim, keepdim, kw, op):
@@ -42,7 +38,7 @@ def _dim_kw(dim, keepdim, kw, op):
 
 
 def _one_dim(x, dim, op):
-    return normalize_axes(dim, x.ndim, op)[0]
+    return one_dim(dim, x.ndim, op)
 
 
 def _flip_cumsum(g, dim):
@@ -153,7 +149,7 @@ def _cumulative_extremum(input, dim, largest, kw, op, result):
     a = input.data
     xp = get_array_module(a)
     if a.ndim == 0:
-        return result(input, _const(xp.zeros((), dtype=int64)))
+        return result(input, constant(xp.zeros((), dtype=int64)))
     running = (xp.maximum if largest else xp.minimum).accumulate(a, axis=d)
     # the index moves to every element that reaches the running extremum (the last of ties, as PyTorch)
     shape = [1] * a.ndim
@@ -161,7 +157,7 @@ def _cumulative_extremum(input, dim, largest, kw, op, result):
     pos = xp.arange(a.shape[d]).reshape(shape)
     hit = (a == running) | (a != a)
     idx = xp.maximum.accumulate(xp.where(hit, pos, 0), axis=d).astype(int64)
-    return result(_gather_values(input, idx, d), _const(idx))
+    return result(gather_along(input, idx, d), constant(idx))
 
 
 def cummax(input, dim, **kw):
@@ -244,7 +240,7 @@ def _bool_reduce(input, dim, keepdim, kw, op, fn_name):
     a = input.data if isinstance(input, Tensor) else get_array_module(input).asarray(input)
     axis = _axes(a, dim, op) if dim is not None else None
     xp = get_array_module(a)
-    return _const(xp.asarray(getattr(a, fn_name)(axis=axis, keepdims=keepdim)))
+    return constant(xp.asarray(getattr(a, fn_name)(axis=axis, keepdims=keepdim)))
 
 
 def all(input, dim=None, keepdim=False, **kw):
@@ -262,16 +258,16 @@ def count_nonzero(input, dim=None, **kw):
     dim, _ = _dim_kw(dim, None, kw, "count_nonzero")
     a = input.data
     axis = _axes(a, dim, "count_nonzero") if dim is not None else None
-    return _const(get_array_module(a).asarray((a != 0).sum(axis=axis), dtype=int64))
+    return constant(get_array_module(a).asarray((a != 0).sum(axis=axis), dtype=int64))
 
 
 def _pick(input, order_idx, d, keepdim):
     """values and indices at the chosen positions ``order_idx`` (keepdim shape) along ``d``."""
-    values = _gather_values(input, order_idx, d)
+    values = gather_along(input, order_idx, d)
     if not keepdim:
         values = values.squeeze(d)
         order_idx = order_idx.squeeze(d)
-    return values, _const(order_idx)
+    return values, constant(order_idx)
 
 
 def median(input, dim=None, keepdim=False, **kw):
@@ -285,11 +281,11 @@ def median(input, dim=None, keepdim=False, **kw):
     if dim is None:
         flat = input.reshape(-1)
         if flat.shape[0] == 0:
-            return _const(xp.asarray(xp.nan, dtype=input.dtype))
+            return constant(xp.asarray(xp.nan, dtype=input.dtype))
         return median(flat, 0).values
     d = _one_dim(input, dim, "median")
     if input.ndim == 0:
-        return median_result(input, _const(xp.zeros((), dtype=int64)))
+        return median_result(input, constant(xp.zeros((), dtype=int64)))
     a = input.data
     n = a.shape[d]
     if n == 0:
@@ -309,7 +305,7 @@ def mode(input, dim=-1, keepdim=False, **kw):
     dim, keepdim = _dim_kw(dim, keepdim, kw, "mode")
     xp = get_array_module(input.data)
     if input.ndim == 0:
-        return mode_result(input, _const(xp.zeros((), dtype=int64)))
+        return mode_result(input, constant(xp.zeros((), dtype=int64)))
     d = _one_dim(input, dim, "mode")
     a = xp.moveaxis(input.data, d, -1)
     n = a.shape[-1]
@@ -369,15 +365,15 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear", **kw)
         lo = hi
     elif interpolation == "nearest":
         lo = hi = xp.round(rank).astype(int64)
-    out = take(v, _const(lo), d)  # the q positions along d
+    out = take(v, constant(lo), d)  # the q positions along d
     if interpolation in ("linear", "midpoint"):
         w = rank - lo if interpolation == "linear" else xp.full(rank.shape, 0.5)
         shape = [1] * out.ndim
         shape[d] = -1
-        out = out + (take(v, _const(hi), d) - out) * _const(w.astype(input.dtype).reshape(shape))
+        out = out + (take(v, constant(hi), d) - out) * constant(w.astype(input.dtype).reshape(shape))
     nan = xp.isnan(x.data).any(axis=d, keepdims=True)
     if nan.any():  # a NaN in a lane makes its quantiles NaN
-        out = out + _const(xp.where(nan, xp.nan, 0).astype(input.dtype))
+        out = out + constant(xp.where(nan, xp.nan, 0).astype(input.dtype))
     out = out.permute(d, *(i for i in range(out.ndim) if i != d))  # the q axis first
     if keepdim:
         out = out.reshape((len(rank),) + tuple(1 if dim is None or i == d else k

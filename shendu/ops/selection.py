@@ -25,12 +25,15 @@ sort_result = namedtuple("sort", ["values", "indices"])
 topk_result = namedtuple("topk", ["values", "indices"])
 
 
-def _const(array):
+def constant(array):
+    """A tensor without gradient around ``array`` (indices, counts, masks)."""
     return Tensor._wrap(array, False, None)
 
 
-def _dim(dim, ndim, op):
+def one_dim(dim, ndim, op):
     """``dim`` as a non-negative int (a 0-d tensor accepts 0 and -1, as in PyTorch)."""
+    if ndim == 0 and dim in (0, -1):
+        return 0
     return normalize_axes(dim, ndim, op)[0]
 
 
@@ -89,7 +92,7 @@ def gather(input, dim, index, **kw):
     if kw:
         raise TypeError(f"gather: unexpected keyword arguments {sorted(kw)}")
     idx = _index_array(index, "gather")
-    dim = _dim(dim, input.ndim, "gather")
+    dim = one_dim(dim, input.ndim, "gather")
     if input.ndim == 0:  # a 0-d tensor is gathered as one of shape (1,)
         return gather(input.reshape(1), 0, idx.reshape(-1)).reshape(idx.shape)
     key = _along_key(input.shape, idx, dim, "gather")
@@ -104,7 +107,7 @@ def take_along_dim(input, indices, dim=None):
         flat = input.reshape(-1)
         _check_range(idx, flat.shape[0], "take_along_dim", 0)
         return GetItem.apply(flat, key=idx.reshape(-1), advanced=True)
-    dim = _dim(dim, input.ndim, "take_along_dim")
+    dim = one_dim(dim, input.ndim, "take_along_dim")
     if idx.ndim != input.ndim:
         raise RuntimeError(f"take_along_dim: input and indices should have the same number of dimensions, "
                            f"got {input.ndim} and {idx.ndim}")
@@ -130,7 +133,7 @@ def index_select(input, dim, index):
     idx = _index_array(index, "index_select")
     if idx.ndim > 1:
         raise IndexError(f"index_select: index must be 0-D or 1-D, got {idx.ndim} dimensions")
-    dim = _dim(dim, input.ndim, "index_select")
+    dim = one_dim(dim, input.ndim, "index_select")
     size = input.shape[dim] if input.ndim else 1
     _check_range(idx, size, "index_select", dim)
     if input.ndim == 0:
@@ -158,10 +161,10 @@ def nonzero(input, as_tuple=False):
     a = input.data if isinstance(input, Tensor) else input
     xp = get_array_module(a)
     if as_tuple:
-        return tuple(_const(i.astype(int64)) for i in xp.nonzero(xp.atleast_1d(a)))
+        return tuple(constant(i.astype(int64)) for i in xp.nonzero(xp.atleast_1d(a)))
     if a.ndim == 0:
-        return _const(xp.zeros((1 if a else 0, 0), dtype=int64))
-    return _const(xp.argwhere(a).astype(int64))
+        return constant(xp.zeros((1 if a else 0, 0), dtype=int64))
+    return constant(xp.argwhere(a).astype(int64))
 
 
 def argwhere(input):
@@ -258,7 +261,7 @@ _REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
 
 def _scatter(input, dim, index, src, reduce, include_self, op):
     idx = _index_array(index, op)
-    dim = _dim(dim, input.ndim, op)
+    dim = one_dim(dim, input.ndim, op)
     if input.ndim == 0:  # a 0-d tensor is written as one of shape (1,)
         src = src.reshape(-1) if isinstance(src, Tensor) and src.ndim else src
         return _scatter(input.reshape(1), 0, idx.reshape(-1), src, reduce, include_self, op).reshape(())
@@ -268,7 +271,7 @@ def _scatter(input, dim, index, src, reduce, include_self, op):
         if src.dtype != input.dtype:
             raise RuntimeError(f"{op}: src must have the input's dtype {input.dtype}, got {src.dtype}")
     else:
-        src = _const(get_array_module(input.data).asarray(src, dtype=input.dtype))
+        src = constant(get_array_module(input.data).asarray(src, dtype=input.dtype))
     key = _along_key(input.shape, idx, dim, op, src.shape if src.ndim else None)
     return ScatterReduce.apply(input, src, key=key, reduce=reduce, include_self=include_self)
 
@@ -315,7 +318,8 @@ def index_add(input, dim, index, source, alpha=1):
     """out = input with ``out[..., index[i], ...] += alpha · source[..., i, ...]`` along ``dim``
     (index: 1-D int64, one entry per slice of source); repeated indices add up."""
     idx = _index_array(index, "index_add").reshape(-1)
-    dim = _dim(dim, input.ndim, "index_add")
+    dim = one_dim(dim, input.ndim, "index_add")
+    _check_range(idx, input.shape[dim] if input.ndim else 1, "index_add", dim)
     if source.ndim and source.shape[dim] != idx.shape[0]:
         raise IndexError(f"index_add: index has {idx.shape[0]} entries but source has {source.shape[dim]} "
                          f"slices along dim {dim}")
@@ -340,7 +344,8 @@ def _stable_order(a, dim, descending):
     return n - 1 - rev
 
 
-def _gather_values(input, indices, dim):
+def gather_along(input, indices, dim):
+    """``input`` gathered at ``indices`` along ``dim`` (differentiable): the values of sort, topk, cummax…"""
     if input.ndim == 0:
         return input
     return GetItem.apply(input, key=_coords(indices, dim), advanced=True)
@@ -357,11 +362,11 @@ def sort(input, dim=-1, descending=False, stable=False, **kw):
         dim = kw.pop("axis")
     if kw:
         raise TypeError(f"sort: unexpected keyword arguments {sorted(kw)}")
-    dim = _dim(dim, input.ndim, "sort")
+    dim = one_dim(dim, input.ndim, "sort")
     if input.ndim == 0:
-        return sort_result(input, _const(get_array_module(input.data).zeros((), dtype=int64)))
+        return sort_result(input, constant(get_array_module(input.data).zeros((), dtype=int64)))
     idx = _stable_order(input.data, dim, descending).astype(int64)
-    return sort_result(_gather_values(input, idx, dim), _const(idx))
+    return sort_result(gather_along(input, idx, dim), constant(idx))
 
 
 def argsort(input, dim=-1, descending=False, stable=False, **kw):
@@ -375,7 +380,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     Equal values are taken in index order. ``values`` is differentiable (a gather of the input);
     ``indices`` is int64.
     """
-    dim = _dim(dim, input.ndim, "topk")
+    dim = one_dim(dim, input.ndim, "topk")
     n = input.shape[dim] if input.ndim else 1
     if not 0 <= k <= n:
         raise RuntimeError(f"topk: k ({k}) must be between 0 and the size of dim {dim} ({n})")
@@ -383,7 +388,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
         return topk_result(*sort(input))
     idx = _stable_order(input.data, dim, largest)
     idx = idx[(slice(None),) * dim + (slice(0, k),)].astype(int64)
-    return topk_result(_gather_values(input, idx, dim), _const(idx))
+    return topk_result(gather_along(input, idx, dim), constant(idx))
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
@@ -393,7 +398,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     a = input.data
     xp = get_array_module(a)
     if dim is not None:
-        dim = _dim(dim, a.ndim, "unique")
+        dim = one_dim(dim, a.ndim, "unique")
     res = xp.unique(a if dim is not None else a.reshape(-1), return_inverse=True, return_counts=True,
                     axis=dim)
     out, inverse, counts = res
@@ -401,10 +406,10 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
         inverse = inverse.reshape(a.shape)
     extra = []
     if return_inverse:
-        extra.append(_const(inverse.reshape(-1).astype(int64) if dim is not None else inverse.astype(int64)))
+        extra.append(constant(inverse.reshape(-1).astype(int64) if dim is not None else inverse.astype(int64)))
     if return_counts:
-        extra.append(_const(counts.astype(int64)))
-    return (_const(out), *extra) if extra else _const(out)
+        extra.append(constant(counts.astype(int64)))
+    return (constant(out), *extra) if extra else constant(out)
 
 
 def bincount(input, weights=None, minlength=0):
@@ -418,12 +423,12 @@ def bincount(input, weights=None, minlength=0):
         raise RuntimeError(f"bincount: input must be non-negative, got {int(a.min())}")
     xp = get_array_module(a)
     if weights is None:
-        return _const(xp.bincount(a, minlength=minlength).astype(int64))
+        return constant(xp.bincount(a, minlength=minlength).astype(int64))
     w = weights.data if isinstance(weights, Tensor) else xp.asarray(weights)
     if w.shape != a.shape:
         raise RuntimeError(f"bincount: weights must have input's shape {a.shape}, got {w.shape}")
     out = xp.bincount(a, weights=w, minlength=minlength)
-    return _const(out.astype(w.dtype if w.dtype in (xp.float32, xp.float64) else xp.float64))
+    return constant(out.astype(w.dtype if w.dtype in (xp.float32, xp.float64) else xp.float64))
 
 
 def one_hot(tensor, num_classes=-1):
@@ -441,4 +446,4 @@ def one_hot(tensor, num_classes=-1):
     if a.size and (a.min() < 0 or a.max() >= num_classes):
         bad = int(a.min()) if a.min() < 0 else int(a.max())
         raise RuntimeError(f"one_hot: class values must be in [0, {num_classes}), got {bad}")
-    return _const((a[..., None] == xp.arange(num_classes)).astype(int64))
+    return constant((a[..., None] == xp.arange(num_classes)).astype(int64))
