@@ -357,7 +357,7 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear", **kw)
     if n == 0:
         raise IndexError("quantile: the input is empty along the reduced dimension")
     v = sort(x, d).values
-    rank = qs.reshape(-1).astype(xp.float64) * (n - 1)
+    rank = qs.reshape(-1).astype(input.dtype) * input.dtype.type(n - 1)  # in the input's dtype, as torch
     lo, hi = xp.floor(rank).astype(int64), xp.ceil(rank).astype(int64)
     if interpolation == "lower":
         hi = lo
