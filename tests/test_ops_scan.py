@@ -6,26 +6,14 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
 from hypothesis.extra.numpy import array_shapes
 
 import shendu
 from harness import check
+from test_ops_selection import draw_dim, fewer, rng, seeds, shapes
 
 torch = pytest.importorskip("torch")
-
-seeds = st.integers(0, 2 ** 16)
-shapes = array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)
-fewer = settings(max_examples=12)
-
-
-def rng(seed):
-    return np.random.default_rng(seed)
-
-
-def draw_dim(data, ndim):
-    return data.draw(st.integers(-ndim, ndim - 1))
-
 
 def with_zeros(r, shape, p=0.3):
     """Normal values with some exact zeros (where products' gradients need care)."""

@@ -14,6 +14,7 @@ from ..backend import get_array_module
 from ._util import cast, expand_reduced, normalize_axes
 from .elementwise import abs
 from .reduction import amax, amin, sum
+from .selection import dim_keywords
 
 
 class VectorNorm(Function):
@@ -94,14 +95,9 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, **kw):
     ord: any real p, ``inf`` (max |x|), ``-inf`` (min |x|), 0 (number of non-zeros).
     The gradient at x = 0 is 0, as PyTorch's.
     """
-    if "axis" in kw:
-        dim = kw.pop("axis")
-    if "keepdims" in kw:
-        keepdim = kw.pop("keepdims")
     if "p" in kw:
         ord = kw.pop("p")
-    if kw:
-        raise TypeError(f"vector_norm: unexpected keyword arguments {sorted(kw)}")
+    dim, keepdim = dim_keywords(dim, keepdim, kw, "vector_norm")
     if not isinstance(ord, numbers.Real) or isinstance(ord, bool):
         raise ValueError(f"vector_norm: ord must be a number (or inf, -inf), got {ord!r}; "
                          f"for 'fro' or 'nuc' use matrix_norm")

@@ -18,23 +18,12 @@ from ..tensor import Tensor
 from ._util import cast, normalize_axes
 from .indexing import take
 from .reduction import mean, var
-from .selection import constant, gather_along, one_dim, product_of_others, sort
+from .selection import constant, dim_keywords, gather_along, one_dim, product_of_others, sort
 
 cummax_result = namedtuple("cummax", ["values", "indices"])
 cummin_result = namedtuple("cummin", ["values", "indices"])
 median_result = namedtuple("median", ["values", "indices"])
 mode_result = namedtuple("mode", ["values", "indices"])
-
-
-def _dim_kw(dim, keepdim, kw, op):
-    """PyTorch's dim/keepdim with NumPy's axis/keepdims as aliases."""
-    if "axis" in kw:
-        dim = kw.pop("axis")
-    if "keepdims" in kw:
-        keepdim = kw.pop("keepdims")
-    if kw:
-        raise TypeError(f"{op}: unexpected keyword arguments {sorted(kw)}")
-    return dim, keepdim
 
 
 def _one_dim(x, dim, op):
@@ -125,26 +114,26 @@ def _scan_input(x, dtype):
 
 def cumsum(input, dim, dtype=None, **kw):
     """y_i = x_0 + … + x_i along ``dim`` (integers and bools accumulate in int64)."""
-    dim, _ = _dim_kw(dim, None, kw, "cumsum")
+    dim, _ = dim_keywords(dim, None, kw, "cumsum")
     x = _scan_input(input, dtype)
     return CumSum.apply(x, dim=_one_dim(x, dim, "cumsum")) if x.ndim else x
 
 
 def cumprod(input, dim, dtype=None, **kw):
     """y_i = x_0 · … · x_i along ``dim``; the gradient is exact where x has zeros."""
-    dim, _ = _dim_kw(dim, None, kw, "cumprod")
+    dim, _ = dim_keywords(dim, None, kw, "cumprod")
     x = _scan_input(input, dtype)
     return CumProd.apply(x, dim=_one_dim(x, dim, "cumprod")) if x.ndim else x
 
 
 def logcumsumexp(input, dim, **kw):
     """y_i = log(exp(x_0) + … + exp(x_i)) along ``dim``, stable for large |x|."""
-    dim, _ = _dim_kw(dim, None, kw, "logcumsumexp")
+    dim, _ = dim_keywords(dim, None, kw, "logcumsumexp")
     return LogCumSumExp.apply(input, dim=_one_dim(input, dim, "logcumsumexp")) if input.ndim else input
 
 
 def _cumulative_extremum(input, dim, largest, kw, op, result):
-    dim, _ = _dim_kw(dim, None, kw, op)
+    dim, _ = dim_keywords(dim, None, kw, op)
     d = _one_dim(input, dim, op)
     a = input.data
     xp = get_array_module(a)
@@ -206,7 +195,7 @@ def _axes(x, dim, op):
 def prod(input, dim=None, keepdim=False, dtype=None, **kw):
     """Π of the elements over ``dim`` (all by default); integers and bools multiply in int64.
     The gradient is the product of the other elements, exact with zeros (as PyTorch)."""
-    dim, keepdim = _dim_kw(dim, keepdim, kw, "prod")
+    dim, keepdim = dim_keywords(dim, keepdim, kw, "prod")
     x = _scan_input(input, dtype)
     return Prod.apply(x, axis=_axes(x, dim, "prod"), keepdims=keepdim)
 
@@ -224,7 +213,7 @@ def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None, 
     (``unbiased=False`` is correction=0). Both are differentiable."""
     if isinstance(dim, bool):  # torch.var_mean(x, False): the unbiased flag given positionally
         dim, unbiased = None, dim
-    dim, keepdim = _dim_kw(dim, keepdim, kw, "var_mean")
+    dim, keepdim = dim_keywords(dim, keepdim, kw, "var_mean")
     ddof = _correction(correction, unbiased, "var_mean")
     return var(input, dim, ddof, keepdim), mean(input, dim, keepdim)
 
@@ -236,7 +225,7 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None, 
 
 
 def _bool_reduce(input, dim, keepdim, kw, op, fn_name):
-    dim, keepdim = _dim_kw(dim, keepdim, kw, op)
+    dim, keepdim = dim_keywords(dim, keepdim, kw, op)
     a = input.data if isinstance(input, Tensor) else get_array_module(input).asarray(input)
     axis = _axes(a, dim, op) if dim is not None else None
     xp = get_array_module(a)
@@ -255,7 +244,7 @@ def any(input, dim=None, keepdim=False, **kw):
 
 def count_nonzero(input, dim=None, **kw):
     """The number of non-zero elements over ``dim`` (int64, no gradient)."""
-    dim, _ = _dim_kw(dim, None, kw, "count_nonzero")
+    dim, _ = dim_keywords(dim, None, kw, "count_nonzero")
     a = input.data
     axis = _axes(a, dim, "count_nonzero") if dim is not None else None
     return constant(get_array_module(a).asarray((a != 0).sum(axis=axis), dtype=int64))
@@ -276,7 +265,7 @@ def median(input, dim=None, keepdim=False, **kw):
     Without ``dim``: a 0-d tensor over all elements. With ``dim``: (values, indices), the index
     of the median's element (stable order among ties). The gradient goes to that element.
     """
-    dim, keepdim = _dim_kw(dim, keepdim, kw, "median")
+    dim, keepdim = dim_keywords(dim, keepdim, kw, "median")
     xp = get_array_module(input.data)
     if dim is None:
         flat = input.reshape(-1)
@@ -302,7 +291,7 @@ def median(input, dim=None, keepdim=False, **kw):
 def mode(input, dim=-1, keepdim=False, **kw):
     """(values, indices): the most frequent value along ``dim`` (the smallest among equally
     frequent ones) and the last index where it occurs, as PyTorch."""
-    dim, keepdim = _dim_kw(dim, keepdim, kw, "mode")
+    dim, keepdim = dim_keywords(dim, keepdim, kw, "mode")
     xp = get_array_module(input.data)
     if input.ndim == 0:
         return mode_result(input, constant(xp.zeros((), dtype=int64)))
@@ -337,7 +326,7 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear", **kw)
     nearest v_round(r) (half to even). A 1-D tensor ``q`` puts its dimension first in the output.
     Differentiable (through the sorted values).
     """
-    dim, keepdim = _dim_kw(dim, keepdim, kw, "quantile")
+    dim, keepdim = dim_keywords(dim, keepdim, kw, "quantile")
     if interpolation not in _INTERPOLATIONS:
         raise ValueError(f"quantile: interpolation must be one of {', '.join(_INTERPOLATIONS)}, "
                          f"got {interpolation!r}")

@@ -30,6 +30,17 @@ def constant(array):
     return Tensor._wrap(array, False, None)
 
 
+def dim_keywords(dim, keepdim, kw, op):
+    """PyTorch's dim/keepdim, with NumPy's axis/keepdims (left in ``kw``) as aliases."""
+    if "axis" in kw:
+        dim = kw.pop("axis")
+    if "keepdims" in kw:
+        keepdim = kw.pop("keepdims")
+    if kw:
+        raise TypeError(f"{op}: unexpected keyword arguments {sorted(kw)}")
+    return dim, keepdim
+
+
 def one_dim(dim, ndim, op):
     """``dim`` as a non-negative int (a 0-d tensor accepts 0 and -1, as in PyTorch)."""
     if ndim == 0 and dim in (0, -1):
@@ -358,10 +369,7 @@ def sort(input, dim=-1, descending=False, stable=False, **kw):
     sorts as the largest value. ``indices`` is int64 without gradient; ``values`` is the
     input gathered at ``indices`` (its gradient scatters back).
     """
-    if "axis" in kw:
-        dim = kw.pop("axis")
-    if kw:
-        raise TypeError(f"sort: unexpected keyword arguments {sorted(kw)}")
+    dim, _ = dim_keywords(dim, None, kw, "sort")
     dim = one_dim(dim, input.ndim, "sort")
     if input.ndim == 0:
         return sort_result(input, constant(get_array_module(input.data).zeros((), dtype=int64)))
