@@ -286,3 +286,15 @@ def test_norm_spellings():
         shendu.linalg.vector_norm(shendu.zeros(3), "fro")
     with pytest.raises(RuntimeError, match="matrix_norm: expected a tensor of at least 2"):
         shendu.linalg.matrix_norm(shendu.zeros(3))
+
+
+def test_nan_placement_as_torch():
+    a = np.array([1.0, np.nan, 3.0, np.nan, 0.0])
+    s, t = shendu.tensor(a), torch.tensor(a)
+    pairs = [(shendu.cummax(s, 0), torch.cummax(t, 0)), (shendu.cummin(s, 0), torch.cummin(t, 0)),
+             (shendu.sort(s, descending=True), torch.sort(t, descending=True, stable=True)),
+             (shendu.sort(s), torch.sort(t, stable=True)), (shendu.topk(s, 2), torch.topk(t, 2))]
+    for got, want in pairs:
+        np.testing.assert_array_equal(got.values.numpy(), want.values.numpy())
+        np.testing.assert_array_equal(got.indices.numpy(), want.indices.numpy())
+    assert math.isnan(shendu.median(s).item())

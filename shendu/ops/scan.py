@@ -116,20 +116,23 @@ def cumsum(input, dim, dtype=None, **kw):
     """y_i = x_0 + … + x_i along ``dim`` (integers and bools accumulate in int64)."""
     dim, _ = dim_keywords(dim, None, kw, "cumsum")
     x = _scan_input(input, dtype)
-    return CumSum.apply(x, dim=_one_dim(x, dim, "cumsum")) if x.ndim else x
+    d = _one_dim(x, dim, "cumsum")
+    return CumSum.apply(x, dim=d) if x.ndim else x
 
 
 def cumprod(input, dim, dtype=None, **kw):
     """y_i = x_0 · … · x_i along ``dim``; the gradient is exact where x has zeros."""
     dim, _ = dim_keywords(dim, None, kw, "cumprod")
     x = _scan_input(input, dtype)
-    return CumProd.apply(x, dim=_one_dim(x, dim, "cumprod")) if x.ndim else x
+    d = _one_dim(x, dim, "cumprod")
+    return CumProd.apply(x, dim=d) if x.ndim else x
 
 
 def logcumsumexp(input, dim, **kw):
     """y_i = log(exp(x_0) + … + exp(x_i)) along ``dim``, stable for large |x|."""
     dim, _ = dim_keywords(dim, None, kw, "logcumsumexp")
-    return LogCumSumExp.apply(input, dim=_one_dim(input, dim, "logcumsumexp")) if input.ndim else input
+    d = _one_dim(input, dim, "logcumsumexp")
+    return LogCumSumExp.apply(input, dim=d) if input.ndim else input
 
 
 def _cumulative_extremum(input, dim, largest, kw, op, result):
@@ -162,13 +165,6 @@ def cummin(input, dim, **kw):
 
 
 # --------------------------------------------------------------------------- reductions
-def _reduced(a, axis, keepdims):
-    """Drop the reduced ``axis`` (a tuple) of a result computed with keepdims=True."""
-    if keepdims:
-        return a
-    return a.reshape([n for i, n in enumerate(a.shape) if i not in axis])
-
-
 class Prod(Function):
     """y = Π x over ``axis``;  dy/dx_i = Π_{j ≠ i} x_j (exact where x has zeros)."""
 
