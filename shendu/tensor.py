@@ -332,6 +332,27 @@ class Tensor:
     def scatter_reduce(self, dim, index, src, reduce, include_self=True):
         return scatter_reduce(self, dim, index, src, reduce, include_self)
     def index_add(self, dim, index, source, alpha=1): return index_add(self, dim, index, source, alpha)
+
+    def scatter_(self, dim, index, src=None, value=None, reduce=None):
+        """In place, where no graph is recorded (as ``t[...] = ...``): ``scatter``'s result."""
+        self[...] = scatter(self, dim, index, src, value, reduce)
+        return self
+
+    def scatter_add_(self, dim, index, src):
+        """In place, where no graph is recorded: ``scatter_add``'s result."""
+        self[...] = scatter_add(self, dim, index, src)
+        return self
+
+    def scatter_reduce_(self, dim, index, src, reduce, include_self=True):
+        """In place, where no graph is recorded: ``scatter_reduce``'s result."""
+        self[...] = scatter_reduce(self, dim, index, src, reduce, include_self)
+        return self
+
+    def index_add_(self, dim, index, source, alpha=1):
+        """In place, where no graph is recorded: ``index_add``'s result."""
+        self[...] = index_add(self, dim, index, source, alpha)
+        return self
+
     def sort(self, dim=-1, descending=False, stable=False, **kw): return sort(self, dim, descending, stable, **kw)
     def argsort(self, dim=-1, descending=False, stable=False, **kw): return argsort(self, dim, descending, stable, **kw)
     def topk(self, k, dim=-1, largest=True, sorted=True): return topk(self, k, dim, largest, sorted)

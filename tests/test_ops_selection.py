@@ -312,3 +312,24 @@ def test_zero_dim_and_empty():
     e = shendu.gather(shendu.zeros(2, 3), 1, shendu.tensor(np.zeros((2, 0), np.int64)))
     assert e.shape == (2, 0)
     assert shendu.masked_select(shendu.zeros(2, 3), shendu.zeros(2, 3, dtype="bool")).shape == (0,)
+
+
+def test_in_place_scatter_family():
+    labels = np.array([2, 0, 1])
+    got = shendu.zeros(3, 4).scatter_(1, shendu.tensor(labels)[:, None], 1.0)  # the one-hot idiom
+    want = torch.zeros(3, 4).scatter_(1, torch.tensor(labels)[:, None], 1.0)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+    t, tt = shendu.ones(3), torch.ones(3)
+    assert t.scatter_add_(0, shendu.tensor([0, 0]), shendu.tensor([1.0, 2.0])) is t
+    tt.scatter_add_(0, torch.tensor([0, 0]), torch.tensor([1.0, 2.0]))
+    t.index_add_(0, shendu.tensor([2]), shendu.tensor([5.0]), alpha=2)
+    tt.index_add_(0, torch.tensor([2]), torch.tensor([5.0]), alpha=2)
+    t.scatter_reduce_(0, shendu.tensor([1]), shendu.tensor([7.0]), "amax")
+    tt.scatter_reduce_(0, torch.tensor([1]), torch.tensor([7.0]), "amax")
+    np.testing.assert_array_equal(t.numpy(), tt.numpy())
+    with pytest.raises(RuntimeError, match="requires grad"):
+        shendu.zeros(3, requires_grad=True).scatter_(0, shendu.tensor([0]), 1.0)
+    with shendu.no_grad():
+        p = shendu.zeros(3, requires_grad=True)
+        p.scatter_(0, shendu.tensor([1]), 2.0)
+    assert p.tolist() == [0.0, 2.0, 0.0]
