@@ -298,3 +298,24 @@ def test_nan_placement_as_torch():
         np.testing.assert_array_equal(got.values.numpy(), want.values.numpy())
         np.testing.assert_array_equal(got.indices.numpy(), want.indices.numpy())
     assert math.isnan(shendu.median(s).item())
+
+
+EMPTY_CASES = {
+    "cumsum": lambda m, x: m.cumsum(x, 1), "cumprod": lambda m, x: m.cumprod(x, 1),
+    "logcumsumexp": lambda m, x: m.logcumsumexp(x, 1), "cummax": lambda m, x: m.cummax(x, 1).indices,
+    "sort": lambda m, x: m.sort(x, 1).indices, "topk": lambda m, x: m.topk(x, 0, 1).values,
+    "prod": lambda m, x: m.prod(x, 1), "count_nonzero": lambda m, x: m.count_nonzero(x, 1),
+    "all": lambda m, x: m.all(x, 1), "any": lambda m, x: m.any(x, 1),
+    "vector_norm": lambda m, x: m.linalg.vector_norm(x, 2, 1), "unique": lambda m, x: m.unique(x),
+    "nonzero": lambda m, x: m.nonzero(x), "var_mean": lambda m, x: m.var_mean(x, 0)[1],
+    "median": lambda m, x: m.median(x, 0).values, "mode": lambda m, x: m.mode(x, 0).values,
+}
+
+
+@pytest.mark.filterwarnings("ignore:var_mean\\(\\): degrees of freedom")
+@pytest.mark.parametrize("name", sorted(EMPTY_CASES))
+def test_empty_tensors_as_torch(name):
+    a = np.zeros((2, 0))
+    got, want = EMPTY_CASES[name](shendu, shendu.tensor(a)), EMPTY_CASES[name](torch, torch.tensor(a))
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+    assert got.shape == tuple(want.shape)
