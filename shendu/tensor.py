@@ -327,7 +327,8 @@ class Tensor:
     def masked_select(self, mask): return masked_select(self, mask)
     def nonzero(self, as_tuple=False): return nonzero(self, as_tuple)
     def argwhere(self): return argwhere(self)
-    def scatter(self, dim, index, src=None, value=None, reduce=None): return scatter(self, dim, index, src, value, reduce)
+    def scatter(self, dim, index, src=None, value=None, reduce=None):
+        return scatter(self, dim, index, src, value, reduce)
     def scatter_add(self, dim, index, src): return scatter_add(self, dim, index, src)
     def scatter_reduce(self, dim, index, src, reduce, include_self=True):
         return scatter_reduce(self, dim, index, src, reduce, include_self)
