@@ -100,3 +100,23 @@ def test_a_ratio_that_rounds_to_its_target_gets_a_third_decimal():
     cells = runner._cells(row)
     assert cells[3] == "1.205" and cells[5] == "≤1.2 MISS"
     assert runner._cells({**row, "ratio": 1.1})[3:6] == ["1.10", "1.10–1.10", "≤1.2 ok"]
+
+
+def test_profile_times_ops_kernels_and_engine_through_the_profiling_hook():
+    import sys
+
+    import shendu
+    from shendu.bench import profile
+
+    apply_before, backward_before = shendu.Function.__dict__["apply"], shendu.autograd.backward
+    step_seconds, rows = profile.op_breakdown("mlp", steps=2, warmup=1, repeats=1)
+    labels = {r[0]: r for r in rows}
+    for needed in ("Linear.forward", "Linear.backward", "kernel: GEMM (backend.matmul)", "optimizer.step",
+                   "engine: backward bookkeeping"):
+        assert needed in labels and labels[needed][1] > 0 and labels[needed][2] >= 1, needed
+    assert labels["optimizer.step"][2] == 1  # one step per training step
+    timed = sum(r[1] for r in rows[:-1])
+    assert abs(timed + rows[-1][1] - step_seconds) < 1e-9  # self times plus the rest make the step
+    assert sys.getprofile() is None  # the hook is removed
+    assert shendu.Function.__dict__["apply"] is apply_before and shendu.autograd.backward is backward_before
+    assert "ms per step" in profile.format_breakdown("mlp", step_seconds, rows)

@@ -16,5 +16,7 @@ from .recurrent import detach_state, gru, gru_cell, lstm, lstm_cell, rnn, rnn_ce
 from .conv import conv1d, conv2d, conv_transpose2d  # noqa: F401
 from .pooling import (adaptive_avg_pool2d, avg_pool2d, global_avg_pool2d, interpolate, local_response_norm,  # noqa: F401
                       max_pool2d, pad2d, upsample, zero_pad2d)
+# --- lead: attention
+from .attention import causal_mask, scaled_dot_product_attention  # noqa: F401
 # --- ops-select: one_hot
 from ..ops.selection import one_hot  # noqa: F401,E402

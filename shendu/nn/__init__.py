@@ -13,3 +13,8 @@ from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNC
 from .conv import Conv1d, Conv2d, Conv2D, ConvTranspose2d
 from .pooling import (AdaptiveAvgPool2d, AvgPool2d, Concatenate, GlobalAvgPool2d, LocalResponseNorm, MaxPool2d,
                       Upsample, ZeroPad2d)
+# --- lead: attention and the Transformer
+from .attention import MultiheadAttention
+from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
+                          TransformerEncoderLayer)
+from .positional import LearnedPositionalEmbedding, RotaryEmbedding, SinusoidalPositionalEncoding
