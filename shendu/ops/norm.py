@@ -25,6 +25,7 @@ class VectorNorm(Function):
     """
 
     __slots__ = ("x", "y", "ord", "axis", "keepdims")
+    saves_output = True  # backward uses y as well as x
 
     def forward(self, x, ord, axis, keepdims):
         xp = get_array_module(x)
@@ -67,6 +68,7 @@ class SingularValueNorm(Function):
     with A = U diag(σ) Vᵀ:  dy/dA = U Vᵀ (nuclear), u₁ v₁ᵀ (the singular vectors of the chosen σ)."""
 
     __slots__ = ("u", "vt", "ord")
+    saved_inputs = ()  # backward uses U and Vᵀ, computed in forward
 
     def forward(self, a, ord):
         xp = get_array_module(a)

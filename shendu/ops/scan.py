@@ -41,6 +41,7 @@ class CumSum(Function):
     """y_i = Σ_{j ≤ i} x_j along ``dim``;  dL/dx_i = Σ_{j ≥ i} g_j."""
 
     __slots__ = ("dim",)
+    saved_inputs = ()  # backward needs no saved array
 
     def forward(self, x, dim):
         self.dim = dim
@@ -59,6 +60,7 @@ class CumProd(Function):
     """
 
     __slots__ = ("x", "y", "dim")
+    saves_output = True  # backward uses y as well as x
 
     def forward(self, x, dim):
         self.x, self.dim = x, dim
@@ -85,6 +87,7 @@ class LogCumSumExp(Function):
     parts of g separately so that it stays finite too."""
 
     __slots__ = ("x", "y", "dim")
+    saves_output = True  # backward uses y as well as x
 
     def forward(self, x, dim):
         self.x, self.dim = x, dim

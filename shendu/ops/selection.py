@@ -194,6 +194,7 @@ class ScatterReduce(Function):
     """
 
     __slots__ = ("x", "s", "t", "out", "touched", "self_in", "count", "reduce", "src_shape", "crop")
+    saves_output = True  # amax/amin compare with the result
 
     def forward(self, x, src, key, reduce, include_self):
         xp = get_array_module(x)
