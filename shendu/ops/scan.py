@@ -17,7 +17,7 @@ from ..backend import get_array_module, int64
 from ..tensor import Tensor
 from ._util import cast, normalize_axes
 from .indexing import take
-from .reduction import mean, var
+from .reduction import mean, std, var
 from .selection import constant, dim_keywords, gather_along, one_dim, product_of_others, sort
 
 cummax_result = namedtuple("cummax", ["values", "indices"])
@@ -199,28 +199,27 @@ def prod(input, dim=None, keepdim=False, dtype=None, **kw):
     return Prod.apply(x, axis=_axes(x, dim, "prod"), keepdims=keepdim)
 
 
-def _correction(correction, unbiased, op):
-    if unbiased is not None:
-        if correction is not None:
-            raise TypeError(f"{op}: give correction= or unbiased=, not both")
-        return 1 if unbiased else 0
-    return 1 if correction is None else correction
+def _spread_and_mean(spread, input, dim, unbiased, keepdim, correction, kw, op):
+    """(spread(x, dim, ddof, keepdim), mean) with PyTorch's arguments: correction (default 1) or
+    unbiased, which may also come positionally in dim's place (``torch.var_mean(x, False)``)."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    dim, keepdim = dim_keywords(dim, keepdim, kw, op)
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{op}: give correction= or unbiased=, not both")
+    ddof = (1 if unbiased else 0) if unbiased is not None else 1 if correction is None else correction
+    return spread(input, dim, ddof, keepdim), mean(input, dim, keepdim)
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None, **kw):
     """(var, mean) over ``dim``: var = Σ(x − x̄)² / (n − correction), PyTorch's default correction=1
     (``unbiased=False`` is correction=0). Both are differentiable."""
-    if isinstance(dim, bool):  # torch.var_mean(x, False): the unbiased flag given positionally
-        dim, unbiased = None, dim
-    dim, keepdim = dim_keywords(dim, keepdim, kw, "var_mean")
-    ddof = _correction(correction, unbiased, "var_mean")
-    return var(input, dim, ddof, keepdim), mean(input, dim, keepdim)
+    return _spread_and_mean(var, input, dim, unbiased, keepdim, correction, kw, "var_mean")
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None, **kw):
     """(std, mean) over ``dim``: std = √var with PyTorch's default correction=1 (see :func:`var_mean`)."""
-    v, m = var_mean(input, dim, unbiased, keepdim, correction=correction, **kw)
-    return v.sqrt(), m
+    return _spread_and_mean(std, input, dim, unbiased, keepdim, correction, kw, "std_mean")
 
 
 def _bool_reduce(input, dim, keepdim, kw, op, fn_name):
