@@ -36,6 +36,10 @@ from . import onnx  # noqa: E402  (ONNX export; imports the onnx package only wh
 from . import interop  # noqa: E402  (PyTorch state dicts; torch imported only on use)
 from .lr_finder import lr_find  # noqa: E402  (the learning-rate range test; shendu.tune is imported on use)
 
+# --- ops-select: torch.all / torch.any (they shadow builtins, so not part of `import *`), torch.linalg
+from .ops import all, any  # noqa: E402,F401,A004
+from . import linalg  # noqa: E402
+
 bool = bool_  # noqa: A001  (shendu.bool, as torch.bool)
 __version__ = "0.1.0"
 # --- nn-funcs: torch.einsum's top-level name

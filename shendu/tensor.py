@@ -320,14 +320,60 @@ class Tensor:
     def logsumexp(self, axis=None, keepdims=False, **kw): return logsumexp(self, axis, keepdims, **kw)
     def argmax(self, axis=None, keepdims=False, **kw): return argmax(self, axis, keepdims, **kw)
     def argmin(self, axis=None, keepdims=False, **kw): return argmin(self, axis, keepdims, **kw)
+    # --- ops-select: indexing and selection, scans and reductions, norms (issue 14)
+    def gather(self, dim, index, **kw): return gather(self, dim, index, **kw)
+    def take_along_dim(self, indices, dim=None): return take_along_dim(self, indices, dim)
+    def index_select(self, dim, index): return index_select(self, dim, index)
+    def masked_select(self, mask): return masked_select(self, mask)
+    def nonzero(self, as_tuple=False): return nonzero(self, as_tuple)
+    def argwhere(self): return argwhere(self)
+    def scatter(self, dim, index, src=None, value=None, reduce=None):
+        return scatter(self, dim, index, src, value, reduce)
+    def scatter_add(self, dim, index, src): return scatter_add(self, dim, index, src)
+    def scatter_reduce(self, dim, index, src, reduce, include_self=True):
+        return scatter_reduce(self, dim, index, src, reduce, include_self)
+    def index_add(self, dim, index, source, alpha=1): return index_add(self, dim, index, source, alpha)
 
-    def any(self, axis=None, keepdims=False):
-        """True where any element along ``axis`` is non-zero (a bool tensor, no gradient)."""
-        return Tensor._wrap(xp.asarray(self.data.any(axis=axis, keepdims=keepdims)), False, None)
+    def scatter_(self, dim, index, src=None, value=None, reduce=None):
+        """In place, where no graph is recorded (as ``t[...] = ...``): ``scatter``'s result."""
+        self[...] = scatter(self, dim, index, src, value, reduce)
+        return self
 
-    def all(self, axis=None, keepdims=False):
-        """True where every element along ``axis`` is non-zero (a bool tensor, no gradient)."""
-        return Tensor._wrap(xp.asarray(self.data.all(axis=axis, keepdims=keepdims)), False, None)
+    def scatter_add_(self, dim, index, src):
+        """In place, where no graph is recorded: ``scatter_add``'s result."""
+        self[...] = scatter_add(self, dim, index, src)
+        return self
+
+    def scatter_reduce_(self, dim, index, src, reduce, include_self=True):
+        """In place, where no graph is recorded: ``scatter_reduce``'s result."""
+        self[...] = scatter_reduce(self, dim, index, src, reduce, include_self)
+        return self
+
+    def index_add_(self, dim, index, source, alpha=1):
+        """In place, where no graph is recorded: ``index_add``'s result."""
+        self[...] = index_add(self, dim, index, source, alpha)
+        return self
+
+    def sort(self, dim=-1, descending=False, stable=False, **kw): return sort(self, dim, descending, stable, **kw)
+    def argsort(self, dim=-1, descending=False, stable=False, **kw): return argsort(self, dim, descending, stable, **kw)
+    def topk(self, k, dim=-1, largest=True, sorted=True): return topk(self, k, dim, largest, sorted)
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        return unique(self, sorted, return_inverse, return_counts, dim)
+    def bincount(self, weights=None, minlength=0): return bincount(self, weights, minlength)
+    def cumsum(self, dim, dtype=None, **kw): return cumsum(self, dim, dtype, **kw)
+    def cumprod(self, dim, dtype=None, **kw): return cumprod(self, dim, dtype, **kw)
+    def cummax(self, dim, **kw): return cummax(self, dim, **kw)
+    def cummin(self, dim, **kw): return cummin(self, dim, **kw)
+    def logcumsumexp(self, dim, **kw): return logcumsumexp(self, dim, **kw)
+    def prod(self, dim=None, keepdim=False, dtype=None, **kw): return prod(self, dim, keepdim, dtype, **kw)
+    def count_nonzero(self, dim=None, **kw): return count_nonzero(self, dim, **kw)
+    def median(self, dim=None, keepdim=False, **kw): return median(self, dim, keepdim, **kw)
+    def mode(self, dim=-1, keepdim=False, **kw): return mode(self, dim, keepdim, **kw)
+    def quantile(self, q, dim=None, keepdim=False, **kw): return quantile(self, q, dim, keepdim, **kw)
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None): return norm(self, p, dim, keepdim, dtype)
+
+    def any(self, dim=None, keepdim=False, **kw): return ops.scan.any(self, dim, keepdim, **kw)
+    def all(self, dim=None, keepdim=False, **kw): return ops.scan.all(self, dim, keepdim, **kw)
 
 
     def reshape(self, *shape): return reshape(self, *shape)
@@ -506,6 +552,7 @@ def full_like(t, fill_value, dtype=None, requires_grad=False):
 
 
 from . import autograd  # noqa: E402
+from . import ops  # noqa: E402  (ops-select: ops.scan.all/any for Tensor.all/any, names that shadow builtins)
 from .ops import *  # noqa: E402,F401,F403  (the operators above call these)
 from .ops import abs, max, min, pow, sum  # noqa: E402  (names that shadow builtins, on purpose)
 from .ops.indexing import _plain_key  # noqa: E402

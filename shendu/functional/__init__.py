@@ -27,3 +27,5 @@ from .pooling import avg_pool1d, avg_pool3d, max_pool1d, max_pool3d, max_unpool2
 from .dropout import dropout1d, dropout2d, dropout3d  # noqa: F401
 from .spatial import fold, pixel_shuffle, pixel_unshuffle, unfold  # noqa: F401
 from .embedding_bag import embedding_bag  # noqa: F401
+# --- ops-select: one_hot
+from ..ops.selection import one_hot  # noqa: F401,E402

@@ -23,3 +23,17 @@ __all__ = [
     "argmin", "logsumexp", "max", "mean", "min", "std", "sum", "var", "broadcast_to", "expand", "expand_dims",
     "flatten", "permute", "reshape", "squeeze", "swapaxes", "transpose", "unsqueeze", "view",
 ]
+
+# --- ops-select: indexing and selection, scans and reductions, norms (issue 14)
+from .norm import norm
+from .scan import (all, any, count_nonzero, cummax, cummin, cumprod, cumsum, logcumsumexp, median, mode, prod,
+                   quantile, std_mean, var_mean)
+from .selection import (argsort, argwhere, bincount, gather, index_add, index_select, masked_select, nonzero,
+                        scatter, scatter_add, scatter_reduce, sort, take_along_dim, topk, unique)
+
+# all and any shadow builtins: imported by name where wanted (shendu/__init__.py), not by `import *`
+__all__ += [
+    "norm", "count_nonzero", "cummax", "cummin", "cumprod", "cumsum", "logcumsumexp", "median", "mode", "prod",
+    "quantile", "std_mean", "var_mean", "argsort", "argwhere", "bincount", "gather", "index_add", "index_select",
+    "masked_select", "nonzero", "scatter", "scatter_add", "scatter_reduce", "sort", "take_along_dim", "topk", "unique",
+]

@@ -267,8 +267,12 @@ def minimum(a, b):
     return Minimum.apply(a, b)
 
 
-def where(cond, a, b):
-    """Choose ``a`` where ``cond`` is true, else ``b`` (with broadcasting)."""
+def where(cond, a=None, b=None):
+    """Choose ``a`` where ``cond`` is true, else ``b`` (with broadcasting).
+    ``where(cond)`` alone is ``nonzero(cond, as_tuple=True)``, as in PyTorch."""
+    if a is None and b is None:
+        from .selection import nonzero
+        return nonzero(cond, as_tuple=True)
     c = cond.data if isinstance(cond, Tensor) else cond
     a, b = binary_operands(a, b)
     xp = get_array_module(a.data)

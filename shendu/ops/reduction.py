@@ -149,13 +149,20 @@ def _reduce_args(x, axis, keepdims, kw, op):
 
 
 def sum(x, axis=None, keepdims=False, **kw):
-    """Sum over ``axis`` (all axes by default). Alias keywords: ``dim``, ``keepdim``."""
+    """Sum over ``axis`` (all axes by default). Alias keywords: ``dim``, ``keepdim``;
+    ``dtype=`` casts the input first (as PyTorch)."""
+    if kw.get("dtype") is not None:
+        x = cast(x, kw.pop("dtype"))
+    kw.pop("dtype", None)
     axis, keepdims = _reduce_args(x, axis, keepdims, kw, "sum")
     return Sum.apply(x, axis=axis, keepdims=keepdims)
 
 
 def mean(x, axis=None, keepdims=False, **kw):
-    """Arithmetic mean over ``axis``."""
+    """Arithmetic mean over ``axis``; ``dtype=`` casts the input first (as PyTorch)."""
+    if kw.get("dtype") is not None:
+        x = cast(x, kw.pop("dtype"))
+    kw.pop("dtype", None)
     axis, keepdims = _reduce_args(x, axis, keepdims, kw, "mean")
     if x.data.dtype.kind != "f":
         x = cast(x, get_default_dtype())
