@@ -64,7 +64,7 @@ dilation (dh, dw), zero padding top/bottom/left/right, output size (ho, wo) and 
 
 
 # ----------------------------------------------------------------- sizes and padding
-def _pair(value, what, op):
+def pair(value, what, op):
     """An int or a pair of ints as a pair of positive ints."""
     pair = (value, value) if isinstance(value, numbers.Integral) else tuple(value)
     if len(pair) != 2 or not all(isinstance(v, numbers.Integral) and v >= 1 for v in pair):
@@ -131,9 +131,9 @@ def conv_padding(padding, sizes, kernel, stride, dilation, op="conv"):
 
 def conv_geometry(in_size, kernel_size, stride=1, padding=0, dilation=1, groups=1, op="conv2d"):
     """The :class:`ConvGeometry` of a 2-D convolution of an (H, W) input."""
-    kernel = _pair(kernel_size, "kernel_size", op)
-    stride = _pair(stride, "stride", op)
-    dilation = _pair(dilation, "dilation", op)
+    kernel = pair(kernel_size, "kernel_size", op)
+    stride = pair(stride, "stride", op)
+    dilation = pair(dilation, "dilation", op)
     (pt, pb), (pl, pr) = conv_padding(padding, in_size, kernel, stride, dilation, op)
     ho = conv_output_size(in_size[0], kernel[0], stride[0], (pt, pb), dilation[0])
     wo = conv_output_size(in_size[1], kernel[1], stride[1], (pl, pr), dilation[1])
@@ -533,7 +533,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """
     op = "conv_transpose2d"
     _check(input, weight, bias, groups, 0, op, 4)
-    kernel, s, d = weight.shape[2:], _pair(stride, "stride", op), _pair(dilation, "dilation", op)
+    kernel, s, d = weight.shape[2:], pair(stride, "stride", op), pair(dilation, "dilation", op)
     p = (padding, padding) if isinstance(padding, numbers.Integral) else tuple(padding)
     op_pad = (output_padding, output_padding) if isinstance(output_padding, numbers.Integral) else tuple(output_padding)
     if any(not 0 <= a < max(si, di) for a, si, di in zip(op_pad, s, d)):

@@ -28,7 +28,7 @@ from ..backend import get_array_module
 from ..ops import mean, pad, reshape, take
 from ..parallel import parallel_for
 from ..tensor import Tensor
-from .conv import ConvGeometry, _pair, pad_input, window_slices
+from .conv import ConvGeometry, pad_input, pair, window_slices
 
 
 # ----------------------------------------------------------------- max / average pooling
@@ -48,9 +48,9 @@ def pool_output_size(size, kernel_size, stride, padding=0, dilation=1, ceil_mode
 def _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, op):
     if x.ndim != 4:
         raise ValueError(f"{op}: expected input of 4 dimensions (N, C, H, W), got shape {tuple(x.shape)}")
-    kernel = _pair(kernel_size, "kernel_size", op)
-    stride = kernel if stride is None or stride == () else _pair(stride, "stride", op)
-    dilation = _pair(dilation, "dilation", op)
+    kernel = pair(kernel_size, "kernel_size", op)
+    stride = kernel if stride is None or stride == () else pair(stride, "stride", op)
+    dilation = pair(dilation, "dilation", op)
     pads = (padding, padding) if isinstance(padding, numbers.Integral) else tuple(padding)
     if len(pads) != 2 or any(not 0 <= p <= k // 2 for p, k in zip(pads, kernel)):
         raise ValueError(f"{op}: padding must be between 0 and half the kernel size {kernel}, got {padding!r}")
@@ -431,8 +431,8 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
                          f"{tuple(input.shape)} and {tuple(indices.shape)}")
     if indices.dtype.kind not in "iu":
         raise TypeError(f"{op}: expected integer indices, got dtype {indices.dtype}")
-    k = _pair(kernel_size, "kernel_size", op)
-    s = k if stride is None or stride == () else _pair(stride, "stride", op)
+    k = pair(kernel_size, "kernel_size", op)
+    s = k if stride is None or stride == () else pair(stride, "stride", op)
     p = (padding, padding) if isinstance(padding, numbers.Integral) else tuple(padding)
     if output_size is None:
         out = tuple((n - 1) * si - 2 * pi + ki for n, si, pi, ki in zip(input.shape[-2:], s, p, k))
@@ -796,7 +796,8 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
 _PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
-def _pad4(padding, op):
+def pad4(padding, op):
+    """``padding`` (an int, or (left, right, top, bottom)) as four non-negative ints; ValueError naming ``op``."""
     pads = (padding,) * 4 if isinstance(padding, numbers.Integral) else tuple(padding)
     if len(pads) != 4 or not all(isinstance(p, numbers.Integral) and p >= 0 for p in pads):
         raise ValueError(f"{op}: padding must be a non-negative int or (left, right, top, bottom), got {padding!r}")
@@ -813,7 +814,7 @@ def pad2d(input, padding, mode="constant", value=0.0):
 
     Shape: (*, H, W) -> (*, H + top + bottom, W + left + right).
     """
-    left, right, top, bottom = _pad4(padding, "pad2d")
+    left, right, top, bottom = pad4(padding, "pad2d")
     if mode == "constant":
         return pad(input, ((0, 0),) * (input.ndim - 2) + ((top, bottom), (left, right)), value=value)
     if mode not in _PAD_MODES:

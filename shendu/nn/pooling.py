@@ -189,7 +189,7 @@ class ZeroPad2d(Module):
     def __init__(self, padding):
         super().__init__()
         self.padding = padding
-        P._pad4(padding, "ZeroPad2d")  # validate now
+        P.pad4(padding, "ZeroPad2d")  # validate now
 
     def forward(self, x):
         return F.zero_pad2d(x, self.padding)

@@ -37,7 +37,7 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, *,
                  maximize=False, decoupled_weight_decay=False):
-        _check_adam_like(type(self).__name__, lr, betas, eps, weight_decay)
+        check_adam_like(type(self).__name__, lr, betas, eps, weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, maximize=maximize,
                                       decoupled_weight_decay=decoupled_weight_decay))
@@ -88,7 +88,7 @@ class AdamW(Adam):
                          decoupled_weight_decay=True)
 
 
-def _check_adam_like(name, lr, betas, eps, weight_decay):
+def check_adam_like(name, lr, betas, eps, weight_decay):
     check_hyper(name, lr=(lr, lr >= 0, ">= 0"), eps=(eps, eps >= 0, ">= 0"),
                 weight_decay=(weight_decay, weight_decay >= 0, ">= 0"),
                 betas=(betas, len(betas) == 2 and all(0 <= b < 1 for b in betas), "two values in [0, 1)"))

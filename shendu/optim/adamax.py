@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..backend import get_array_module
-from .adam import _check_adam_like
+from .adam import check_adam_like
 from .optimizer import Optimizer, bias_correction, ema_, lazy_state
 
 
@@ -29,7 +29,7 @@ class Adamax(Optimizer):
     """
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, *, maximize=False):
-        _check_adam_like("Adamax", lr, betas, eps, weight_decay)
+        check_adam_like("Adamax", lr, betas, eps, weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       maximize=maximize))
 

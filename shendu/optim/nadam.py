@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..backend import get_array_module
-from .adam import _check_adam_like
+from .adam import check_adam_like
 from .optimizer import Optimizer, bias_correction, check_hyper, ema_, ema_square_, lazy_state
 
 
@@ -36,7 +36,7 @@ class NAdam(Optimizer):
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
                  decoupled_weight_decay=False, *, maximize=False):
-        _check_adam_like("NAdam", lr, betas, eps, weight_decay)
+        check_adam_like("NAdam", lr, betas, eps, weight_decay)
         check_hyper("NAdam", momentum_decay=(momentum_decay, momentum_decay >= 0, ">= 0"))
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
