@@ -154,3 +154,52 @@ def test_tokenizers_and_windows(tmp_path):
     train, val, tok = text_splits(path, block_size=4)
     assert len(train) == 90 - 4 and len(val) == 10 - 4 and tok.vocab_size == 10
     assert tok.decode(val.ids) == ("abcdefghij" * 10)[90:]
+
+
+# ---------------------------------------------------------------- Bahdanau and Luong attention
+def _np_softmax(e):
+    e = np.exp(e - e.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def test_additive_attention_is_bahdanaus_formula_and_masks():
+    shendu.manual_seed(0)
+    att = nn.AdditiveAttention(query_dim=3, key_dim=4, hidden_dim=5)
+    att.to(dtype=np.float64)
+    rng = np.random.default_rng(0)
+    q, k = rng.standard_normal((2, 3)), rng.standard_normal((2, 6, 4))
+    mask = np.ones((2, 6), dtype=bool)
+    mask[1, 4:] = False
+    context, weights = att(shendu.tensor(q), shendu.tensor(k), mask=shendu.tensor(mask))
+    Wq, Wk, bk, v = (att.query_proj.weight.numpy(), att.key_proj.weight.numpy(), att.key_proj.bias.numpy(),
+                     att.v.weight.numpy()[0])
+    e = np.tanh((q @ Wq.T)[:, None, :] + k @ Wk.T + bk) @ v          # (2, 6)
+    e = np.where(mask, e, -np.inf)
+    alpha = _np_softmax(e)
+    np.testing.assert_allclose(weights.numpy(), alpha, rtol=1e-12)
+    np.testing.assert_allclose(context.numpy(), np.einsum("ns,nsd->nd", alpha, k), rtol=1e-12)
+    assert (weights.numpy()[1, 4:] == 0).all()
+    shendu.gradcheck(lambda a, b: att(a, b)[0], shendu.tensor(q), shendu.tensor(k))
+    ctx3, w3 = att(shendu.tensor(rng.standard_normal((2, 5, 3))), shendu.tensor(k))   # a query per output step
+    assert ctx3.shape == (2, 5, 4) and w3.shape == (2, 5, 6)
+
+
+def test_luong_dot_and_general_attention():
+    rng = np.random.default_rng(1)
+    q, k, vals = rng.standard_normal((2, 4)), rng.standard_normal((2, 5, 4)), rng.standard_normal((2, 5, 3))
+    dot = nn.DotProductAttention(4, 4)
+    context, weights = dot(shendu.tensor(q), shendu.tensor(k), shendu.tensor(vals))
+    alpha = _np_softmax(np.einsum("nd,nsd->ns", q, k))
+    np.testing.assert_allclose(weights.numpy(), alpha, rtol=1e-12)
+    np.testing.assert_allclose(context.numpy(), np.einsum("ns,nsd->nd", alpha, vals), rtol=1e-12)
+    general = nn.DotProductAttention(4, 6, mode="general", scaled=True)
+    general.to(dtype=np.float64)
+    k6 = rng.standard_normal((2, 5, 6))
+    W = general.weight.weight.numpy()                                  # (4, 6): q · W k
+    _, w = general(shendu.tensor(q), shendu.tensor(k6))
+    np.testing.assert_allclose(w.numpy(), _np_softmax(np.einsum("nd,de,nse->ns", q, W, k6) / np.sqrt(6)),
+                               rtol=1e-12)
+    with pytest.raises(ValueError, match="use mode='general'"):
+        nn.DotProductAttention(4, 6)
+    with pytest.raises(ValueError, match="expected a bool mask"):
+        dot(shendu.tensor(q), shendu.tensor(k), mask=shendu.ones(2, 4, dtype=shendu.bool))

@@ -30,3 +30,5 @@ from .pooling import AvgPool1d, AvgPool3d, MaxPool1d, MaxPool3d, MaxUnpool2d
 from .dropout import Dropout1d, Dropout2d, Dropout3d
 from .embedding_bag import EmbeddingBag
 from .spatial import Fold, PixelShuffle, PixelUnshuffle, Unfold
+# --- lead: attention of RNN encoder-decoders
+from .seq_attention import AdditiveAttention, DotProductAttention
