@@ -52,6 +52,7 @@ class Cast(Function):
     """y = x converted to another dtype; the gradient is cast back by the engine."""
 
     __slots__ = ()
+    saved_inputs = ()
 
     def forward(self, x, dtype):
         return x.astype(dtype)

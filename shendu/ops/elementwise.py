@@ -13,6 +13,8 @@ class Exp(Function):
     """y = eˣ;  dy/dx = y."""
 
     __slots__ = ("y",)
+    saved_inputs = ()  # backward uses the output
+    saves_output = True
 
     def forward(self, x):
         self.y = get_array_module(x).exp(x)
@@ -39,6 +41,8 @@ class Sqrt(Function):
     """y = √x;  dy/dx = 1/(2y)."""
 
     __slots__ = ("y",)
+    saved_inputs = ()  # backward uses the output
+    saves_output = True
 
     def forward(self, x):
         self.y = get_array_module(x).sqrt(x)
@@ -65,6 +69,8 @@ class Tanh(Function):
     """y = tanh x;  dy/dx = 1 − y²."""
 
     __slots__ = ("y",)
+    saved_inputs = ()  # backward uses the output
+    saves_output = True
 
     def forward(self, x):
         self.y = get_array_module(x).tanh(x)
@@ -93,6 +99,8 @@ class Sigmoid(Function):
     """y = σ(x) = 1 / (1 + e⁻ˣ);  dy/dx = y(1 − y). Stable for large |x| (see :func:`sigmoid_array`)."""
 
     __slots__ = ("y",)
+    saved_inputs = ()  # backward uses the output
+    saves_output = True
 
     def forward(self, x):
         self.y = sigmoid_array(x)
@@ -110,6 +118,7 @@ class Relu(Function):
     """y = max(x, 0);  dy/dx = 1 where x > 0, else 0."""
 
     __slots__ = ("mask",)
+    saved_inputs = ()  # backward uses a mask made in forward
 
     def forward(self, x):
         xp = get_array_module(x)
@@ -141,6 +150,7 @@ class Clip(Function):
     """y = min(max(x, lo), hi);  dy/dx = 1 where lo ≤ x ≤ hi (PyTorch's clamp)."""
 
     __slots__ = ("mask",)
+    saved_inputs = ()  # backward uses a mask made in forward
 
     def forward(self, x, lo, hi):
         xp = get_array_module(x)
@@ -160,6 +170,7 @@ class Maximum(Function):
     """y = max(a, b) element-wise; the gradient goes to the larger input, halved on ties."""
 
     __slots__ = ("wa",)
+    saved_inputs = ()  # backward uses a mask made in forward
 
     def forward(self, a, b):
         xp = get_array_module(a)
@@ -175,6 +186,7 @@ class Minimum(Function):
     """y = min(a, b) element-wise; the gradient goes to the smaller input, halved on ties."""
 
     __slots__ = ("wa",)
+    saved_inputs = ()  # backward uses a mask made in forward
 
     def forward(self, a, b):
         xp = get_array_module(a)
@@ -190,6 +202,7 @@ class Where(Function):
     """y = a where cond else b;  the gradient flows to the chosen input."""
 
     __slots__ = ("cond",)
+    saved_inputs = ()  # backward uses a mask made in forward
 
     def forward(self, a, b, cond):
         self.cond = cond

@@ -15,6 +15,7 @@ class Concatenate(Function):
     """y = [x₁, x₂, …] joined along ``axis``;  each input gets its slice of the gradient."""
 
     __slots__ = ("axis", "bounds")
+    saved_inputs = ()
 
     def forward(self, *xs, axis):
         self.axis = axis
@@ -37,6 +38,7 @@ class Stack(Function):
     """y = [x₁, x₂, …] stacked along a new ``axis``;  input i gets y's slice i."""
 
     __slots__ = ("axis",)
+    saved_inputs = ()
 
     def forward(self, *xs, axis):
         self.axis = axis
@@ -55,6 +57,7 @@ class Pad(Function):
     """y = x surrounded by ``value``;  the gradient is the interior of g."""
 
     __slots__ = ("slices",)
+    saved_inputs = ()
 
     def forward(self, x, pad_width, value):
         self.slices = tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, x.shape))

@@ -13,6 +13,11 @@ class MatMul(Function):
     """
 
     __slots__ = ("a", "b")
+    saved_inputs = (0, 1)
+
+    def saves_input(self, i):  # a is needed only for b's gradient, and b for a's
+        return self.inputs[1 - i].requires_grad
+
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -54,6 +59,11 @@ class Linear(Function):
     """
 
     __slots__ = ("x", "w", "has_bias")
+    saved_inputs = (0, 1)
+
+    def saves_input(self, i):  # x for W's gradient, W for x's; never the bias
+        return i < 2 and self.inputs[1 - i].requires_grad
+
 
     def forward(self, x, w, b=None):
         self.x, self.w, self.has_bias = x, w, b is not None

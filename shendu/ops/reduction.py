@@ -52,6 +52,7 @@ class Sum(Function):
     """y = Σ x over ``axis``;  dy/dx = 1 (the gradient is broadcast back)."""
 
     __slots__ = ("shape", "axis", "keepdims")
+    saved_inputs = ()
 
     def forward(self, x, axis, keepdims):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
@@ -65,6 +66,7 @@ class Mean(Function):
     """y = (1/n) Σ x over ``axis``;  dy/dx = 1/n."""
 
     __slots__ = ("shape", "axis", "keepdims")
+    saved_inputs = ()
 
     def forward(self, x, axis, keepdims):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
@@ -86,6 +88,7 @@ class Extremum(Function):
     """
 
     __slots__ = ("x", "y", "axis", "keepdims")
+    saves_output = True
 
     def forward(self, x, axis, keepdims, largest):
         y = x.max(axis=axis, keepdims=True) if largest else x.min(axis=axis, keepdims=True)
@@ -103,6 +106,7 @@ class Var(Function):
     """y = Σ (x − x̄)² / (n − ddof) over ``axis``;  dy/dx = 2(x − x̄) / (n − ddof)."""
 
     __slots__ = ("centered", "axis", "keepdims", "denom")
+    saved_inputs = ()
 
     def forward(self, x, axis, ddof, keepdims):
         xp = get_array_module(x)
@@ -121,6 +125,7 @@ class LogSumExp(Function):
     m = max x so that it never overflows;  dy/dx = softmax(x)."""
 
     __slots__ = ("x", "y", "axis", "keepdims")
+    saves_output = True
 
     def forward(self, x, axis, keepdims):
         xp = get_array_module(x)
