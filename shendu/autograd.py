@@ -350,6 +350,7 @@ def backward(root, grad=None, retain_graph=False):
         return
     grads = {id(root): g}
     stored = set()  # ids of arrays handed to leaves in this pass: one array never serves two leaves
+    alive = []  # outputs of several-output nodes that have a gradient waiting (their consumers may be freed)
     for t in reversed(graph_order((root,))):
         fn = t._ctx
         if fn.outputs is None:
@@ -393,7 +394,12 @@ def backward(root, grad=None, retain_graph=False):
             else:
                 k = id(inp)
                 prev = grads.get(k)
-                grads[k] = ig if prev is None else prev + ig
+                if prev is not None:
+                    grads[k] = prev + ig
+                else:
+                    grads[k] = ig
+                    if inp._ctx.outputs is not None:  # keep it alive until its node runs (grads holds only ids)
+                        alive.append(inp)
 
 
 def _check_versions(fn, outputs):

@@ -318,6 +318,8 @@ class Tensor:
     def mean(self, axis=None, keepdims=False, **kw): return mean(self, axis, keepdims, **kw)
     def max(self, axis=None, keepdims=False, **kw): return max(self, axis, keepdims, **kw)
     def min(self, axis=None, keepdims=False, **kw): return min(self, axis, keepdims, **kw)
+    def amax(self, axis=None, keepdims=False, **kw): return amax(self, axis, keepdims, **kw)
+    def amin(self, axis=None, keepdims=False, **kw): return amin(self, axis, keepdims, **kw)
     def var(self, axis=None, ddof=0, keepdims=False, **kw): return var(self, axis, ddof, keepdims, **kw)
     def std(self, axis=None, ddof=0, keepdims=False, **kw): return std(self, axis, ddof, keepdims, **kw)
     def logsumexp(self, axis=None, keepdims=False, **kw): return logsumexp(self, axis, keepdims, **kw)
@@ -344,7 +346,9 @@ class Tensor:
     def expand(self, *shape): return expand(self, *shape)
     def broadcast_to(self, shape): return broadcast_to(self, shape)
     def matmul(self, o): return matmul(self, o)
-    def split(self, indices_or_sections, axis=0, **kw): return split(self, indices_or_sections, axis, **kw)
+    def split(self, split_size_or_sections, dim=0, **kw): return split(self, split_size_or_sections, dim, **kw)
+    def tensor_split(self, indices_or_sections, dim=0, **kw): return tensor_split(self, indices_or_sections, dim, **kw)
+    def chunk(self, chunks, dim=0, **kw): return chunk(self, chunks, dim, **kw)
 
 
 _new_tensor = object.__new__

@@ -71,6 +71,18 @@ def cast(x, dtype):
     return Cast.apply(x, dtype=dtype)
 
 
+def floating(x):
+    """``x`` itself if it is floating, else ``x`` cast to the default floating dtype.
+
+    The one rule of every floating-only op (exp, log, sigmoid, softmax, …):
+    integer and bool inputs give ``get_default_dtype()`` (float32 unless set),
+    as in PyTorch — not NumPy's float64.
+    """
+    if x.data.dtype.kind in "fc":
+        return x
+    return cast(x, backend.get_default_dtype())
+
+
 def axis_arg(axis, kw, op):
     """Accept PyTorch's ``dim=`` as an alias of ``axis=`` (and lists of axes)."""
     if kw:
@@ -100,7 +112,7 @@ def normalize_axes(axis, ndim, op="axis"):
         axis = (axis,)
     out = []
     for a in axis:
-        if not -ndim <= a < max(ndim, 1):
+        if not -max(ndim, 1) <= a < max(ndim, 1):  # a 0-d tensor accepts 0 and -1, as in PyTorch
             raise IndexError(f"{op}: axis {a} is out of range for a tensor of {ndim} dimensions")
         out.append(a % max(ndim, 1))
     return tuple(sorted(out))

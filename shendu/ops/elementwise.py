@@ -6,7 +6,7 @@ from ..autograd import Function, is_grad_enabled
 from ..backend import get_array_module
 from ..parallel import parallel_batch
 from ..tensor import Tensor
-from ._util import binary_operands, lift
+from ._util import binary_operands, floating, lift
 
 
 class Exp(Function):
@@ -215,18 +215,18 @@ class Where(Function):
 
 
 def exp(x):
-    """eˣ element-wise."""
-    return Exp.apply(x)
+    """eˣ element-wise (integer inputs give the default float dtype, as every floating op here)."""
+    return Exp.apply(floating(x))
 
 
 def log(x):
     """Natural logarithm element-wise."""
-    return Log.apply(x)
+    return Log.apply(floating(x))
 
 
 def sqrt(x):
     """Square root element-wise."""
-    return Sqrt.apply(x)
+    return Sqrt.apply(floating(x))
 
 
 def abs(x):
@@ -236,12 +236,12 @@ def abs(x):
 
 def tanh(x):
     """Hyperbolic tangent element-wise."""
-    return Tanh.apply(x)
+    return Tanh.apply(floating(x))
 
 
 def sigmoid(x):
     """The logistic function σ(x) = 1 / (1 + e⁻ˣ), computed stably."""
-    return Sigmoid.apply(x)
+    return Sigmoid.apply(floating(x))
 
 
 def relu(x):
@@ -316,10 +316,22 @@ def logical_not(x):
     return Tensor._wrap(xp.asarray(xp.logical_not(x.data)), False, None)
 
 
+class Sign(Function):
+    """y = sign(x) ∈ {−1, 0, 1};  dy/dx = 0 (PyTorch's choice: the gradient is zero, not missing)."""
+
+    __slots__ = ()
+    saved_inputs = ()
+
+    def forward(self, x):
+        return get_array_module(x).sign(x)
+
+    def backward(self, g):
+        return get_array_module(g).zeros_like(g)
+
+
 def sign(x):
-    """−1, 0 or 1 element-wise (no gradient)."""
-    xp = get_array_module(x.data)
-    return Tensor._wrap(xp.asarray(xp.sign(x.data)), False, None)
+    """−1, 0 or 1 element-wise; takes part in autograd with a zero gradient."""
+    return Sign.apply(x)
 
 
 def isfinite(x):

@@ -100,6 +100,9 @@ class Linear(Function):
 def matmul(a, b):
     """Matrix product with NumPy's rules: 2-D @ 2-D, batched N-D with broadcasting, 1-D vectors."""
     a, b = binary_operands(a, b)
+    if a.data.dtype.kind == "b":
+        raise RuntimeError(f"matmul: not implemented for bool tensors (got {a.dtype} @ {b.dtype}), as in "
+                           f"PyTorch; convert them first, e.g. a.int() @ b.int() or a.float() @ b.float()")
     if a.data.ndim == 0 or b.data.ndim == 0:
         raise ValueError(f"matmul: both operands need at least one dimension, got {a.shape} and {b.shape}")
     return MatMul.apply(a, b)
