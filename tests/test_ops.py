@@ -258,8 +258,8 @@ def test_logical_ops_and_predicates():
 REDUCTIONS = {
     "sum": (lambda x, a, k: x.sum(axis=a, keepdims=k), lambda x, a, k: x.sum(dim=a, keepdim=k)),
     "mean": (lambda x, a, k: x.mean(axis=a, keepdims=k), lambda x, a, k: x.mean(dim=a, keepdim=k)),
-    "max": (lambda x, a, k: x.max(axis=a, keepdims=k), lambda x, a, k: torch.amax(x, dim=a, keepdim=k)),
-    "min": (lambda x, a, k: shendu.min(x, a, k), lambda x, a, k: torch.amin(x, dim=a, keepdim=k)),
+    "amax": (lambda x, a, k: x.amax(axis=a, keepdims=k), lambda x, a, k: torch.amax(x, dim=a, keepdim=k)),
+    "amin": (lambda x, a, k: shendu.amin(x, a, k), lambda x, a, k: torch.amin(x, dim=a, keepdim=k)),
     "var": (lambda x, a, k: x.var(axis=a, keepdims=k), lambda x, a, k: x.var(dim=a, keepdim=k, correction=0)),
     "var ddof=1": (lambda x, a, k: x.var(axis=a, ddof=1, keepdims=k),
                    lambda x, a, k: x.var(dim=a, keepdim=k, correction=1)),
@@ -304,8 +304,8 @@ def test_var_defaults_to_numpys_ddof_0_not_torchs_unbiased():
 def test_max_min_ties_share_the_gradient_evenly_like_torch_amax(axis):
     x = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
     ta = torch_axis(axis, 2)
-    check(lambda t: t.max(axis=axis), lambda t: torch.amax(t, dim=ta), [x], gradcheck=False)
-    check(lambda t: t.min(axis=axis), lambda t: torch.amin(t, dim=ta), [x], gradcheck=False)
+    check(lambda t: t.amax(axis=axis), lambda t: torch.amax(t, dim=ta), [x], gradcheck=False)
+    check(lambda t: t.amin(axis=axis), lambda t: torch.amin(t, dim=ta), [x], gradcheck=False)
 
 
 def test_max_of_all_gives_each_tied_element_an_equal_share():
@@ -493,23 +493,21 @@ def test_concatenate_promotes_mixed_dtypes_and_gives_each_input_its_dtype_back()
     assert a.grad.dtype == shendu.float32 and b.grad.dtype == shendu.float64
 
 
-@pytest.mark.parametrize("how", ["sections", "indices", "torch sizes", "torch chunk size", "chunk"])
+@pytest.mark.parametrize("how", ["tensor_split sections", "tensor_split indices", "sizes", "size", "chunk"])
 def test_split_and_chunk(how):
     x, = randn(4, (6, 2))
-    if how == "sections":
-        sd_fn, t_fn = (lambda t: tuple(shendu.split(t, 3))), (lambda t: torch.tensor_split(t, 3))
-    elif how == "indices":
-        sd_fn, t_fn = (lambda t: tuple(t.split([1, 4]))), (lambda t: torch.tensor_split(t, [1, 4]))
-    elif how == "torch sizes":
-        sd_fn = lambda t: tuple(shendu.split(t, None, split_size_or_sections=[2, 4]))  # noqa: E731
-        t_fn = lambda t: torch.split(t, [2, 4])  # noqa: E731
-    elif how == "torch chunk size":
-        sd_fn = lambda t: tuple(shendu.split(t, None, dim=0, split_size_or_sections=4))  # noqa: E731
-        t_fn = lambda t: torch.split(t, 4, dim=0)  # noqa: E731
+    if how == "tensor_split sections":
+        sd_fn, t_fn = (lambda t: tuple(shendu.tensor_split(t, 4))), (lambda t: torch.tensor_split(t, 4))
+    elif how == "tensor_split indices":
+        sd_fn, t_fn = (lambda t: tuple(t.tensor_split([1, 4]))), (lambda t: torch.tensor_split(t, [1, 4]))
+    elif how == "sizes":
+        sd_fn, t_fn = (lambda t: tuple(t.split([2, 4]))), (lambda t: torch.split(t, [2, 4]))
+    elif how == "size":
+        sd_fn, t_fn = (lambda t: tuple(shendu.split(t, 4, dim=0))), (lambda t: torch.split(t, 4, dim=0))
     else:
         sd_fn, t_fn = (lambda t: tuple(shendu.chunk(t, 4))), (lambda t: torch.chunk(t, 4))
     check(sd_fn, t_fn, [x])
-    check(lambda t: tuple(shendu.split(t, 2, axis=1)), lambda t: torch.tensor_split(t, 2, dim=1), [x],
+    check(lambda t: tuple(shendu.split(t, 1, axis=1)), lambda t: torch.split(t, 1, dim=1), [x],
           gradcheck=False)
 
 
@@ -624,10 +622,13 @@ ERRORS = [
     (lambda: shendu.zeros(3)[5], IndexError, r"^getitem: index 5 does not fit a tensor of shape \(3,\)"),
     (lambda: shendu.zeros(2, 3).sum(axis=2), IndexError, r"^sum: axis 2 is out of range for a tensor of 2 dimensions"),
     (lambda: shendu.zeros(2, 3).max(dim=-3), IndexError, r"^max: axis -3 is out of range"),
-    (lambda: shendu.max(shendu.zeros(2), shendu.zeros(2)), TypeError, r"shendu.maximum\(a, b\)"),
+    (lambda: shendu.zeros(2, 3).max(dim=(0, 1)), TypeError, r"^max: dim must be an int.*shendu.amax"),
+    (lambda: shendu.ones(2, 2, dtype=shendu.bool_) @ shendu.ones(2, 2, dtype=shendu.bool_), RuntimeError,
+     r"^matmul: not implemented for bool tensors \(got bool @ bool\)"),
     (lambda: shendu.zeros(2, 3).permute(0, 0), ValueError, r"^permute: axes \(0, 0\) are not a permutation"),
     (lambda: shendu.zeros(2, 3).squeeze(0), ValueError, r"^squeeze: axis 0 .*\(2, 3\) has size 2, not 1"),
-    (lambda: shendu.split(shendu.zeros(5), 2), ValueError, r"^split: axis 0 of size 5 does not divide into 2"),
+    (lambda: shendu.split(shendu.zeros(5), [2, 2]), ValueError, r"^split: sizes \[2, 2\] must be non-negative and add up to 5"),
+    (lambda: shendu.split(shendu.zeros(5), 0), ValueError, r"^split: split_size must be a positive int, got 0"),
     (lambda: shendu.split(shendu.zeros(5), 2, axis=1), IndexError, r"^split: axis 1 is out of range"),
     (lambda: shendu.pad(shendu.zeros(2, 2), ((1, 1), (1, 1), (1, 1))), ValueError, r"^pad: pad_width needs one"),
     (lambda: shendu.clip(shendu.zeros(2)), ValueError, r"^clip: at least one of min and max"),

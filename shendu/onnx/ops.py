@@ -543,7 +543,7 @@ def _recurrence(b, n):
     cls, o = type(n.fn), n.options
     op_type, order = _ONNX_GATES[cls]
     S = cls.n_states
-    H = n.tensors[1 + S].shape[1]  # W_hh (G·H, H)
+    H = n.tensors[2 + S].shape[1]  # W_hh (G·H, H)
     L = n.tensors[0].shape[0]
     x, weights = b.value(n.tensors[0]), [b.value(t) for t in n.tensors[1 + S:]]
 

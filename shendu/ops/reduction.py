@@ -259,10 +259,8 @@ def _extremum(x, axis, keepdims, kw, op):
         other = axis if other is None else other
         return (maximum if op == "max" else minimum)(x, other)
     axis, keepdims = _reduce_args(x, axis, keepdims, kw, op)
-    if axis is None:
-        if keepdims:
-            raise TypeError(f"{op}: keepdim needs a dim (for several dims use a{op})")
-        return Extremum.apply(x, axis=None, keepdims=False, largest=op == "max")
+    if axis is None:  # (keepdims=True here is NumPy's spelling: every axis kept, of size 1)
+        return Extremum.apply(x, axis=None, keepdims=keepdims, largest=op == "max")
     if not isinstance(axis, numbers.Integral):
         raise TypeError(f"{op}: dim must be an int, got {axis!r}; for the {op}imum over several dims use "
                         f"shendu.a{op}(x, dim={axis!r})")
