@@ -119,6 +119,7 @@ class Relu(Function):
 
     __slots__ = ("mask",)
     saved_inputs = ()  # backward uses a mask made in forward
+    saves_output = True  # as PyTorch's ReluBackward (which uses y): y changed in place refuses backward
 
     def forward(self, x):
         xp = get_array_module(x)
