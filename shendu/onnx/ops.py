@@ -386,6 +386,8 @@ def _split(b, n):
     if isinstance(b.dims(n.tensors[0])[axis], Dim):
         n.fail("a split along the batch axis is not supported (export with batch_axis=None)")
     sizes = [hi - lo for lo, hi in zip(bounds[:-1], bounds[1:])]
+    if any(s < 0 for s in sizes) or any(not 0 <= b <= n.tensors[0].shape[axis] for b in bounds):
+        n.fail(f"a split at indices out of order or out of range ({list(bounds)}) has no ONNX Split")
     b.op("Split", [n.inputs[0], b.ints(sizes)], n.output, axis=int(axis))
 
 

@@ -102,9 +102,9 @@ def stack(tensors, axis=0, **kw):
 
 
 class Split(Function):
-    """(y_1, …, y_k) = consecutive slices of x along ``axis``, ``bounds`` apart: one node, k outputs
-    (views of x, as in PyTorch). dL/dx = the pieces' gradients side by side (zeros for a piece
-    that received none)."""
+    """(y_1, …, y_k) = the slices x[b_i : b_(i+1)] along ``axis``: one node, k outputs (views of x,
+    as in PyTorch). dL/dx = the pieces' gradients put back in place (zeros for a piece that
+    received none)."""
 
     __slots__ = ("shape", "axis", "bounds")
     saved_inputs = ()
@@ -120,8 +120,8 @@ class Split(Function):
         gx = gx.zeros(self.shape, dtype=dtype)
         lead = (slice(None),) * self.axis
         for g, a, b in zip(grads, self.bounds[:-1], self.bounds[1:]):
-            if g is not None:
-                gx[lead + (slice(a, b),)] = g
+            if g is not None:  # += : tensor_split's pieces may overlap (indices given out of order)
+                gx[lead + (slice(a, b),)] += g
         return gx
 
 
@@ -180,8 +180,7 @@ def tensor_split(x, indices_or_sections, dim=0, **kw):
         sizes = [n // k + (i < n % k) for i in range(k)]
         bounds = list(itertools.accumulate(sizes, initial=0))
     else:
-        bounds = [0] + [builtins.min(builtins.max(int(i), 0), n) for i in indices_or_sections] + [n]
-        bounds = [builtins.max(b, a) for a, b in zip([0] + bounds[:-1], bounds)]  # never backwards
+        bounds = [0] + [int(i) for i in indices_or_sections] + [n]  # x[b_i:b_i+1], Python's slicing rules
     return _split_at(x, bounds, axis)
 
 

@@ -258,7 +258,10 @@ def _extremum(x, axis, keepdims, kw, op):
     if isinstance(axis, Tensor) or other is not None:
         other = axis if other is None else other
         return (maximum if op == "max" else minimum)(x, other)
+    dim_given = axis is not None or kw.get("dim") is not None
     axis, keepdims = _reduce_args(x, axis, keepdims, kw, op)
+    if dim_given and x.ndim == 0:  # dim 0 or -1 of a 0-d tensor: still values and indices
+        axis = 0
     if axis is None:  # (keepdims=True here is NumPy's spelling: every axis kept, of size 1)
         return Extremum.apply(x, axis=None, keepdims=keepdims, largest=op == "max")
     if not isinstance(axis, numbers.Integral):
