@@ -100,9 +100,8 @@ class Function:
       every output's gradient is complete.
 
     Version counters (PyTorch's): every in-place change of a tensor bumps its
-    ``_version``. A recorded node remembers its inputs' versions, and
-    ``backward`` raises if an input the node *saved* for backward was modified
-    since. A subclass declares what it saves:
+    ``_version``, and ``backward`` raises if an input the node *saved* for
+    backward was modified after the node was recorded. A subclass declares what it saves:
 
     * ``saved_inputs``: the positions of the inputs whose arrays backward uses
       (``None``, the default, means all of them: the safe choice); ``()`` for
@@ -112,14 +111,18 @@ class Function:
       overrides :meth:`saves_input` instead.
     * ``saves_output = True`` when backward uses the output array (exp's eˣ).
 
-    Attributes of a recorded node: ``inputs`` (the input tensors), ``versions``
-    (their versions when recorded, or None), ``outputs`` (weak references to
+    (How: :func:`bump_version` stamps a changed tensor with a process-wide
+    clock of in-place changes; a node records the clock when it is recorded;
+    backward looks at the inputs only if the clock moved since.)
+
+    Attributes of a recorded node: ``inputs`` (the input tensors), ``clock``
+    (the clock of in-place changes when recorded), ``outputs`` (weak references to
     the output tensors of a several-output node, else None) and, while
     :class:`keep_options` is active, ``options`` (the keyword options of the
     forward call, what an exporter such as ONNX needs).
     """
 
-    __slots__ = ("inputs", "versions", "outputs", "options")
+    __slots__ = ("inputs", "clock", "outputs", "options")
     saved_inputs = None
     saves_output = False
 
@@ -156,16 +159,16 @@ class Function:
             out = _asarray(out)
         if _grad_enabled:
             for t in inputs:
-                if t.requires_grad:
-                    fn._record(inputs, kwargs)
-                    fn.outputs = None
+                if t.requires_grad:  # record: the inputs, the clock of in-place changes, options on request
+                    fn.inputs, fn.outputs, fn.clock = inputs, None, _clock
+                    if _keep_options:
+                        fn.options = kwargs
                     return Tensor._wrap(out, True, fn)
         return Tensor._wrap(out, False, None)
 
     def _record(self, inputs, kwargs):
-        """Keep the inputs, their versions (when the op saves any) and, on request, the options."""
-        self.inputs = inputs
-        self.versions = None if self.saved_inputs == () else [t._version for t in inputs]
+        """Keep the inputs, the clock of in-place changes and, on request, the options."""
+        self.inputs, self.clock = inputs, _clock
         if _keep_options:
             self.options = kwargs
 
@@ -359,7 +362,7 @@ def backward(root, grad=None, retain_graph=False):
                 continue
             if t._retains_grad:
                 _accumulate(t, g, g)
-            if fn.versions is not None or fn.saves_output:
+            if fn.clock != _clock:  # something changed in place since the node was recorded
                 _check_versions(fn, (t,))
             in_grads = fn.backward(g)
             if not retain_graph:
@@ -372,7 +375,8 @@ def backward(root, grad=None, retain_graph=False):
             for o, x in zip(outs, gs):
                 if x is not None and o._retains_grad:
                     _accumulate(o, x, x)
-            _check_versions(fn, outs)
+            if fn.clock != _clock:
+                _check_versions(fn, outs)
             in_grads = fn.backward(*gs)
             if not retain_graph:
                 for o in outs:
@@ -402,24 +406,39 @@ def backward(root, grad=None, retain_graph=False):
                         alive.append(inp)
 
 
+_clock = 0  # in-place changes so far in this process: stamps the tensors changed and the nodes recorded
+
+
+def bump_version(t):
+    """Record an in-place change of ``t``: its ``_version`` (PyTorch's counter) goes up by one and
+    it is stamped with the clock, so that every node recorded before now knows ``t`` changed.
+
+    Every in-place change calls it: ``+=`` and the other augmented assignments,
+    ``t[...] = v``, an optimizer's step on each parameter it updates.
+    """
+    global _clock
+    _clock += 1
+    t._version += 1
+    t._stamp = _clock
+
+
 def _check_versions(fn, outputs):
-    """Raise if a tensor that ``fn`` saved for backward was modified in place after it was recorded."""
-    versions = fn.versions
-    if versions is not None:
-        for i, (t, v) in enumerate(zip(fn.inputs, versions)):
-            if t._version != v and fn.saves_input(i):
-                raise _modified(t, f"input {i} of {type(fn).__name__}", v)
+    """Raise if a tensor that ``fn`` saved for backward was modified in place after it was recorded
+    (its stamp is later than the node's clock)."""
+    for i, t in enumerate(fn.inputs):
+        if t._stamp > fn.clock and fn.saves_input(i):
+            raise _modified(t, f"input {i} of {type(fn).__name__}")
     if fn.saves_output:
         for k, t in enumerate(outputs):
-            if t is not None and t._version != 0:
-                raise _modified(t, f"output {k} of {type(fn).__name__}", 0)
+            if t is not None and t._stamp > fn.clock:
+                raise _modified(t, f"output {k} of {type(fn).__name__}")
 
 
-def _modified(t, role, expected):
+def _modified(t, role):
     return RuntimeError(
         f"backward: one of the tensors needed for gradient computation has been modified by an in-place "
-        f"operation: {role}, a {t.dtype} tensor of shape {tuple(t.shape)}, is at version {t._version}; "
-        f"expected version {expected} instead. Compute a new tensor (x = x + 1 rather than x += 1), or "
+        f"operation: {role}, a {t.dtype} tensor of shape {tuple(t.shape)}, is at version {t._version}, "
+        f"changed after the op saved it. Compute a new tensor (x = x + 1 rather than x += 1), or "
         f"modify it only after backward()")
 
 

@@ -53,7 +53,7 @@ class Tensor:
         tensor([2., 4., 6.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "_version", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "_version", "_stamp", "__weakref__")
     __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
     __hash__ = object.__hash__  # __eq__ is element-wise, identity stays the hash
 
@@ -69,7 +69,7 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self._ctx = None
         self._retains_grad = False
-        self._version = 0
+        self._version = self._stamp = 0
 
     @staticmethod
     def _wrap(data, requires_grad, ctx):
@@ -80,7 +80,7 @@ class Tensor:
         t.requires_grad = requires_grad
         t._ctx = ctx
         t._retains_grad = False
-        t._version = 0
+        t._version = t._stamp = 0
         return t
 
     # ------------------------------------------------------------ properties
@@ -300,7 +300,7 @@ class Tensor:
                     "its gradient (assignment is not recorded); build the result with shendu.where, "
                     "concatenate, stack or pad, or assign value.detach()")
         self.data[_plain_key(key)] = value.data if isinstance(value, Tensor) else value
-        self._version += 1
+        autograd.bump_version(self)
 
     # ------------------------------------------------------------ methods
     def pow(self, exponent): return pow(self, exponent)
@@ -380,7 +380,7 @@ def _inplace(t, other, op, symbol):
     except ValueError as exc:
         raise ValueError(f"{symbol}=: cannot update a tensor of shape {t.shape} in place with a "
                          f"result of shape {res.shape}: {exc}") from exc
-    t._version += 1
+    autograd.bump_version(t)
     return t
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from .. import backend
-from ..autograd import enable_grad
+from ..autograd import bump_version, enable_grad
 from ..backend import get_array_module, xp
 from ..tensor import Tensor
 
@@ -107,7 +107,7 @@ class Optimizer:
                     if grad.data.shape != p.data.shape:
                         raise self._grad_shape_error(gi, i, p)
                     self._update(p.data, grad.data, self.state[p], group)
-                    p._version += 1  # an in-place change, as PyTorch's step: a graph that saved p refuses backward
+                    bump_version(p)  # an in-place change, as PyTorch's step: a graph that saved p refuses backward
         return loss
 
     def _grad_shape_error(self, gi, i, p):
