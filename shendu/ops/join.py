@@ -125,6 +125,15 @@ class Split(Function):
         return gx
 
 
+def _dim(x, dim, kw, op):
+    """The axis a split works along: ``dim`` (or NumPy's ``axis=``), made non-negative."""
+    if "axis" in kw:
+        dim = kw.pop("axis")
+    if kw:
+        raise TypeError(f"{op}: unexpected keyword arguments {sorted(kw)}")
+    return normalize_axes(dim, x.data.ndim, op)[0]
+
+
 def _split_at(x, bounds, axis):
     return list(Split.apply(x, axis=axis, bounds=tuple(bounds)))
 
@@ -142,11 +151,7 @@ def split(x, split_size_or_sections, dim=0, **kw):
         >>> [t.shape for t in shendu.split(shendu.arange(5), 2)]
         [(2,), (2,), (1,)]
     """
-    if "axis" in kw:
-        dim = kw.pop("axis")
-    if kw:
-        raise TypeError(f"split: unexpected keyword arguments {sorted(kw)}")
-    axis = normalize_axes(dim, x.data.ndim, "split")[0]
+    axis = _dim(x, dim, kw, "split")
     n = x.data.shape[axis]
     s = split_size_or_sections
     if isinstance(s, numbers.Integral):
@@ -167,11 +172,7 @@ def tensor_split(x, indices_or_sections, dim=0, **kw):
     larger); a list of indices splits before each: ``tensor_split(x, [2, 5])``
     -> x[:2], x[2:5], x[5:]. ``axis=`` is an alias of ``dim=``.
     """
-    if "axis" in kw:
-        dim = kw.pop("axis")
-    if kw:
-        raise TypeError(f"tensor_split: unexpected keyword arguments {sorted(kw)}")
-    axis = normalize_axes(dim, x.data.ndim, "tensor_split")[0]
+    axis = _dim(x, dim, kw, "tensor_split")
     n = x.data.shape[axis]
     if isinstance(indices_or_sections, numbers.Integral):
         k = indices_or_sections
@@ -186,13 +187,9 @@ def tensor_split(x, indices_or_sections, dim=0, **kw):
 
 def chunk(x, chunks, dim=0, **kw):
     """PyTorch's chunk: pieces of size ceil(n / chunks) along ``dim`` (maybe fewer than ``chunks``)."""
-    if "axis" in kw:
-        dim = kw.pop("axis")
-    if kw:
-        raise TypeError(f"chunk: unexpected keyword arguments {sorted(kw)}")
+    axis = _dim(x, dim, kw, "chunk")
     if not isinstance(chunks, numbers.Integral) or chunks <= 0:
         raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
-    axis = normalize_axes(dim, x.data.ndim, "chunk")[0]
     n = x.data.shape[axis]
     if n == 0:  # PyTorch: `chunks` empty pieces
         return _split_at(x, [0] * (chunks + 1), axis)
