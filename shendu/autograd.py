@@ -101,12 +101,13 @@ class Function:
 
     Version counters (PyTorch's): every in-place change of a tensor bumps its
     ``_version``, and ``backward`` raises if an input the node *saved* for
-    backward was modified after the node was recorded. A subclass declares what it saves:
+    backward was modified after the node was recorded. A subclass declares
+    what it saves:
 
     * ``saved_inputs``: the positions of the inputs whose arrays backward uses
       (``None``, the default, means all of them: the safe choice); ``()`` for
-      ops that save no input (add, sub, reshape: nothing to check, nothing
-      recorded). An op whose use of an input depends on which other inputs
+      ops that save no input (add, sub, reshape: their inputs may change
+      freely). An op whose use of an input depends on which other inputs
       require grad (``a`` in ``a · b`` is needed only for ``b``'s gradient)
       overrides :meth:`saves_input` instead.
     * ``saves_output = True`` when backward uses the output array (exp's eˣ).
@@ -116,8 +117,9 @@ class Function:
     backward looks at the inputs only if the clock moved since.)
 
     Attributes of a recorded node: ``inputs`` (the input tensors), ``clock``
-    (the clock of in-place changes when recorded), ``outputs`` (weak references to
-    the output tensors of a several-output node, else None) and, while
+    (the clock of in-place changes when recorded), ``outputs`` (weak
+    references to the output tensors of a several-output node, else None)
+    and, while
     :class:`keep_options` is active, ``options`` (the keyword options of the
     forward call, what an exporter such as ONNX needs).
     """

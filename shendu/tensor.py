@@ -7,7 +7,10 @@ A tensor holds
 * ``grad``: the gradient accumulated by :meth:`backward` (a Tensor or None);
 * ``requires_grad``: whether operations on it are recorded;
 * ``_ctx``: the :class:`~shendu.autograd.Function` node that produced it
-  (None for leaves).
+  (None for leaves);
+* ``_version``: how many times it was changed in place (PyTorch's counter:
+  ``+=``, ``t[...] = v``, optimizer steps; assigning ``.data`` does not
+  count). Backward refuses a node whose saved tensor changed since.
 
 Operators (``+ - * / ** @``, comparisons, indexing) dispatch to the ops in
 :mod:`shendu.ops`; this file holds no math.
