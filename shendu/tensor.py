@@ -2,8 +2,9 @@
 
 A tensor holds
 
-* ``data``: the backend array (NumPy on the CPU). It is assignable: this is
-  how optimizers update parameters (``p.data -= lr * p.grad.data``);
+* ``data``: the backend array (NumPy on the CPU). It is assignable, and
+  optimizers update it in place (``p.data -= lr * p.grad.data``, then
+  :func:`~shendu.autograd.bump_version`);
 * ``grad``: the gradient accumulated by :meth:`backward` (a Tensor or None);
 * ``requires_grad``: whether operations on it are recorded;
 * ``_ctx``: the :class:`~shendu.autograd.Function` node that produced it
