@@ -24,6 +24,7 @@ builds no graph (higher-order gradients are out of scope, see docs/autograd.md).
 from __future__ import annotations
 
 import functools
+import weakref
 
 from . import backend
 
@@ -86,19 +87,57 @@ class enable_grad(no_grad):
 class Function:
     """A node of the graph: one operation's forward and backward.
 
-    Subclasses implement ``forward(*arrays, **options) -> array`` and
-    ``backward(grad) -> grad or tuple of grads`` (one per tensor input, ``None``
-    where no gradient flows). ``inputs`` holds the input tensors once the node
-    is recorded. Use ``Cls.apply(*tensors, **options)``.
+    Subclasses implement ``forward(*arrays, **options)`` and ``backward(*grads)``;
+    use ``Cls.apply(*tensors, **options)``.
+
+    * One output: ``forward`` returns an array, ``backward(grad)`` returns one
+      gradient per tensor input (a tuple, or the array alone for one input;
+      ``None`` where no gradient flows).
+    * Several outputs: ``forward`` returns a tuple of arrays and ``apply`` a
+      tuple of tensors; ``backward(g_0, g_1, …)`` receives one gradient per
+      output, ``None`` for an output that received none (no zeros are made:
+      the op decides what a missing gradient costs). The node runs once, after
+      every output's gradient is complete.
+
+    Version counters (PyTorch's): every in-place change of a tensor bumps its
+    ``_version``, and ``backward`` raises if an input the node *saved* for
+    backward was modified after the node was recorded. A subclass declares
+    what it saves:
+
+    * ``saved_inputs``: the positions of the inputs whose arrays backward uses
+      (``None``, the default, means all of them: the safe choice); ``()`` for
+      ops that save no input (add, sub, reshape: their inputs may change
+      freely). An op whose use of an input depends on which other inputs
+      require grad (``a`` in ``a · b`` is needed only for ``b``'s gradient)
+      overrides :meth:`saves_input` instead.
+    * ``saves_output = True`` when backward uses the output array (exp's eˣ).
+
+    (How: :func:`bump_version` stamps a changed tensor with a process-wide
+    clock of in-place changes; a node records the clock when it is recorded;
+    backward looks at the inputs only if the clock moved since.)
+
+    Attributes of a recorded node: ``inputs`` (the input tensors), ``clock``
+    (the clock of in-place changes when recorded), ``outputs`` (weak
+    references to the output tensors of a several-output node, else None)
+    and, while
+    :class:`keep_options` is active, ``options`` (the keyword options of the
+    forward call, what an exporter such as ONNX needs).
     """
 
-    __slots__ = ("inputs",)
+    __slots__ = ("inputs", "clock", "outputs", "options")
+    saved_inputs = None
+    saves_output = False
 
     def forward(self, *args, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def backward(self, grad):  # pragma: no cover - abstract
+    def backward(self, *grads):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def saves_input(self, i):
+        """Whether backward uses the array of input ``i`` (checked only when that input changed in place)."""
+        saved = self.saved_inputs
+        return saved is None or i in saved
 
     @classmethod
     def apply(cls, *inputs, **kwargs):
@@ -116,14 +155,36 @@ class Function:
                 out = fn.forward(*[t.data for t in inputs], **kwargs)
         except (ValueError, IndexError) as exc:  # zero-cost until raised
             raise _reworded(exc, cls.describe_error([t.data.shape for t in inputs], kwargs, exc)) from exc
+        if type(out) is tuple:
+            return fn._wrap_outputs(inputs, out, kwargs)
         if isinstance(out, _scalar_type):  # NumPy ufuncs turn 0-d arrays into scalars
             out = _asarray(out)
         if _grad_enabled:
             for t in inputs:
-                if t.requires_grad:
-                    fn.inputs = inputs
+                if t.requires_grad:  # record: the inputs, the clock of in-place changes, options on request
+                    fn.inputs, fn.outputs, fn.clock = inputs, None, _clock
+                    if _keep_options:
+                        fn.options = kwargs
                     return Tensor._wrap(out, True, fn)
         return Tensor._wrap(out, False, None)
+
+    def _record(self, inputs, kwargs):
+        """Keep the inputs, the clock of in-place changes and, on request, the options."""
+        self.inputs, self.clock = inputs, _clock
+        if _keep_options:
+            self.options = kwargs
+
+    def _wrap_outputs(self, inputs, arrays, kwargs):
+        """The tuple of tensors of a several-output forward (see the class docstring)."""
+        arrays = [_asarray(a) if isinstance(a, _scalar_type) else a for a in arrays]
+        if _grad_enabled and any(t.requires_grad for t in inputs):
+            self._record(inputs, kwargs)
+            # an integer output (max's indices) is a constant: no gradient flows through it
+            outs = tuple(Tensor._wrap(a, True, self) if a.dtype.kind in "fc" else Tensor._wrap(a, False, None)
+                         for a in arrays)
+            self.outputs = tuple(_weakref(t) for t in outs)
+            return outs
+        return tuple(Tensor._wrap(a, False, None) for a in arrays)
 
     @classmethod
     def describe_error(cls, shapes, options, exc):
@@ -134,8 +195,37 @@ class Function:
         return f"<{type(self).__name__}>"
 
 
+_keep_options = False
+
+
+class keep_options:
+    """Context manager: every node recorded inside keeps its forward's keyword options in ``fn.options``.
+
+    The hook an exporter uses: a Function keeps only what its backward needs,
+    an exporter also needs the options of the forward call (stride, eps,
+    axis…). Outside this context nothing is kept (``apply`` stays lean)::
+
+        with shendu.autograd.keep_options(), shendu.enable_grad():
+            y = model(x)                      # x.requires_grad: every op is recorded
+        y._ctx.options                        # e.g. {'axis': None, 'keepdims': False}
+    """
+
+    __slots__ = ("prev",)
+
+    def __enter__(self):
+        global _keep_options
+        self.prev, _keep_options = _keep_options, True
+        return self
+
+    def __exit__(self, *exc):
+        global _keep_options
+        _keep_options = self.prev
+        return False
+
+
 _scalar_type = backend.xp.generic
 _asarray = backend.xp.asarray
+_weakref = weakref.ref
 
 
 def _reworded(exc, message):
@@ -181,9 +271,11 @@ def graph_order(roots, leaves=False):
     """The graph under ``roots`` in topological order: each tensor after the tensors it was computed from.
 
     A depth-first post-order of the tensors that have a node: :func:`backward`
-    walks it in reverse, the ONNX exporter forwards. The leaves of the graph
-    (tensors without a node, or whose ``requires_grad`` is off) are in it only
-    with ``leaves=True``, each before the first tensor computed from it.
+    walks it in reverse, the ONNX exporter forwards. A node with several
+    outputs is represented once, by the first of its outputs reached (every
+    tensor computed from any of its outputs comes after it). The leaves of the
+    graph (tensors without a node, or whose ``requires_grad`` is off) are in it
+    only with ``leaves=True``, each before the first tensor computed from it.
     Raises RuntimeError on a graph that a previous backward freed.
 
     >>> x = shendu.tensor([1.0, 2.0], requires_grad=True)
@@ -211,6 +303,10 @@ def graph_order(roots, leaves=False):
                     "backward: trying to backpropagate through a graph that a previous "
                     "backward() already freed; call the first backward(retain_graph=True) "
                     "if you need to backpropagate through it twice, or recompute the forward pass")
+            if fn.outputs is not None:  # one entry per node: the other outputs were (or will be) reached
+                if id(fn) in seen:
+                    continue
+                seen.add(id(fn))
             stack.append((t, True))
             for p in fn.inputs:
                 if p._ctx is None:  # a leaf needs no trip through the stack (backward is the hot path)
@@ -222,12 +318,21 @@ def graph_order(roots, leaves=False):
     return order
 
 
+def node_outputs(t):
+    """The output tensors of ``t``'s node: ``[t]`` for a one-output node, else every output
+    still alive (None in the place of one that was garbage-collected)."""
+    refs = t._ctx.outputs
+    return [t] if refs is None else [r() for r in refs]
+
+
 def backward(root, grad=None, retain_graph=False):
     """Backpropagate from ``root``: accumulate d(root)/d(leaf) into each leaf's ``.grad``.
 
     ``grad`` is the gradient of some scalar with respect to ``root`` (defaults
     to 1 for a scalar root). Non-leaf tensors keep no gradient unless
-    :meth:`Tensor.retain_grad` was called on them.
+    :meth:`Tensor.retain_grad` was called on them. Raises RuntimeError when a
+    tensor that a node saved for backward was modified in place since (see
+    :class:`Function` on version counters).
     """
     if not root.requires_grad:
         raise RuntimeError(
@@ -250,16 +355,36 @@ def backward(root, grad=None, retain_graph=False):
         return
     grads = {id(root): g}
     stored = set()  # ids of arrays handed to leaves in this pass: one array never serves two leaves
+    alive = []  # outputs of several-output nodes that have a gradient waiting (their consumers may be freed)
     for t in reversed(graph_order((root,))):
-        g = grads.pop(id(t), None)
-        if g is None:
-            continue
-        if t._retains_grad:
-            _accumulate(t, g, g)
         fn = t._ctx
-        in_grads = fn.backward(g)
-        if not retain_graph:
-            t._ctx = RELEASED
+        if fn.outputs is None:
+            g = grads.pop(id(t), None)
+            if g is None:
+                continue
+            if t._retains_grad:
+                _accumulate(t, g, g)
+            if fn.clock != _clock:  # something changed in place since the node was recorded
+                _check_versions(fn, (t,))
+            in_grads = fn.backward(g)
+            if not retain_graph:
+                t._ctx = RELEASED
+        else:
+            outs = node_outputs(t)
+            gs = [None if o is None else grads.pop(id(o), None) for o in outs]
+            if all(x is None for x in gs):
+                continue
+            for o, x in zip(outs, gs):
+                if x is not None and o._retains_grad:
+                    _accumulate(o, x, x)
+            if fn.clock != _clock:
+                _check_versions(fn, outs)
+            in_grads = fn.backward(*gs)
+            if not retain_graph:
+                for o in outs:
+                    if o is not None and o._ctx is fn:
+                        o._ctx = RELEASED
+            g = gs  # what a leaf's gradient must not alias
         if type(in_grads) is not tuple:
             in_grads = (in_grads,)
         for inp, ig in zip(fn.inputs, in_grads):
@@ -271,11 +396,52 @@ def backward(root, grad=None, retain_graph=False):
             if ig.dtype != data.dtype:
                 ig = ig.astype(data.dtype)
             if inp._ctx is None:
-                _accumulate(inp, ig, g, stored)
+                _accumulate(inp, ig, ig if type(g) is list and any(ig is x for x in g) else g, stored)
             else:
                 k = id(inp)
                 prev = grads.get(k)
-                grads[k] = ig if prev is None else prev + ig
+                if prev is not None:
+                    grads[k] = prev + ig
+                else:
+                    grads[k] = ig
+                    if inp._ctx.outputs is not None:  # keep it alive until its node runs (grads holds only ids)
+                        alive.append(inp)
+
+
+_clock = 0  # in-place changes so far in this process: stamps the tensors changed and the nodes recorded
+
+
+def bump_version(t):
+    """Record an in-place change of ``t``: its ``_version`` (PyTorch's counter) goes up by one and
+    it is stamped with the clock, so that every node recorded before now knows ``t`` changed.
+
+    Every in-place change calls it: ``+=`` and the other augmented assignments,
+    ``t[...] = v``, an optimizer's step on each parameter it updates.
+    """
+    global _clock
+    _clock += 1
+    t._version += 1
+    t._stamp = _clock
+
+
+def _check_versions(fn, outputs):
+    """Raise if a tensor that ``fn`` saved for backward was modified in place after it was recorded
+    (its stamp is later than the node's clock)."""
+    for i, t in enumerate(fn.inputs):
+        if t._stamp > fn.clock and fn.saves_input(i):
+            raise _modified(t, f"input {i} of {type(fn).__name__}")
+    if fn.saves_output:
+        for k, t in enumerate(outputs):
+            if t is not None and t._stamp > fn.clock:
+                raise _modified(t, f"output {k} of {type(fn).__name__}")
+
+
+def _modified(t, role):
+    return RuntimeError(
+        f"backward: one of the tensors needed for gradient computation has been modified by an in-place "
+        f"operation: {role}, a {t.dtype} tensor of shape {tuple(t.shape)}, is at version {t._version}, "
+        f"changed after the op saved it. Compute a new tensor (x = x + 1 rather than x += 1), or "
+        f"modify it only after backward()")
 
 
 def _accumulate(leaf, g, upstream, stored=None):
@@ -286,8 +452,15 @@ def _accumulate(leaf, g, upstream, stored=None):
             or stored is not None and id(g) in stored):
         g = backend.get_array_module(g).array(g)
     if leaf.grad is None:
+        if leaf.data.dtype.kind not in "fc":
+            raise TypeError(f"backward: only floating tensors can have gradients, but a leaf of dtype "
+                            f"{leaf.dtype} and shape {tuple(leaf.shape)} requires grad")
         leaf.grad = Tensor._wrap(g, False, None)
     else:
+        if leaf.grad.shape != g.shape:
+            raise RuntimeError(f"backward: the .grad of a leaf tensor of shape {tuple(leaf.shape)} has shape "
+                               f"{tuple(leaf.grad.shape)}; a gradient of shape {tuple(g.shape)} cannot be "
+                               f"accumulated into it (set .grad = None, or a tensor of the leaf's shape)")
         total = leaf.grad.data + g
         leaf.grad.data = _asarray(total) if isinstance(total, _scalar_type) else total
     if stored is not None:

@@ -2,12 +2,16 @@
 
 A tensor holds
 
-* ``data``: the backend array (NumPy on the CPU). It is assignable: this is
-  how optimizers update parameters (``p.data -= lr * p.grad.data``);
+* ``data``: the backend array (NumPy on the CPU). It is assignable, and
+  optimizers update it in place (``p.data -= lr * p.grad.data``, then
+  :func:`~shendu.autograd.bump_version`);
 * ``grad``: the gradient accumulated by :meth:`backward` (a Tensor or None);
 * ``requires_grad``: whether operations on it are recorded;
 * ``_ctx``: the :class:`~shendu.autograd.Function` node that produced it
-  (None for leaves).
+  (None for leaves);
+* ``_version``: how many times it was changed in place (PyTorch's counter:
+  ``+=``, ``t[...] = v``, optimizer steps; assigning ``.data`` does not
+  count). Backward refuses a node whose saved tensor changed since.
 
 Operators (``+ - * / ** @``, comparisons, indexing) dispatch to the ops in
 :mod:`shendu.ops`; this file holds no math.
@@ -53,7 +57,7 @@ class Tensor:
         tensor([2., 4., 6.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "_version", "_stamp", "__weakref__")
     __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
     __hash__ = object.__hash__  # __eq__ is element-wise, identity stays the hash
 
@@ -69,6 +73,7 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self._ctx = None
         self._retains_grad = False
+        self._version = self._stamp = 0
 
     @staticmethod
     def _wrap(data, requires_grad, ctx):
@@ -79,6 +84,7 @@ class Tensor:
         t.requires_grad = requires_grad
         t._ctx = ctx
         t._retains_grad = False
+        t._version = t._stamp = 0
         return t
 
     # ------------------------------------------------------------ properties
@@ -298,6 +304,7 @@ class Tensor:
                     "its gradient (assignment is not recorded); build the result with shendu.where, "
                     "concatenate, stack or pad, or assign value.detach()")
         self.data[_plain_key(key)] = value.data if isinstance(value, Tensor) else value
+        autograd.bump_version(self)
 
     # ------------------------------------------------------------ methods
     def pow(self, exponent): return pow(self, exponent)
@@ -315,6 +322,8 @@ class Tensor:
     def mean(self, axis=None, keepdims=False, **kw): return mean(self, axis, keepdims, **kw)
     def max(self, axis=None, keepdims=False, **kw): return max(self, axis, keepdims, **kw)
     def min(self, axis=None, keepdims=False, **kw): return min(self, axis, keepdims, **kw)
+    def amax(self, axis=None, keepdims=False, **kw): return amax(self, axis, keepdims, **kw)
+    def amin(self, axis=None, keepdims=False, **kw): return amin(self, axis, keepdims, **kw)
     def var(self, axis=None, ddof=0, keepdims=False, **kw): return var(self, axis, ddof, keepdims, **kw)
     def std(self, axis=None, ddof=0, keepdims=False, **kw): return std(self, axis, ddof, keepdims, **kw)
     def logsumexp(self, axis=None, keepdims=False, **kw): return logsumexp(self, axis, keepdims, **kw)
@@ -387,7 +396,9 @@ class Tensor:
     def expand(self, *shape): return expand(self, *shape)
     def broadcast_to(self, shape): return broadcast_to(self, shape)
     def matmul(self, o): return matmul(self, o)
-    def split(self, indices_or_sections, axis=0, **kw): return split(self, indices_or_sections, axis, **kw)
+    def split(self, split_size_or_sections, dim=0, **kw): return split(self, split_size_or_sections, dim, **kw)
+    def tensor_split(self, indices_or_sections, dim=0, **kw): return tensor_split(self, indices_or_sections, dim, **kw)
+    def chunk(self, chunks, dim=0, **kw): return chunk(self, chunks, dim, **kw)
 
 
 _new_tensor = object.__new__
@@ -419,6 +430,7 @@ def _inplace(t, other, op, symbol):
     except ValueError as exc:
         raise ValueError(f"{symbol}=: cannot update a tensor of shape {t.shape} in place with a "
                          f"result of shape {res.shape}: {exc}") from exc
+    autograd.bump_version(t)
     return t
 
 

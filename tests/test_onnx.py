@@ -81,7 +81,7 @@ class Branches(nn.Module):
 
     def forward(self, x):
         y = self.cat(self.a(x), self.b(x))
-        first, second = shendu.split(y, [2], axis=1)
+        first, second = shendu.split(y, [2, 4], dim=1)
         return shendu.stack([first, second[:, :2]], axis=2), shendu.chunk(y, 3, axis=1)[2]
 
 
@@ -105,7 +105,7 @@ class Functional(nn.Module):
 
 class Reductions(nn.Module):
     def forward(self, x):
-        return (x.sum(axis=1), x.mean(axis=(1, 2), keepdims=True), x.max(axis=-1), x.min(),
+        return (x.sum(axis=1), x.mean(axis=(1, 2), keepdims=True), x.max(axis=-1), x.min(), x.amax(axis=(1, 2)),
                 x.var(axis=1, ddof=1), x.std(axis=2), x.logsumexp(axis=1), x.sum())
 
 

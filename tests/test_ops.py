@@ -258,8 +258,8 @@ def test_logical_ops_and_predicates():
 REDUCTIONS = {
     "sum": (lambda x, a, k: x.sum(axis=a, keepdims=k), lambda x, a, k: x.sum(dim=a, keepdim=k)),
     "mean": (lambda x, a, k: x.mean(axis=a, keepdims=k), lambda x, a, k: x.mean(dim=a, keepdim=k)),
-    "max": (lambda x, a, k: x.max(axis=a, keepdims=k), lambda x, a, k: torch.amax(x, dim=a, keepdim=k)),
-    "min": (lambda x, a, k: shendu.min(x, a, k), lambda x, a, k: torch.amin(x, dim=a, keepdim=k)),
+    "amax": (lambda x, a, k: x.amax(axis=a, keepdims=k), lambda x, a, k: torch.amax(x, dim=a, keepdim=k)),
+    "amin": (lambda x, a, k: shendu.amin(x, a, k), lambda x, a, k: torch.amin(x, dim=a, keepdim=k)),
     "var": (lambda x, a, k: x.var(axis=a, keepdims=k), lambda x, a, k: x.var(dim=a, keepdim=k, correction=0)),
     "var ddof=1": (lambda x, a, k: x.var(axis=a, ddof=1, keepdims=k),
                    lambda x, a, k: x.var(dim=a, keepdim=k, correction=1)),
@@ -304,8 +304,8 @@ def test_var_defaults_to_numpys_ddof_0_not_torchs_unbiased():
 def test_max_min_ties_share_the_gradient_evenly_like_torch_amax(axis):
     x = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
     ta = torch_axis(axis, 2)
-    check(lambda t: t.max(axis=axis), lambda t: torch.amax(t, dim=ta), [x], gradcheck=False)
-    check(lambda t: t.min(axis=axis), lambda t: torch.amin(t, dim=ta), [x], gradcheck=False)
+    check(lambda t: t.amax(axis=axis), lambda t: torch.amax(t, dim=ta), [x], gradcheck=False)
+    check(lambda t: t.amin(axis=axis), lambda t: torch.amin(t, dim=ta), [x], gradcheck=False)
 
 
 def test_max_of_all_gives_each_tied_element_an_equal_share():
@@ -493,23 +493,21 @@ def test_concatenate_promotes_mixed_dtypes_and_gives_each_input_its_dtype_back()
     assert a.grad.dtype == shendu.float32 and b.grad.dtype == shendu.float64
 
 
-@pytest.mark.parametrize("how", ["sections", "indices", "torch sizes", "torch chunk size", "chunk"])
+@pytest.mark.parametrize("how", ["tensor_split sections", "tensor_split indices", "sizes", "size", "chunk"])
 def test_split_and_chunk(how):
     x, = randn(4, (6, 2))
-    if how == "sections":
-        sd_fn, t_fn = (lambda t: tuple(shendu.split(t, 3))), (lambda t: torch.tensor_split(t, 3))
-    elif how == "indices":
-        sd_fn, t_fn = (lambda t: tuple(t.split([1, 4]))), (lambda t: torch.tensor_split(t, [1, 4]))
-    elif how == "torch sizes":
-        sd_fn = lambda t: tuple(shendu.split(t, None, split_size_or_sections=[2, 4]))  # noqa: E731
-        t_fn = lambda t: torch.split(t, [2, 4])  # noqa: E731
-    elif how == "torch chunk size":
-        sd_fn = lambda t: tuple(shendu.split(t, None, dim=0, split_size_or_sections=4))  # noqa: E731
-        t_fn = lambda t: torch.split(t, 4, dim=0)  # noqa: E731
+    if how == "tensor_split sections":
+        sd_fn, t_fn = (lambda t: tuple(shendu.tensor_split(t, 4))), (lambda t: torch.tensor_split(t, 4))
+    elif how == "tensor_split indices":
+        sd_fn, t_fn = (lambda t: tuple(t.tensor_split([1, 4]))), (lambda t: torch.tensor_split(t, [1, 4]))
+    elif how == "sizes":
+        sd_fn, t_fn = (lambda t: tuple(t.split([2, 4]))), (lambda t: torch.split(t, [2, 4]))
+    elif how == "size":
+        sd_fn, t_fn = (lambda t: tuple(shendu.split(t, 4, dim=0))), (lambda t: torch.split(t, 4, dim=0))
     else:
         sd_fn, t_fn = (lambda t: tuple(shendu.chunk(t, 4))), (lambda t: torch.chunk(t, 4))
     check(sd_fn, t_fn, [x])
-    check(lambda t: tuple(shendu.split(t, 2, axis=1)), lambda t: torch.tensor_split(t, 2, dim=1), [x],
+    check(lambda t: tuple(shendu.split(t, 1, axis=1)), lambda t: torch.split(t, 1, dim=1), [x],
           gradcheck=False)
 
 
@@ -624,10 +622,13 @@ ERRORS = [
     (lambda: shendu.zeros(3)[5], IndexError, r"^getitem: index 5 does not fit a tensor of shape \(3,\)"),
     (lambda: shendu.zeros(2, 3).sum(axis=2), IndexError, r"^sum: axis 2 is out of range for a tensor of 2 dimensions"),
     (lambda: shendu.zeros(2, 3).max(dim=-3), IndexError, r"^max: axis -3 is out of range"),
-    (lambda: shendu.max(shendu.zeros(2), shendu.zeros(2)), TypeError, r"shendu.maximum\(a, b\)"),
+    (lambda: shendu.zeros(2, 3).max(dim=(0, 1)), TypeError, r"^max: dim must be an int.*shendu.amax"),
+    (lambda: shendu.ones(2, 2, dtype=shendu.bool_) @ shendu.ones(2, 2, dtype=shendu.bool_), RuntimeError,
+     r"^matmul: not implemented for bool tensors \(got bool @ bool\)"),
     (lambda: shendu.zeros(2, 3).permute(0, 0), ValueError, r"^permute: axes \(0, 0\) are not a permutation"),
     (lambda: shendu.zeros(2, 3).squeeze(0), ValueError, r"^squeeze: axis 0 .*\(2, 3\) has size 2, not 1"),
-    (lambda: shendu.split(shendu.zeros(5), 2), ValueError, r"^split: axis 0 of size 5 does not divide into 2"),
+    (lambda: shendu.split(shendu.zeros(5), [2, 2]), ValueError, r"^split: sizes \[2, 2\] must be non-negative and add up to 5"),
+    (lambda: shendu.split(shendu.zeros(5), 0), ValueError, r"^split: split_size must be a positive int, got 0"),
     (lambda: shendu.split(shendu.zeros(5), 2, axis=1), IndexError, r"^split: axis 1 is out of range"),
     (lambda: shendu.pad(shendu.zeros(2, 2), ((1, 1), (1, 1), (1, 1))), ValueError, r"^pad: pad_width needs one"),
     (lambda: shendu.clip(shendu.zeros(2)), ValueError, r"^clip: at least one of min and max"),
@@ -660,3 +661,94 @@ def test_relu_of_minus_infinity_is_zero_not_nan():
         assert not np.isnan(y.numpy()).any() and y.numpy()[0] == 0 and y.numpy()[4] == np.inf
         y.sum().backward()
         assert np.array_equal(t.grad.numpy()[:5], [0, 0, 0, 1, 1])
+
+
+# ------------------------------------------------------------------ core: var/std edge cases, promotion, sign, bool @
+@pytest.mark.parametrize("op", ["var", "std"])
+@pytest.mark.parametrize("dim", [None, 1])
+def test_std_of_a_constant_has_zero_gradient_and_var_matches(op, dim):
+    x = np.array([[3.0, 3.0, 3.0], [1.0, 2.0, 4.0]])
+    check(lambda t: getattr(t, op)(dim=dim, correction=1) if dim is not None else getattr(t[:1], op)(correction=1),
+          lambda t: getattr(t, op)(dim=dim, correction=1) if dim is not None else getattr(t[:1], op)(correction=1),
+          [x], gradcheck=False)  # finite differences straddle the kink of |x| at zero variance
+    t = shendu.tensor([2.0, 2.0, 2.0], requires_grad=True)
+    t.std().backward()
+    assert t.grad.tolist() == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.filterwarnings("ignore:.*degrees of freedom is <= 0")
+@pytest.mark.parametrize("values,correction", [([1.0, 2.0], 2), ([1.0, 2.0], 3), ([5.0], 1), ([5.0, 5.0], 2)])
+def test_var_std_with_no_more_elements_than_the_correction_are_undefined_as_torch(values, correction):
+    for op in ("var", "std"):
+        s = getattr(shendu.tensor(values, dtype=shendu.float64), op)(correction=correction)
+        t = getattr(torch.tensor(values, dtype=torch.float64), op)(correction=correction)
+        np.testing.assert_array_equal(s.numpy(), t.numpy())  # inf or nan, never a finite number
+    x = shendu.tensor(values, dtype=shendu.float64, requires_grad=True)
+    x.std(correction=correction).backward()
+    tx = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    tx.std(correction=correction).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())  # NaN: no silent number
+
+
+def test_var_spellings_ddof_correction_unbiased_agree_and_do_not_mix():
+    x = shendu.tensor([1.0, 2.0, 4.0, 8.0])
+    t = torch.tensor([1.0, 2.0, 4.0, 8.0])
+    assert x.var(ddof=1).item() == pytest.approx(t.var(correction=1).item())
+    assert x.var(correction=0).item() == pytest.approx(t.var(correction=0).item())
+    assert x.std(unbiased=True).item() == pytest.approx(t.std(unbiased=True).item())
+    assert x.std(unbiased=False).item() == pytest.approx(t.std(unbiased=False).item())
+    with pytest.raises(TypeError, match=r"^var: give one of ddof=, correction= and unbiased="):
+        x.var(ddof=1, correction=1)
+
+
+FLOATING_ONLY = {
+    "exp": (shendu.exp, torch.exp), "log": (shendu.log, torch.log), "sqrt": (shendu.sqrt, torch.sqrt),
+    "sigmoid": (shendu.sigmoid, torch.sigmoid), "tanh": (shendu.tanh, torch.tanh),
+    "logsumexp": (lambda t: shendu.logsumexp(t, dim=0), lambda t: torch.logsumexp(t, dim=0)),
+    # torch refuses integers for these; shendu promotes them as its other floating ops: compare on floats
+    "softmax": (lambda t: shendu.functional.softmax(t, dim=0), lambda t: torch.softmax(t.float(), dim=0)),
+    "log_softmax": (lambda t: shendu.functional.log_softmax(t, dim=0), lambda t: torch.log_softmax(t.float(), 0)),
+    "gelu": (shendu.functional.gelu, lambda t: torch.nn.functional.gelu(t.float())),
+    "silu": (shendu.functional.silu, lambda t: torch.nn.functional.silu(t.float())),
+    "elu": (shendu.functional.elu, lambda t: torch.nn.functional.elu(t.float())),
+    "softplus": (shendu.functional.softplus, lambda t: torch.nn.functional.softplus(t.float())),
+    "erf": (shendu.functional.erf, torch.erf),
+}
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero encountered in log")
+@pytest.mark.parametrize("name", sorted(FLOATING_ONLY))
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool"])
+def test_integer_inputs_of_floating_ops_give_the_default_float_dtype(name, dtype):
+    sd_fn, t_fn = FLOATING_ONLY[name]
+    values = np.array([1, 2, 3]) if dtype != "bool" else np.array([True, False, True])
+    values = values.astype(dtype)
+    out = sd_fn(shendu.tensor(values))
+    assert out.dtype == shendu.float32
+    np.testing.assert_allclose(out.numpy(), t_fn(torch.tensor(values)).numpy(), rtol=1e-6, atol=1e-7)
+    shendu.set_default_dtype(shendu.float64)
+    try:
+        assert sd_fn(shendu.tensor(values)).dtype == shendu.float64
+    finally:
+        shendu.set_default_dtype(shendu.float32)
+
+
+def test_sign_takes_part_in_autograd_with_a_zero_gradient():
+    check(lambda t: shendu.sign(t) * t, lambda t: torch.sign(t) * t, [np.array([1.5, -2.0, 0.0, 3.0])],
+          gradcheck=False)  # |x| = sign(x)·x; sign's own share is 0
+    x = shendu.tensor([1.0, -2.0, 0.0], requires_grad=True)
+    y = shendu.sign(x)
+    assert y.requires_grad and type(y._ctx).__name__ == "Sign"
+    y.sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0, 0.0]
+    assert shendu.sign(shendu.tensor([3, -1])).dtype == torch.sign(torch.tensor([3, -1])).numpy().dtype
+
+
+def test_bool_matmul_is_refused_as_in_torch_and_other_dtypes_still_multiply():
+    b = np.array([[True, False], [True, True]])
+    with pytest.raises(NotImplementedError):
+        torch.tensor(b) @ torch.tensor(b)
+    with pytest.raises(RuntimeError, match=r"^matmul: not implemented for bool tensors \(got bool @ bool\)"):
+        shendu.tensor(b) @ shendu.tensor(b)
+    assert (shendu.tensor(b).int() @ shendu.tensor(b).int()).tolist() == \
+        (torch.tensor(b).int() @ torch.tensor(b).int()).tolist()

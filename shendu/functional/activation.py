@@ -17,7 +17,7 @@ import math
 
 from ..autograd import Function
 from ..backend import get_array_module
-from ..ops import chunk, exp, relu, reshape, sigmoid, tanh
+from ..ops import chunk, exp, floating, relu, reshape, sigmoid, tanh
 from ..ops.elementwise import sigmoid_array
 
 # --------------------------------------------------------------------- erf
@@ -108,7 +108,7 @@ def erf(x):
     Example:
         >>> F.erf(shendu.tensor([0.0, 1.0]))      # [0, 0.8427]
     """
-    return Erf.apply(x)
+    return Erf.apply(floating(x))
 
 
 # --------------------------------------------------------------------- step and threshold
@@ -218,7 +218,7 @@ def elu(x, alpha=1.0):
     Args:
         alpha: the saturation value −α for x → −∞ (default 1.0).
     """
-    return Elu.apply(x, alpha=alpha, scale=1.0)
+    return Elu.apply(floating(x), alpha=alpha, scale=1.0)
 
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -227,7 +227,7 @@ SELU_SCALE = 1.0507009873554804934193349852946
 
 def selu(x):
     """Scaled ELU: λ·elu(x, α) with α ≈ 1.6733, λ ≈ 1.0507 (Klambauer et al., 2017), self-normalising."""
-    return Elu.apply(x, alpha=SELU_ALPHA, scale=SELU_SCALE)
+    return Elu.apply(floating(x), alpha=SELU_ALPHA, scale=SELU_SCALE)
 
 
 class Hardtanh(Function):
@@ -271,7 +271,7 @@ class Hardsigmoid(Function):
 
 def hardsigmoid(x):
     """Piecewise-linear sigmoid relu6(x + 3)/6 (PyTorch's and Keras 3's definition). Alias: ``hard_sigmoid``."""
-    return Hardsigmoid.apply(x)
+    return Hardsigmoid.apply(floating(x))
 
 
 hard_sigmoid = hardsigmoid
@@ -295,7 +295,7 @@ class Hardswish(Function):
 
 def hardswish(x):
     """x · hardsigmoid(x) (MobileNetV3, Howard et al., 2019). Alias: ``hard_swish``."""
-    return Hardswish.apply(x)
+    return Hardswish.apply(floating(x))
 
 
 hard_swish = hardswish
@@ -321,7 +321,7 @@ class Silu(Function):
 
 def silu(x):
     """Sigmoid-weighted linear unit x·σ(x) (Elfwing et al., 2017; a.k.a. swish). Alias: ``swish``."""
-    return Silu.apply(x)
+    return Silu.apply(floating(x))
 
 
 swish = silu
@@ -353,7 +353,7 @@ def softplus(x, beta=1.0, threshold=20.0):
     Args:
         beta: sharpness (default 1.0). threshold: where it switches to the identity (default 20.0).
     """
-    return Softplus.apply(x, beta=beta, threshold=threshold)
+    return Softplus.apply(floating(x), beta=beta, threshold=threshold)
 
 
 class Softsign(Function):
@@ -372,7 +372,7 @@ class Softsign(Function):
 
 def softsign(x):
     """x / (1 + |x|), a slowly saturating tanh-like function."""
-    return Softsign.apply(x)
+    return Softsign.apply(floating(x))
 
 
 class Gelu(Function):
@@ -413,7 +413,7 @@ def gelu(x, approximate="none"):
     """
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return Gelu.apply(x, approximate=approximate)
+    return Gelu.apply(floating(x), approximate=approximate)
 
 
 # --------------------------------------------------------------------- softmax family
@@ -472,7 +472,7 @@ def softmax(x, dim=-1):
     Example:
         >>> F.softmax(shendu.tensor([[1.0, 2.0, 3.0]]), dim=1)    # [[0.090, 0.245, 0.665]]
     """
-    return Softmax.apply(x, axis=_check_dim(x, dim, "softmax"))
+    return Softmax.apply(floating(x), axis=_check_dim(x, dim, "softmax"))
 
 
 def log_softmax(x, dim=-1):
@@ -481,7 +481,7 @@ def log_softmax(x, dim=-1):
     Prefer it to ``softmax(x).log()``, which underflows to −inf for very
     negative logits; it is what :func:`~shendu.functional.nll_loss` expects.
     """
-    return LogSoftmax.apply(x, axis=_check_dim(x, dim, "log_softmax"))
+    return LogSoftmax.apply(floating(x), axis=_check_dim(x, dim, "log_softmax"))
 
 
 # --------------------------------------------------------------------- nn-funcs: shrinkage, CELU, Mish, PReLU, GLU

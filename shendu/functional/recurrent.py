@@ -40,9 +40,9 @@ reverse-direction layer (which runs t = L … 1) starts from h_0 at each
 sequence's own last valid step, exactly like PyTorch's packed sequences.
 In backward the same masks stop every gradient at the padded steps.
 
-Multiple outputs. A Function returns one array, so a sequence Function returns
-its outputs and final states packed along the time axis, (L + S, N, H) with
-S = 1 (h) or 2 (h, c), and the wrappers split them.
+Several outputs. A sequence Function returns the outputs y (L, N, H) and the
+final states, each (1, N, H): S = 1 (h) or 2 (h, c) of them, as separate
+output tensors of one node (see :class:`~shendu.autograd.Function`).
 """
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ import contextlib
 from .. import backend
 from ..autograd import Function
 from ..backend import get_array_module
-from ..ops import cat, getitem, split, swapaxes, unsqueeze
+from ..ops import cat, getitem, swapaxes, unsqueeze
 from ..tensor import Tensor
 from .dropout import dropout as inverted_dropout
 
@@ -73,7 +73,7 @@ class _Recurrence(Function):
     Inputs: x (L, N, in), the initial states (N, H) (h; h and c for the LSTM),
     W_ih (G·H, in), W_hh (G·H, H) and optionally b_ih, b_hh (G·H,).
     Options: ``mask`` (L, N, 1) bool or None, ``reverse``.
-    Output: (L + S, N, H) = [y_1 … y_L, final states].
+    Outputs: y (L, N, H) = [y_1 … y_L], then the S final states, each (1, N, H).
 
     Each state buffer has L + 1 slots. Running forwards, slot t holds the state
     before step t and slot t + 1 the state after it; in reverse, slot t + 1 the
@@ -138,26 +138,23 @@ class _Recurrence(Function):
                 if pad is not None:  # a padded step carries the state unchanged
                     for a, b in zip(new, prev):
                         xp.copyto(a, b, where=pad[t])
-        out = xp.empty((L + S, N, H), dtype=x.dtype)
         after = self.states[0][1 - r:L + 1 - r]
-        if mask is None:
-            out[:L] = after
-        else:
-            xp.multiply(after, mask, out=out[:L])
-        for j, buf in enumerate(self.states):
-            out[L + j] = buf[L * (1 - r)]
-        return out
+        y = after.copy() if mask is None else after * mask
+        last = L * (1 - r)
+        return (y, *(buf[last:last + 1].copy() for buf in self.states))
 
-    def backward(self, g):
-        xp = get_array_module(g)
+    def backward(self, gy, *g_states):
+        """``gy`` (L, N, H) and the final states' gradients (1, N, H); any of them may be None (zero)."""
+        xp = get_array_module(self.x)
         L, N, H = self.shape
         S, r, mask = self.n_states, int(self.reverse), self.mask
         pad = None if mask is None else ~mask
         self._start_backward(xp, L, N, H)
-        gy = g[:L]
-        d = [g[L + j] for j in range(S)]  # d loss / d(the states after the current step)
+        zero = xp.zeros((N, H), dtype=self.x.dtype)
+        # d loss / d(the states after the current step)
+        d = [zero if g is None else g[0] for g in g_states]
         for t in (range(L) if self.reverse else range(L - 1, -1, -1)):
-            hats = [d[0] + gy[t], *d[1:]]  # d loss / d(the new states the cell computed)
+            hats = [d[0] if gy is None else d[0] + gy[t], *d[1:]]  # d loss / d(the new states the cell computed)
             if mask is not None:
                 hats = [xp.where(mask[t], a, 0) for a in hats]
             prev = [buf[t + r] for buf in self.states]
@@ -380,9 +377,7 @@ _MODES = {
 
 def _run(cls, x, states, weights, mask, reverse, options):
     """One layer, one direction: outputs (L, N, H) and the final states, each (1, N, H)."""
-    L = x.shape[0]
-    packed = cls.apply(x, *states, *weights, mask=mask, reverse=reverse, **options)
-    return split(packed, list(range(L, L + cls.n_states)), axis=0)
+    return cls.apply(x, *states, *weights, mask=mask, reverse=reverse, **options)
 
 
 def _const(array):
@@ -543,8 +538,8 @@ def _cell(name, cls, input, hx, w_ih, w_hh, b_ih, b_hh, options):
         if unbatched:
             states = [unsqueeze(h, 0) for h in states]
     weights = [w_ih, w_hh] + ([b_ih, b_hh] if b_ih is not None else [])
-    packed = cls.apply(unsqueeze(x, 0), *states, *weights, mask=None, reverse=False, **options)
-    new = [getitem(packed, 1 + j) for j in range(S)]
+    _, *finals = cls.apply(unsqueeze(x, 0), *states, *weights, mask=None, reverse=False, **options)
+    new = [getitem(h, 0) for h in finals]
     if unbatched:
         new = [getitem(h, 0) for h in new]
     return new[0] if S == 1 else tuple(new)

@@ -6,8 +6,11 @@ How it works (docs/onnx.md has the whole story):
    ``requires_grad`` (every parameter too), so that autograd records every op
    that depends on an input or a parameter: the graph of
    :class:`~shendu.autograd.Function` nodes behind the output *is* the model.
-   Ops on constants only are not recorded; their results are constants of
-   the ONNX graph (constant folding for free). Forward hooks name each node
+   The trace runs under :class:`shendu.autograd.keep_options`, so each
+   node keeps its forward's keyword options (``fn.options``): the exporter
+   reads the graph afterwards and patches nothing. Ops on constants only
+   are not recorded; their results are constants of the ONNX graph
+   (constant folding for free). Forward hooks name each node
    after the innermost layer that ran it (``layer1.0.conv1``).
 2. **Trace again** on a second input, one sample larger along the batch axis
    and with other values. The two graphs must match node for node; a
@@ -29,7 +32,7 @@ import contextlib
 import numbers
 
 from .._extras import require
-from ..autograd import Function, enable_grad, graph_order
+from ..autograd import enable_grad, graph_order, keep_options, node_outputs
 from ..backend import xp
 from ..serialization import atomic_write
 from ..tensor import Tensor
@@ -65,10 +68,11 @@ class Dim:
 # ---------------------------------------------------------------- tracing
 class _Trace:
     """One recorded forward pass: input and output tensors, every tensor of the graph (inputs
-    before the tensors computed from them), each node's keyword options and layer."""
+    before the tensors computed from them) and each node's layer. Each node keeps its forward's
+    keyword options itself (``fn.options``: the trace runs under :class:`~shendu.autograd.keep_options`)."""
 
-    def __init__(self, inputs, outputs, options, scopes):
-        self.inputs, self.outputs, self.options, self.scopes = inputs, outputs, options, scopes
+    def __init__(self, inputs, outputs, scopes):
+        self.inputs, self.outputs, self.scopes = inputs, outputs, scopes
         self.order = graph_order(outputs, leaves=True)
 
 
@@ -81,29 +85,6 @@ def _flat_tensors(obj):
     if isinstance(obj, (tuple, list)):
         return [t for item in obj for t in _flat_tensors(item)]
     return []
-
-
-@contextlib.contextmanager
-def _recording_options(store):
-    """While tracing, keep each recorded node's keyword options (stride, eps, axis…) in ``store``.
-
-    A Function keeps only what its backward needs; an exporter needs the
-    forward's options too. :meth:`Function.apply` is wrapped for the duration
-    of the trace (and restored after), which leaves the ops themselves untouched.
-    """
-    plain = Function.__dict__["apply"]
-
-    def apply(cls, *inputs, **options):
-        out = plain.__func__(cls, *inputs, **options)
-        if out._ctx is not None:
-            store[id(out._ctx)] = options
-        return out
-
-    Function.apply = classmethod(apply)
-    try:
-        yield
-    finally:
-        Function.apply = plain
 
 
 def _scope_hook(path, scopes):
@@ -126,11 +107,11 @@ def _scope_hook(path, scopes):
 def _trace(model, arrays, name_layers):
     """Run ``model`` on ``arrays`` with every input marked, recording the graph (see the module docstring)."""
     inputs = [Tensor._wrap(a, True, None) for a in arrays]  # integer inputs too: their casts and slices record
-    options, scopes = {}, {}
+    scopes = {}
     handles = [m.register_forward_hook(_scope_hook(path, scopes)) for path, m in model.named_modules()] \
         if name_layers else []
     try:
-        with enable_grad(), _recording_options(options):
+        with enable_grad(), keep_options():
             out = model(*inputs)
     finally:
         for h in handles:
@@ -138,7 +119,7 @@ def _trace(model, arrays, name_layers):
     outputs = _flat_tensors(out)
     if not outputs:
         raise TypeError(f"shendu.onnx.export: the model returned {type(out).__name__}, not tensors")
-    return _Trace(inputs, outputs, options, scopes)
+    return _Trace(inputs, outputs, scopes)
 
 
 @contextlib.contextmanager
@@ -202,7 +183,11 @@ def _match(a, b):
         if (fa is None) != (fb is None) or ta.ndim != tb.ndim or (
                 fa is not None and (type(fa) is not type(fb) or len(fa.inputs) != len(fb.inputs))):
             raise ValueError(_NOT_STATIC)
-    return {id(ta): tb for ta, tb in zip(a.order, b.order)}
+    twin = {}
+    for ta, tb in zip(a.order, b.order):
+        pairs = zip(node_outputs(ta), node_outputs(tb)) if ta._ctx is not None else [(ta, tb)]
+        twin.update((id(x), y) for x, y in pairs if x is not None and y is not None)
+    return twin
 
 
 _NOT_STATIC = ("shendu.onnx.export: the model runs different operations (or gives tensors of different ranks) for "
@@ -220,6 +205,8 @@ class Node:
         options_b: the same options in the second trace (to tell constants from inputs).
         inputs: the ONNX names of its input tensors, in order.
         tensors: its input tensors;  output: the ONNX name to write;  tensor: the output tensor.
+        A node with several outputs has a list of names in ``output`` (one per output, in order)
+        and its first output in ``tensor``.
         where: the layer that ran it, for messages (``"layer 'features.0' (Conv2d)"``).
     """
 
@@ -543,13 +530,18 @@ def export(model, sample_input, path, opset=MIN_OPSET, *, input_names=None, outp
             continue
         scope = trace.scopes.get(id(fn))
         b.scope = scope[0] if scope else ""
-        node = Node(b, fn=fn, options=trace.options.get(id(fn), {}),
-                    options_b=other.options.get(id(b.twin[id(t)]._ctx), {}), tensors=fn.inputs,
-                    output=out_ids.get(id(t)) or b.fresh(f"{b.scope}/{type(fn).__name__}" if b.scope
-                                                         else type(fn).__name__),
-                    tensor=t, where=_where(scope))
-        b.names[id(t)] = node.output
-        if id(fn) not in trace.options:  # only a Function that bypasses Function.apply gets here
+        base = f"{b.scope}/{type(fn).__name__}" if b.scope else type(fn).__name__
+        outs = node_outputs(t)
+        # every output gets a name, also one that nobody kept (an unused LSTM state, say)
+        names = [(None if o is None else out_ids.get(id(o))) or b.fresh(base) for o in outs]
+        node = Node(b, fn=fn, options=getattr(fn, "options", None),
+                    options_b=getattr(b.twin[id(t)]._ctx, "options", None),
+                    tensors=fn.inputs, output=names[0] if fn.outputs is None else names,
+                    tensor=next(o for o in outs if o is not None), where=_where(scope))
+        for o, name in zip(outs, names):
+            if o is not None:
+                b.names[id(o)] = name
+        if node.options is None:  # only a Function that bypasses Function.apply gets here
             node.fail("its options were not recorded (it was not created through Function.apply)")
         emitter_for(node, EMITTERS)(b, node)
     b.scope = ""

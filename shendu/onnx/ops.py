@@ -51,7 +51,7 @@ _SAME = {
     arithmetic.Neg: "Neg", arithmetic.Pow: "Pow", elementwise.Exp: "Exp", elementwise.Log: "Log",
     elementwise.Sqrt: "Sqrt", elementwise.Abs: "Abs", elementwise.Tanh: "Tanh", elementwise.Sigmoid: "Sigmoid",
     elementwise.Relu: "Relu", elementwise.Maximum: "Max", elementwise.Minimum: "Min", linalg.MatMul: "MatMul",
-    A.Erf: "Erf", A.Softsign: "Softsign", A.Hardswish: "HardSwish",
+    A.Erf: "Erf", A.Softsign: "Softsign", A.Hardswish: "HardSwish", elementwise.Sign: "Sign",
 }
 
 
@@ -379,6 +379,18 @@ def _pad(b, n):
     b.op("Pad", [n.inputs[0], pads, b.scalar(n.options["value"], n.tensor.dtype)], n.output)
 
 
+@emits(join.Split)
+def _split(b, n):
+    """One ONNX Split with the pieces' sizes (fixed sizes: a split along the batch axis is refused)."""
+    axis, bounds = n.options["axis"], n.options["bounds"]
+    if isinstance(b.dims(n.tensors[0])[axis], Dim):
+        n.fail("a split along the batch axis is not supported (export with batch_axis=None)")
+    sizes = [hi - lo for lo, hi in zip(bounds[:-1], bounds[1:])]
+    if any(s < 0 for s in sizes) or any(not 0 <= b <= n.tensors[0].shape[axis] for b in bounds):
+        n.fail(f"a split at indices out of order or out of range ({list(bounds)}) has no ONNX Split")
+    b.op("Split", [n.inputs[0], b.ints(sizes)], n.output, axis=int(axis))
+
+
 @emits(indexing.GetItem)
 def _getitem(b, n):
     key = n.options["key"]
@@ -471,27 +483,49 @@ def _extremum(b, n):
     b.reduce(op, n.inputs[0], n.options["axis"], n.options["keepdims"], n.output)
 
 
+@emits(reduction.ExtremumDim)
+def _extremum_dim(b, n):
+    """max / min along one axis: values (ReduceMax / ReduceMin) and indices (ArgMax / ArgMin, first of ties)."""
+    largest, axis, keepdims = n.options["largest"], n.options["axis"], n.options["keepdims"]
+    x = n.inputs[0]
+    if n.tensors[0].ndim == 0:
+        b.op("Identity", [x], n.output[0])
+        b.op("Constant", [], n.output[1], value=b.helper.make_tensor("zero", b.onnx.TensorProto.INT64, [], [0]))
+        return
+    b.reduce("ReduceMax" if largest else "ReduceMin", x, axis, keepdims, n.output[0])
+    b.op("ArgMax" if largest else "ArgMin", [x], n.output[1], axis=int(axis), keepdims=int(bool(keepdims)),
+         select_last_index=0)
+
+
 @emits(reduction.LogSumExp)
 def _logsumexp(b, n):
     b.reduce("ReduceLogSumExp", n.inputs[0], n.options["axis"], n.options["keepdims"], n.output)
 
 
-@emits(reduction.Var)
+@emits(reduction.Var, reduction.Std)
 def _var(b, n):
-    """Σ(x − x̄)²/(count − ddof) = mean((x − x̄)²) · count/(count − ddof)."""
+    """Σ(x − x̄)²/(count − ddof) = mean((x − x̄)²) · count/(count − ddof); its square root for std."""
+    if isinstance(n.fn, reduction.Std):
+        b.op("Sqrt", [_variance(b, n, None)], n.output)
+    else:
+        _variance(b, n, n.output)
+
+
+def _variance(b, n, output):
     x, t = n.inputs[0], n.tensors[0]
     axis, ddof, keepdims = n.options["axis"], n.options["ddof"], n.options["keepdims"]
     xc = b.op("Sub", [x, b.reduce("ReduceMean", x, axis, True)])
     if not ddof:
-        b.reduce("ReduceMean", b.op("Mul", [xc, xc]), axis, keepdims, n.output)
-        return
+        return b.reduce("ReduceMean", b.op("Mul", [xc, xc]), axis, keepdims, output)
     dims = b.dims(t)
     reduced = [dims[a] for a in _util.normalize_axes(axis, t.ndim)]
     if any(isinstance(d, Dim) for d in reduced):
         n.fail("a variance with ddof over the batch axis is not supported (export with batch_axis=None)")
     count = math.prod(reduced)
+    if count <= ddof:
+        n.fail(f"a variance of {count} elements with ddof={ddof} is undefined")
     mean_sq = b.reduce("ReduceMean", b.op("Mul", [xc, xc]), axis, keepdims)
-    b.op("Mul", [mean_sq, b.scalar(count / (count - ddof), n.tensor.dtype)], n.output)
+    return b.op("Mul", [mean_sq, b.scalar(count / (count - ddof), n.tensor.dtype)], output)
 
 
 # ---------------------------------------------------------------- recurrent layers
@@ -505,13 +539,13 @@ _ONNX_GATES = {R.LSTMSequence: ("LSTM", [0, 3, 1, 2]),   # (i, f, g, o) -> (i, o
 def _recurrence(b, n):
     """One layer, one direction, as ONNX's RNN / LSTM / GRU operator (num_directions 1).
 
-    The output is packed as shendu's is: [y_1 … y_L, h_L (, c_L)] along the
-    time axis, (L + S, N, H), from ONNX's Y (L, 1, N, H), Y_h and Y_c.
+    The outputs are shendu's: y (L, N, H) from ONNX's Y (L, 1, N, H), and the
+    final states (1, N, H), ONNX's Y_h and Y_c as they are.
     """
     cls, o = type(n.fn), n.options
     op_type, order = _ONNX_GATES[cls]
     S = cls.n_states
-    H = n.tensor.shape[2]
+    H = n.tensors[2 + S].shape[1]  # W_hh (G·H, H)
     L = n.tensors[0].shape[0]
     x, weights = b.value(n.tensors[0]), [b.value(t) for t in n.tensors[1 + S:]]
 
@@ -533,9 +567,9 @@ def _recurrence(b, n):
         attrs["linear_before_reset"] = 1  # PyTorch's GRU: r ⊙ (W_hn h + b_hn)
     if cls is R.RNNSequence:
         attrs["activations"] = ["Relu" if o.get("nonlinearity") == "relu" else "Tanh"]
-    outs = b.op(op_type, [x, w, r, bias, lengths, *initial], n_out=1 + S, **attrs)
-    y = b.op("Squeeze", [outs[0], b.ints([1])])
-    b.op("Concat", [y, *outs[1:]], n.output, axis=0)
+    y = b.fresh(f"{n.output[0]}/Y")
+    b.op(op_type, [x, w, r, bias, lengths, *initial], [y, *n.output[1:]], **attrs)
+    b.op("Squeeze", [y, b.ints([1])], n.output[0])
 
 
 def _zero_constant(t):

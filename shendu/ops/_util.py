@@ -52,6 +52,7 @@ class Cast(Function):
     """y = x converted to another dtype; the gradient is cast back by the engine."""
 
     __slots__ = ()
+    saved_inputs = ()
 
     def forward(self, x, dtype):
         return x.astype(dtype)
@@ -68,6 +69,18 @@ def cast(x, dtype):
     if dtype.kind != "f":
         return Tensor._wrap(x.data.astype(dtype), False, None)
     return Cast.apply(x, dtype=dtype)
+
+
+def floating(x):
+    """``x`` itself if it is floating, else ``x`` cast to the default floating dtype.
+
+    The one rule of every floating-only op (exp, log, sigmoid, softmax, …):
+    integer and bool inputs give ``get_default_dtype()`` (float32 unless set),
+    as in PyTorch — not NumPy's float64.
+    """
+    if x.data.dtype.kind in "fc":
+        return x
+    return cast(x, backend.get_default_dtype())
 
 
 def axis_arg(axis, kw, op):
@@ -99,7 +112,7 @@ def normalize_axes(axis, ndim, op="axis"):
         axis = (axis,)
     out = []
     for a in axis:
-        if not -ndim <= a < max(ndim, 1):
+        if not -max(ndim, 1) <= a < max(ndim, 1):  # a 0-d tensor accepts 0 and -1, as in PyTorch
             raise IndexError(f"{op}: axis {a} is out of range for a tensor of {ndim} dimensions")
         out.append(a % max(ndim, 1))
     return tuple(sorted(out))

@@ -16,6 +16,7 @@ class Add(Function):
     """y = a + b;  dy/da = 1, dy/db = 1."""
 
     __slots__ = ()
+    saved_inputs = ()
 
     def forward(self, a, b):
         return a + b
@@ -28,6 +29,7 @@ class Sub(Function):
     """y = a − b;  dy/da = 1, dy/db = −1."""
 
     __slots__ = ()
+    saved_inputs = ()
 
     def forward(self, a, b):
         return a - b
@@ -40,6 +42,11 @@ class Mul(Function):
     """y = a · b;  dy/da = b, dy/db = a."""
 
     __slots__ = ("a", "b")
+    saved_inputs = (0, 1)
+
+    def saves_input(self, i):  # a is needed only for b's gradient, and b for a's
+        return self.inputs[1 - i].requires_grad
+
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -55,6 +62,11 @@ class Div(Function):
     """y = a / b;  dy/da = 1/b, dy/db = −a/b²."""
 
     __slots__ = ("a", "b")
+    saved_inputs = (0, 1)
+
+    def saves_input(self, i):  # b for both gradients, a only for b's
+        return i == 1 or self.inputs[1].requires_grad
+
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -71,6 +83,7 @@ class Neg(Function):
     """y = −x;  dy/dx = −1."""
 
     __slots__ = ()
+    saved_inputs = ()
 
     def forward(self, x):
         return -x
@@ -83,6 +96,7 @@ class PowScalar(Function):
     """y = x^p for a constant p;  dy/dx = p·x^(p−1) (0 for p = 0, also at x = 0)."""
 
     __slots__ = ("x", "p")
+    saved_inputs = (0,)
 
     def forward(self, x, p):
         self.x, self.p = x, p
@@ -105,6 +119,7 @@ class Pow(Function):
     """y = a^b;  dy/da = b·a^(b−1) (0 where b = 0), dy/db = a^b·ln a (0 where a = 0 and b ≥ 0)."""
 
     __slots__ = ("a", "b", "y")
+    saves_output = True
 
     def forward(self, a, b):
         self.a, self.b = a, b

@@ -6,13 +6,15 @@ from ..autograd import Function, is_grad_enabled
 from ..backend import get_array_module
 from ..parallel import parallel_batch
 from ..tensor import Tensor
-from ._util import binary_operands, lift
+from ._util import binary_operands, floating, lift
 
 
 class Exp(Function):
     """y = eˣ;  dy/dx = y."""
 
     __slots__ = ("y",)
+    saved_inputs = ()  # backward uses the output
+    saves_output = True
 
     def forward(self, x):
         self.y = get_array_module(x).exp(x)
@@ -39,6 +41,8 @@ class Sqrt(Function):
     """y = √x;  dy/dx = 1/(2y)."""
 
     __slots__ = ("y",)
+    saved_inputs = ()  # backward uses the output
+    saves_output = True
 
     def forward(self, x):
         self.y = get_array_module(x).sqrt(x)
@@ -65,6 +69,8 @@ class Tanh(Function):
     """y = tanh x;  dy/dx = 1 − y²."""
 
     __slots__ = ("y",)
+    saved_inputs = ()  # backward uses the output
+    saves_output = True
 
     def forward(self, x):
         self.y = get_array_module(x).tanh(x)
@@ -93,6 +99,8 @@ class Sigmoid(Function):
     """y = σ(x) = 1 / (1 + e⁻ˣ);  dy/dx = y(1 − y). Stable for large |x| (see :func:`sigmoid_array`)."""
 
     __slots__ = ("y",)
+    saved_inputs = ()  # backward uses the output
+    saves_output = True
 
     def forward(self, x):
         self.y = sigmoid_array(x)
@@ -110,6 +118,8 @@ class Relu(Function):
     """y = max(x, 0);  dy/dx = 1 where x > 0, else 0."""
 
     __slots__ = ("mask",)
+    saved_inputs = ()  # backward uses a mask made in forward
+    saves_output = True  # as PyTorch's ReluBackward (which uses y): y changed in place refuses backward
 
     def forward(self, x):
         xp = get_array_module(x)
@@ -141,6 +151,7 @@ class Clip(Function):
     """y = min(max(x, lo), hi);  dy/dx = 1 where lo ≤ x ≤ hi (PyTorch's clamp)."""
 
     __slots__ = ("mask",)
+    saved_inputs = ()  # backward uses a mask made in forward
 
     def forward(self, x, lo, hi):
         xp = get_array_module(x)
@@ -160,6 +171,7 @@ class Maximum(Function):
     """y = max(a, b) element-wise; the gradient goes to the larger input, halved on ties."""
 
     __slots__ = ("wa",)
+    saved_inputs = ()  # backward uses a mask made in forward
 
     def forward(self, a, b):
         xp = get_array_module(a)
@@ -175,6 +187,7 @@ class Minimum(Function):
     """y = min(a, b) element-wise; the gradient goes to the smaller input, halved on ties."""
 
     __slots__ = ("wa",)
+    saved_inputs = ()  # backward uses a mask made in forward
 
     def forward(self, a, b):
         xp = get_array_module(a)
@@ -190,6 +203,7 @@ class Where(Function):
     """y = a where cond else b;  the gradient flows to the chosen input."""
 
     __slots__ = ("cond",)
+    saved_inputs = ()  # backward uses a mask made in forward
 
     def forward(self, a, b, cond):
         self.cond = cond
@@ -202,18 +216,18 @@ class Where(Function):
 
 
 def exp(x):
-    """eˣ element-wise."""
-    return Exp.apply(x)
+    """eˣ element-wise (integer inputs give the default float dtype, as every floating op here)."""
+    return Exp.apply(floating(x))
 
 
 def log(x):
     """Natural logarithm element-wise."""
-    return Log.apply(x)
+    return Log.apply(floating(x))
 
 
 def sqrt(x):
     """Square root element-wise."""
-    return Sqrt.apply(x)
+    return Sqrt.apply(floating(x))
 
 
 def abs(x):
@@ -223,12 +237,12 @@ def abs(x):
 
 def tanh(x):
     """Hyperbolic tangent element-wise."""
-    return Tanh.apply(x)
+    return Tanh.apply(floating(x))
 
 
 def sigmoid(x):
     """The logistic function σ(x) = 1 / (1 + e⁻ˣ), computed stably."""
-    return Sigmoid.apply(x)
+    return Sigmoid.apply(floating(x))
 
 
 def relu(x):
@@ -307,10 +321,22 @@ def logical_not(x):
     return Tensor._wrap(xp.asarray(xp.logical_not(x.data)), False, None)
 
 
+class Sign(Function):
+    """y = sign(x) ∈ {−1, 0, 1};  dy/dx = 0 (PyTorch's choice: the gradient is zero, not missing)."""
+
+    __slots__ = ()
+    saved_inputs = ()
+
+    def forward(self, x):
+        return get_array_module(x).sign(x)
+
+    def backward(self, g):
+        return get_array_module(g).zeros_like(g)
+
+
 def sign(x):
-    """−1, 0 or 1 element-wise (no gradient)."""
-    xp = get_array_module(x.data)
-    return Tensor._wrap(xp.asarray(xp.sign(x.data)), False, None)
+    """−1, 0 or 1 element-wise; takes part in autograd with a zero gradient."""
+    return Sign.apply(x)
 
 
 def isfinite(x):

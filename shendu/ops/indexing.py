@@ -34,6 +34,7 @@ class GetItem(Function):
     """y = x[key];  dL/dx = zeros with dL/dy added at the indexed positions."""
 
     __slots__ = ("shape", "dtype", "key", "advanced")
+    saved_inputs = ()  # core: nothing to check for in-place changes
 
     def forward(self, x, key, advanced):
         self.shape, self.dtype, self.key, self.advanced = x.shape, x.dtype, key, advanced

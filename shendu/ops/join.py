@@ -1,4 +1,4 @@
-"""Joining and splitting: concatenate (cat), stack, split, pad."""
+"""Joining and splitting: concatenate (cat), stack, split, tensor_split, chunk, pad."""
 from __future__ import annotations
 
 import builtins
@@ -8,13 +8,13 @@ import numbers
 from ..autograd import Function
 from ..backend import get_array_module
 from ._util import binary_operands, normalize_axes
-from .indexing import GetItem
 
 
 class Concatenate(Function):
     """y = [x₁, x₂, …] joined along ``axis``;  each input gets its slice of the gradient."""
 
     __slots__ = ("axis", "bounds")
+    saved_inputs = ()
 
     def forward(self, *xs, axis):
         self.axis = axis
@@ -37,6 +37,7 @@ class Stack(Function):
     """y = [x₁, x₂, …] stacked along a new ``axis``;  input i gets y's slice i."""
 
     __slots__ = ("axis",)
+    saved_inputs = ()
 
     def forward(self, *xs, axis):
         self.axis = axis
@@ -55,6 +56,7 @@ class Pad(Function):
     """y = x surrounded by ``value``;  the gradient is the interior of g."""
 
     __slots__ = ("slices",)
+    saved_inputs = ()
 
     def forward(self, x, pad_width, value):
         self.slices = tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, x.shape))
@@ -99,40 +101,99 @@ def stack(tensors, axis=0, **kw):
     return Stack.apply(*xs, axis=axis % nd)
 
 
-def split(x, indices_or_sections, axis=0, **kw):
-    """Split along ``axis`` into a list of tensors (views of x in the graph).
+class Split(Function):
+    """(y_1, …, y_k) = the slices x[b_i : b_(i+1)] along ``axis``: one node, k outputs (views of x,
+    as in PyTorch). dL/dx = the pieces' gradients put back in place (zeros for a piece that
+    received none)."""
 
-    NumPy's meaning: an int is a number of equal sections, a list gives the
-    split indices (``split(x, [2, 5])`` -> x[:2], x[2:5], x[5:]). PyTorch's
-    meaning (chunk size, or a list of sizes) is accepted as the keyword
-    ``split_size_or_sections=``; ``dim=`` is an alias of ``axis=``.
-    """
-    axis = normalize_axes(kw.pop("dim", axis), x.data.ndim, "split")[0]
-    n = x.data.shape[axis]
-    if "split_size_or_sections" in kw:
-        s = kw.pop("split_size_or_sections")
-        sizes = [s] * (n // s) + ([n % s] if n % s else []) if isinstance(s, numbers.Integral) else list(s)
-        if builtins.sum(sizes) != n:
-            raise ValueError(f"split: sizes {sizes} do not add up to {n}, the size of axis {axis}")
-        bounds = list(itertools.accumulate(sizes, initial=0))
-    elif isinstance(indices_or_sections, numbers.Integral):
-        if indices_or_sections <= 0 or n % indices_or_sections:
-            raise ValueError(f"split: axis {axis} of size {n} does not divide into "
-                             f"{indices_or_sections} equal sections")
-        bounds = [i * (n // indices_or_sections) for i in range(indices_or_sections + 1)]
-    else:
-        bounds = [0] + [int(i) for i in indices_or_sections] + [n]
+    __slots__ = ("shape", "axis", "bounds")
+    saved_inputs = ()
+
+    def forward(self, x, axis, bounds):
+        self.shape, self.axis, self.bounds = x.shape, axis, bounds
+        lead = (slice(None),) * axis
+        return tuple(x[lead + (slice(a, b),)] for a, b in zip(bounds[:-1], bounds[1:]))
+
+    def backward(self, *grads):
+        dtype = next(g.dtype for g in grads if g is not None)
+        gx = get_array_module(grads[0] if grads[0] is not None else next(g for g in grads if g is not None))
+        gx = gx.zeros(self.shape, dtype=dtype)
+        lead = (slice(None),) * self.axis
+        for g, a, b in zip(grads, self.bounds[:-1], self.bounds[1:]):
+            if g is not None:  # += : tensor_split's pieces may overlap (indices given out of order)
+                gx[lead + (slice(a, b),)] += g
+        return gx
+
+
+def _dim(x, dim, kw, op):
+    """The axis a split works along: ``dim`` (or NumPy's ``axis=``), made non-negative."""
+    if "axis" in kw:
+        dim = kw.pop("axis")
     if kw:
-        raise TypeError(f"split: unexpected keyword arguments {sorted(kw)}")
-    lead = (slice(None),) * axis
-    return [GetItem.apply(x, key=lead + (slice(a, b),), advanced=False) for a, b in zip(bounds[:-1], bounds[1:])]
+        raise TypeError(f"{op}: unexpected keyword arguments {sorted(kw)}")
+    return normalize_axes(dim, x.data.ndim, op)[0]
 
 
-def chunk(x, chunks, axis=0):
-    """PyTorch's chunk: ``chunks`` pieces of size ceil(n / chunks)."""
+def _split_at(x, bounds, axis):
+    return list(Split.apply(x, axis=axis, bounds=tuple(bounds)))
+
+
+def split(x, split_size_or_sections, dim=0, **kw):
+    """PyTorch's split: pieces of ``split_size_or_sections`` along ``dim`` (one node, several outputs).
+
+    An int is the size of each piece (the last one may be smaller); a list
+    gives every piece's size, which must add up to the size of ``dim``:
+    ``split(x, [2, 3])`` of a length-5 x -> x[:2], x[2:5]. ``axis=`` is an
+    alias of ``dim=``. (NumPy's meaning, split *at* indices or into a number
+    of sections, is :func:`tensor_split`.)
+
+    Example:
+        >>> [t.shape for t in shendu.split(shendu.arange(5), 2)]
+        [(2,), (2,), (1,)]
+    """
+    axis = _dim(x, dim, kw, "split")
     n = x.data.shape[axis]
-    size = -(-n // chunks)
-    return split(x, None, axis, split_size_or_sections=size)
+    s = split_size_or_sections
+    if isinstance(s, numbers.Integral):
+        if s <= 0 and not (s == 0 and n == 0):
+            raise ValueError(f"split: split_size must be a positive int, got {s}")
+        sizes = [s] * (n // s) + ([n % s] if n % s else []) if s else [0]
+    else:
+        sizes = [int(v) for v in s]
+        if builtins.sum(sizes) != n or builtins.min(sizes, default=0) < 0:
+            raise ValueError(f"split: sizes {sizes} must be non-negative and add up to {n}, the size of dim {axis}")
+    return _split_at(x, list(itertools.accumulate(sizes, initial=0)), axis)
+
+
+def tensor_split(x, indices_or_sections, dim=0, **kw):
+    """Split *at* indices, or into a number of sections (NumPy's ``array_split``; PyTorch's ``tensor_split``).
+
+    An int n gives n pieces whose sizes differ by at most one (the first ones
+    larger); a list of indices splits before each: ``tensor_split(x, [2, 5])``
+    -> x[:2], x[2:5], x[5:]. ``axis=`` is an alias of ``dim=``.
+    """
+    axis = _dim(x, dim, kw, "tensor_split")
+    n = x.data.shape[axis]
+    if isinstance(indices_or_sections, numbers.Integral):
+        k = indices_or_sections
+        if k <= 0:
+            raise ValueError(f"tensor_split: the number of sections must be positive, got {k}")
+        sizes = [n // k + (i < n % k) for i in range(k)]
+        bounds = list(itertools.accumulate(sizes, initial=0))
+    else:
+        bounds = [0] + [int(i) for i in indices_or_sections] + [n]  # x[b_i:b_i+1], Python's slicing rules
+    return _split_at(x, bounds, axis)
+
+
+def chunk(x, chunks, dim=0, **kw):
+    """PyTorch's chunk: pieces of size ceil(n / chunks) along ``dim`` (maybe fewer than ``chunks``)."""
+    axis = _dim(x, dim, kw, "chunk")
+    if not isinstance(chunks, numbers.Integral) or chunks <= 0:
+        raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
+    n = x.data.shape[axis]
+    if n == 0:  # PyTorch: `chunks` empty pieces
+        return _split_at(x, [0] * (chunks + 1), axis)
+    return split(x, -(-n // chunks), axis)
 
 
 def pad(x, pad_width, value=0.0):

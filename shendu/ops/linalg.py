@@ -13,6 +13,11 @@ class MatMul(Function):
     """
 
     __slots__ = ("a", "b")
+    saved_inputs = (0, 1)
+
+    def saves_input(self, i):  # a is needed only for b's gradient, and b for a's
+        return self.inputs[1 - i].requires_grad
+
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -54,6 +59,11 @@ class Linear(Function):
     """
 
     __slots__ = ("x", "w", "has_bias")
+    saved_inputs = (0, 1)
+
+    def saves_input(self, i):  # x for W's gradient, W for x's; never the bias
+        return i < 2 and self.inputs[1 - i].requires_grad
+
 
     def forward(self, x, w, b=None):
         self.x, self.w, self.has_bias = x, w, b is not None
@@ -90,6 +100,9 @@ class Linear(Function):
 def matmul(a, b):
     """Matrix product with NumPy's rules: 2-D @ 2-D, batched N-D with broadcasting, 1-D vectors."""
     a, b = binary_operands(a, b)
+    if a.data.dtype.kind == "b":
+        raise RuntimeError(f"matmul: not implemented for bool tensors (got {a.dtype} @ {b.dtype}), as in "
+                           f"PyTorch; convert them first, e.g. a.int() @ b.int() or a.float() @ b.float()")
     if a.data.ndim == 0 or b.data.ndim == 0:
         raise ValueError(f"matmul: both operands need at least one dimension, got {a.shape} and {b.shape}")
     return MatMul.apply(a, b)

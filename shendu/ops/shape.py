@@ -19,6 +19,7 @@ class Reshape(Function):
     """y = x viewed with another shape;  the gradient is reshaped back."""
 
     __slots__ = ("shape",)
+    saved_inputs = ()  # core: nothing to check for in-place changes
 
     def forward(self, x, shape):
         self.shape = x.shape
@@ -36,6 +37,7 @@ class Transpose(Function):
     """y = x with its axes permuted;  the gradient takes the inverse permutation."""
 
     __slots__ = ("axes",)
+    saved_inputs = ()  # core: nothing to check for in-place changes
 
     def forward(self, x, axes):
         self.axes = axes
@@ -55,6 +57,7 @@ class BroadcastTo(Function):
     gradient back to x's shape."""
 
     __slots__ = ()
+    saved_inputs = ()  # core: nothing to check for in-place changes
 
     def forward(self, x, shape):
         return get_array_module(x).broadcast_to(x, shape)

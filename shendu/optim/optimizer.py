@@ -11,14 +11,15 @@ An optimizer holds
 A subclass writes one method, ``_update(p, g, state, group)``, that applies the
 paper's formula in place to the arrays ``p`` (the parameter's data) and ``g``
 (its gradient). :meth:`Optimizer.step` calls it for every parameter whose
-gradient is not None.
+gradient is not None, then bumps the parameter's version counter (an in-place
+change, as in PyTorch: a graph that saved the parameter refuses ``backward``).
 """
 from __future__ import annotations
 
 from collections import defaultdict
 
 from .. import backend
-from ..autograd import enable_grad
+from ..autograd import bump_version, enable_grad
 from ..backend import get_array_module, xp
 from ..tensor import Tensor
 
@@ -99,11 +100,22 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    self._update(p.data, p.grad.data, self.state[p], group)
+        for gi, group in enumerate(self.param_groups):
+            for i, p in enumerate(group["params"]):
+                grad = p.grad
+                if grad is not None:
+                    if grad.data.shape != p.data.shape:
+                        raise self._grad_shape_error(gi, i, p)
+                    self._update(p.data, grad.data, self.state[p], group)
+                    bump_version(p)  # an in-place change, as PyTorch's step: a graph that saved p refuses backward
         return loss
+
+    def _grad_shape_error(self, gi, i, p):
+        names = self.param_groups[gi].get("param_names")
+        which = repr(names[i]) if names else f"{i} of parameter group {gi}"
+        return RuntimeError(f"{type(self).__name__}.step: parameter {which} has shape {tuple(p.shape)} but its "
+                            f".grad has shape {tuple(p.grad.shape)}; set .grad to None or to a tensor of the "
+                            f"parameter's shape")
 
     def _update(self, p, g, state, group):  # pragma: no cover - abstract
         """Apply one step to the array ``p`` in place, given its gradient array ``g``."""
