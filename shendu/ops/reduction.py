@@ -14,7 +14,7 @@ import numbers
 from ..autograd import Function
 from ..backend import get_array_module
 from ..tensor import Tensor
-from ._util import axis_arg, expand_reduced, floating, keepdims_arg, normalize_axes
+from ._util import axis_arg, cast, expand_reduced, floating, keepdims_arg, normalize_axes
 from .elementwise import maximum, minimum
 
 
