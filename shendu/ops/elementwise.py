@@ -294,7 +294,14 @@ gt = _compare("greater")
 ge = _compare("greater_equal")
 logical_and = _compare("logical_and")
 logical_or = _compare("logical_or")
-equal, not_equal, less, less_equal, greater, greater_equal = eq, ne, lt, le, gt, ge
+not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
+
+
+def equal(input, other):
+    """PyTorch's ``torch.equal``: a Python bool, True when both tensors have the same shape
+    and the same elements (NaN ≠ NaN). Element-wise equality is :func:`eq` (``==``)."""
+    a, b = binary_operands(input, other)
+    return a.data.shape == b.data.shape and bool(get_array_module(a.data).array_equal(a.data, b.data))
 
 
 def logical_not(x):
