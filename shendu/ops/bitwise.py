@@ -73,7 +73,8 @@ def bitwise_right_shift(input, other):
     if a.dtype.kind == "b":
         raise TypeError("bitwise_right_shift: expected integer tensors, got two bool tensors")
     count, out = _shift_count(xp, a, b)
-    return _result(xp, xp.right_shift(a, xp.where(out, a.dtype.itemsize * 8 - 1, count).astype(a.dtype)))
+    shifted_out = a >> (a.dtype.itemsize * 8 - 1) if a.dtype.kind == "i" else xp.zeros_like(a)  # −1 or 0
+    return _result(xp, xp.where(out, shifted_out, xp.right_shift(a, count)))
 
 
 def logical_xor(input, other):

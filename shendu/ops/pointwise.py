@@ -325,7 +325,7 @@ class Copysign(Function):
         xp = get_array_module(g)
         a = self.a
         ratio = xp.where(a == 0, 0, self.y / xp.where(a == 0, 1, a))
-        return g * ratio, None
+        return g * ratio, xp.zeros_like(g)
 
 
 class LogAddExp(Function):
