@@ -319,3 +319,13 @@ def test_rounding_ops_have_zero_gradient_as_torch():
         check(getattr(shendu, name), getattr(torch, name), [x], gradcheck=False)
     check(lambda a: a.frac(), lambda a: a.frac(), [x], gradcheck=False)
     assert math.isclose(float(shendu.frac(shendu.tensor(-2.25))), -0.25)
+
+
+def test_clamp_tensor_bounds_at_ties_and_crossed_bounds():
+    # ties go to the input; where min > max the result is max and max gets the gradient (torch)
+    x = np.array([1.0, 2.0, 3.0, 0.0])
+    lo = np.array([1.0, 0.0, 4.0, 1.0])
+    hi = np.array([5.0, 2.0, 3.5, 0.5])
+    check(lambda a, b, c: a.clamp(b, c), lambda a, b, c: a.clamp(b, c), [x, lo, hi], gradcheck=False)
+    check(lambda a, b: a.clamp(min=b), lambda a, b: a.clamp(min=b), [x, lo], gradcheck=False)
+    check(lambda a, c: a.clamp(max=c), lambda a, c: a.clamp(max=c), [x, hi], gradcheck=False)
