@@ -224,7 +224,9 @@ def test_isclose_allclose_equal():
     a = np.array([1.0, np.nan, np.inf, -np.inf, 1e-9, 100.0])
     b = np.array([1.0 + 1e-6, np.nan, np.inf, np.inf, 0.0, 100.1])
     for kw in ({}, dict(equal_nan=True), dict(rtol=1e-2), dict(atol=0.0)):
-        same(shendu.isclose(shendu.tensor(a), shendu.tensor(b), **kw), torch.isclose(torch.tensor(a), torch.tensor(b), **kw))
+        same(shendu.isclose(shendu.tensor(a), shendu.tensor(b), **kw),
+             torch.isclose(torch.tensor(a), torch.tensor(b), **kw))
+        same(shendu.tensor(a).isclose(shendu.tensor(b), **kw), torch.tensor(a).isclose(torch.tensor(b), **kw))
         same(shendu.allclose(shendu.tensor(a[:1]), shendu.tensor(b[:1]), **kw),
              torch.allclose(torch.tensor(a[:1]), torch.tensor(b[:1]), **kw))
     x = shendu.tensor([[1.0, 2.0]])
@@ -265,7 +267,8 @@ def test_bitwise_on_bools_is_logical_and_mixes_with_ints():
     for op in (lambda x, y, k: x & y, lambda x, y, k: x | y, lambda x, y, k: x ^ y, lambda x, y, k: ~x,
                lambda x, y, k: x & 1, lambda x, y, k: k & True, lambda x, y, k: k ^ x, lambda x, y, k: x | True,
                lambda x, y, k: x << 1, lambda x, y, k: x.logical_xor(k)):
-        same(op(shendu.tensor(b), shendu.tensor(c), shendu.tensor(i)), op(torch.tensor(b), torch.tensor(c), torch.tensor(i)))
+        same(op(shendu.tensor(b), shendu.tensor(c), shendu.tensor(i)),
+             op(torch.tensor(b), torch.tensor(c), torch.tensor(i)))
 
 
 def test_shifts_out_of_range_follow_torch():

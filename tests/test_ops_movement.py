@@ -43,6 +43,7 @@ def test_flip(case, seed):
     x = randn(seed, shape)
     check(lambda t: shendu.flip(t, dims), lambda t: torch.flip(t, dims), [x])
     check(lambda t: t.flip(*dims), lambda t: t.flip(*dims), [x], gradcheck=False)
+    check(lambda t: t.flip(dims=dims), lambda t: t.flip(dims=dims), [x], gradcheck=False)
 
 
 def test_fliplr_flipud():
@@ -72,6 +73,7 @@ def test_repeat_is_tile(shape, seed, data):
     fewer = sizes[:max(1, len(shape) - 1)]
     check(lambda t: shendu.tile(t, fewer), lambda t: torch.tile(t, fewer), [x])
     check(lambda t: t.tile(*fewer), lambda t: t.tile(*fewer), [x], gradcheck=False)
+    check(lambda t: t.tile(dims=fewer), lambda t: t.tile(dims=fewer), [x], gradcheck=False)
 
 
 def test_repeat_with_fewer_sizes_than_dims_is_an_error():
