@@ -480,6 +480,8 @@ def reciprocal(x):
 
 def square(x):
     """x² element-wise; integers stay integers and bools give int64, as in PyTorch."""
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
     if x.data.dtype.kind == "b":
         x = cast(x, backend.int64)
     return pow(x, 2)
