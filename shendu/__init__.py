@@ -27,6 +27,7 @@ from .ops import abs, max, min, pow, sum  # noqa: F401  (shadow builtins inside 
 from .tensor import (Tensor, arange, as_tensor, empty, empty_like, eye, full, full_like, linspace, ones, ones_like,
                      rand, rand_like, randint, randn, randn_like, tensor, zeros, zeros_like)
 from . import data  # noqa: E402  (datasets, DataLoader, augmentation)
+from . import utils  # noqa: E402  (shendu.utils.data: PyTorch's path to the data pipeline)
 from . import models  # noqa: E402  (the model zoo and its registry)
 from . import functional, nn  # noqa: E402
 from . import training  # noqa: E402  (adds compile/fit/evaluate/predict to nn.Module)
@@ -37,3 +38,5 @@ from .lr_finder import lr_find  # noqa: E402  (the learning-rate range test; she
 
 bool = bool_  # noqa: A001  (shendu.bool, as torch.bool)
 __version__ = "0.1.0"
+# --- nn-funcs: torch.einsum's top-level name
+from .functional.einsum import einsum  # noqa: E402,F401

@@ -197,7 +197,7 @@ def cmd_summary(a):
 
 
 def cmd_models(a):
-    from .training.run import model_table
+    from .models import model_table
 
     rows = model_table()
     if a.json:

@@ -50,7 +50,7 @@ def test_rounds_must_be_positive(capsys):
 
 
 @needs_torch
-@pytest.mark.parametrize("name", ["xor", "mlp", "lenet5", "cnn_bn", "resnet20", "lstm", "gru"])
+@pytest.mark.parametrize("name", ["xor", "mlp", "lenet5", "cnn_bn", "resnet20", "lstm", "gru", "gpt"])
 def test_both_frameworks_build_the_same_network(name):
     # Same architecture and the copied weights: the eval-mode outputs agree to float32 rounding.
     assert workloads.check_same_numbers(name) < 1e-5
@@ -64,9 +64,19 @@ def test_flops_of_the_mlp_step():
     assert workloads.flops_per_step(inference, workloads.mlp()) == 2 * 1024 * macs
 
 
+def test_flops_of_the_gpt_step():
+    w, model = workloads.WORKLOADS["gpt"], workloads.gpt()
+    n = 804_096 - 64 * 128   # every weight but the position table (PaLM's 6·N)
+    assert workloads.flops_per_step(w, model) == (6 * n + 12 * 4 * 64 * 128) * 12 * 64
+
+
 def test_data_is_float32_and_nonzero():
     for w in workloads.WORKLOADS.values():
         x, y = workloads.data(w)
+        if w.tokens:  # a language model: ids, the targets being the inputs shifted by one
+            assert x.dtype == y.dtype == "int64" and x.shape == y.shape == w.input_shape
+            assert (x[:, 1:] == y[:, :-1]).all() and 0 <= x.min() and x.max() < w.num_classes
+            continue
         assert x.dtype == "float32" and x.shape == w.input_shape and (x != 0).all()
         assert y.shape[0] == w.input_shape[w.batch_axis]
 
@@ -100,3 +110,23 @@ def test_a_ratio_that_rounds_to_its_target_gets_a_third_decimal():
     cells = runner._cells(row)
     assert cells[3] == "1.205" and cells[5] == "≤1.2 MISS"
     assert runner._cells({**row, "ratio": 1.1})[3:6] == ["1.10", "1.10–1.10", "≤1.2 ok"]
+
+
+def test_profile_times_ops_kernels_and_engine_through_the_profiling_hook():
+    import sys
+
+    import shendu
+    from shendu.bench import profile
+
+    apply_before, backward_before = shendu.Function.__dict__["apply"], shendu.autograd.backward
+    step_seconds, rows = profile.op_breakdown("mlp", steps=2, warmup=1, repeats=1)
+    labels = {r[0]: r for r in rows}
+    for needed in ("Linear.forward", "Linear.backward", "kernel: GEMM (backend.matmul)", "optimizer.step",
+                   "engine: backward bookkeeping"):
+        assert needed in labels and labels[needed][1] > 0 and labels[needed][2] >= 1, needed
+    assert labels["optimizer.step"][2] == 1  # one step per training step
+    timed = sum(r[1] for r in rows[:-1])
+    assert abs(timed + rows[-1][1] - step_seconds) < 1e-9  # self times plus the rest make the step
+    assert sys.getprofile() is None  # the hook is removed
+    assert shendu.Function.__dict__["apply"] is apply_before and shendu.autograd.backward is backward_before
+    assert "ms per step" in profile.format_breakdown("mlp", step_seconds, rows)

@@ -15,7 +15,8 @@ import pytest
 
 import shendu
 from shendu.cli import main
-from shendu.training.run import FitSize, Preprocess, load_run, model_table, read_image
+from shendu.models import model_table
+from shendu.training.run import FitSize, Preprocess, load_run, read_image
 
 PIL = pytest.importorskip("PIL.Image")
 
@@ -125,12 +126,12 @@ def test_summary_and_models(trained, capsys, monkeypatch):
     import shendu.models as zoo
 
     small = [i for i in zoo.list_models() if i.name in ("lenet5", "lenet5_classic", "resnet20", "xo_cnn")]
-    monkeypatch.setattr(zoo, "list_models", lambda: small)
+    monkeypatch.setattr(zoo.registry, "list_models", lambda: small)
     code, out, _ = run_cli(capsys, "models")
     lines = out.splitlines()
     assert code == 0 and lines[0].split()[:3] == ["model", "parameters", "input"] and len(lines) == 5
     assert "61,706" in out and "1,674" in out
-    for row in model_table():  # counted on zero-initialised models: the same as real ones
+    for row in model_table():  # counted from the shapes: the same as real builds
         real = zoo.get_model(row["name"]).num_parameters()
         assert row["parameters"] == real, row["name"]
 

@@ -273,9 +273,13 @@ def test_loader_seeded_by_manual_seed_or_generator():
     shendu.manual_seed(5)
     b = [b[1].numpy() for b in DataLoader((x, y), batch_size=7, shuffle=True)]
     assert all(np.array_equal(p, q) for p, q in zip(a, b))
+    # a generator gives the loader its seed once: the same generator state, the same batches
     c = [b[1].numpy() for b in DataLoader((x, y), batch_size=7, shuffle=True, generator=np.random.default_rng(1))]
-    d = [b[1].numpy() for b in DataLoader((x, y), batch_size=7, shuffle=True, seed=1)]
-    assert all(np.array_equal(p, q) for p, q in zip(c, d))
+    d = [b[1].numpy() for b in DataLoader((x, y), batch_size=7, shuffle=True, generator=np.random.default_rng(1))]
+    e = [b[1].numpy() for b in DataLoader((x, y), batch_size=7, shuffle=True, seed=1)]
+    f = [b[1].numpy() for b in DataLoader((x, y), batch_size=7, shuffle=True, seed=1)]
+    assert all(np.array_equal(p, q) for p, q in zip(c, d)) and all(np.array_equal(p, q) for p, q in zip(e, f))
+    assert not np.array_equal(np.concatenate(a), np.concatenate(e))
 
 
 class _NoPerSample(TensorDataset):
@@ -310,7 +314,7 @@ class _Squares(Dataset):
 def test_loader_on_a_plain_dataset_and_errors():
     xb, yb = list(DataLoader(_Squares(), batch_size=4))[2]
     assert yb.tolist() == [64] and xb.shape == (1, 2)
-    with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="batch_size should be a positive integer or None, got 0"):
         DataLoader(_Squares(), batch_size=0)
 
 

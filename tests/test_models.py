@@ -1,10 +1,11 @@
 """The model zoo (shendu.models): exact parameter counts, forward + backward, LeNet-5's summary, the registry.
 
 Parameter counts are taken on models built by their real constructors at full
-size (1000 classes for the ImageNet models). The ``skip_init`` fixture turns
-the random initialisers into no-ops first: drawing VGG's 120 million
-classifier weights takes seconds, and the values play no part in a count. The
-``slow`` tests build (and count) and run every model with its real initialisation.
+size (1000 classes for the ImageNet models) inside ``shendu.nn.init.skip()``
+(``models.count_parameters`` and the ``skip_init`` fixture): drawing VGG's 120
+million classifier weights takes seconds, and the values play no part in a count
+or a name. The ``slow`` tests build (and count) and run every model with its real
+initialisation.
 """
 import importlib.util
 import pathlib
@@ -34,10 +35,10 @@ ZOO_MODULES = {f"shendu.models.{m}" for m in ("lenet", "alexnet", "vgg", "google
 
 
 @pytest.fixture
-def skip_init(monkeypatch):
-    """Make the random initialisers no-ops (parameters keep their uninitialised storage): for counting only."""
-    monkeypatch.setattr(init, "uniform_", lambda t, *a, **k: t)
-    monkeypatch.setattr(init, "normal_", lambda t, *a, **k: t)
+def skip_init():
+    """Models built in the test leave their weights uninitialised: for shapes and names only."""
+    with init.skip():
+        yield
 
 
 @pytest.fixture
@@ -76,8 +77,29 @@ def train_step(model, input_shape, num_classes, batch=2):
 
 # ---------------------------------------------------------------- parameter counts
 @pytest.mark.parametrize("name", sorted(PARAMS))
-def test_parameter_count_exact(name, skip_init):
-    assert models.get_model(name).num_parameters() == PARAMS[name]
+def test_parameter_count_exact(name):
+    # counted from the shapes (init.skip); the slow test below builds each model for real
+    assert models.count_parameters(name) == PARAMS[name]
+
+
+def test_count_parameters_equals_a_real_build_and_takes_options():
+    for name, kwargs in [("lenet5", {"num_classes": 2, "in_channels": 3}), ("xo_cnn", {}),
+                         ("resnet20", {"shortcut": "B"}), ("googlenet", {"aux_logits": True, "num_classes": 7})]:
+        assert models.count_parameters(name, **kwargs) == models.get_model(name, **kwargs).num_parameters(), name
+
+
+def test_init_skip_leaves_weights_untouched_and_restores():
+    w = shendu.nn.Parameter(shendu.zeros(3, 4))
+    with init.skip():
+        with init.skip():
+            for fill in (init.kaiming_uniform_, init.xavier_normal_, init.orthogonal_, init.ones_):
+                assert fill(w) is w
+        init.constant_(w, 5.0)
+    assert (w.numpy() == 0).all()
+    init.constant_(w, 5.0)  # outside the context the initialisers work again
+    assert (w.numpy() == 5).all()
+    layer = shendu.nn.utils.skip_init(shendu.nn.Linear, 10, 5)
+    assert layer.weight.shape == (5, 10) and not init._skipping
 
 
 def test_lenet5_counts_for_other_sizes():

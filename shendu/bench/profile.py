@@ -2,13 +2,16 @@
 
     python -m shendu.bench.profile lenet5 [--steps 20] [--threads 2] [--pyinstrument]
 
-Wraps, for the duration of the run only, the ``forward`` and ``backward`` of
-every :class:`shendu.autograd.Function` subclass, the heavy kernels (the GEMM
+Times, through Python's profiling hook (``sys.setprofile``: nothing is
+replaced or wrapped), every call of the ``forward`` and ``backward`` of each
+:class:`shendu.autograd.Function` subclass, of the heavy kernels (the GEMM
 ``backend.matmul``, ``im2col``, ``col2im`` and ``pad_input`` of convolutions),
-the backward engine and the optimizer, and times each call. The report gives
-the time per step of each, and what is left: Python in modules, ``apply``
-and the engine's bookkeeping. A wrapped call costs about 0.3 µs more, so on
-workloads of many tiny ops the "left" line is a little overstated.
+of the backward engine and of the optimizers. Each is reported with its self
+time: the timed calls inside it (a kernel inside an op) are counted apart. The
+report gives the time per step of each, and what is left: Python in modules,
+``apply`` and the engine's bookkeeping. The hook runs on every Python call
+(about 0.3 µs each), so on workloads of many tiny ops the "left" line is
+overstated; compare the total with an unprofiled step.
 
 ``--pyinstrument`` runs the steps under pyinstrument (a sampling profiler,
 ``pip install pyinstrument``) instead and prints its call tree.
@@ -16,6 +19,7 @@ workloads of many tiny ops the "left" line is a little overstated.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections import defaultdict
 
@@ -30,31 +34,49 @@ def _subclasses(cls):
     return out
 
 
+def _labels():
+    """{code object: label} of the functions the profile times."""
+    from shendu import autograd, backend
+    from shendu.functional import conv
+    from shendu.optim import Optimizer
+    labels = {}
+    for cls in _subclasses(autograd.Function):
+        for attr in ("forward", "backward"):
+            if attr in cls.__dict__:
+                labels[cls.__dict__[attr].__code__] = f"{cls.__name__}.{attr}"
+    labels[backend.matmul.__code__] = "kernel: GEMM (backend.matmul)"
+    for fn in ("im2col", "col2im", "pad_input"):
+        labels[getattr(conv, fn).__code__] = f"kernel: conv {fn}"
+    for cls in [Optimizer, *_subclasses(Optimizer)]:
+        for attr in ("step", "zero_grad"):
+            if attr in cls.__dict__:
+                labels[cls.__dict__[attr].__code__] = f"optimizer.{attr}"
+    labels[autograd.backward.__code__] = "engine: backward bookkeeping"
+    return labels
+
+
 class _Timers:
-    """Accumulated seconds and call counts per label; nested timed calls are subtracted from their parent."""
+    """Seconds (self time) and call counts per label, from the interpreter's call and return events."""
 
-    def __init__(self):
-        self.seconds, self.calls, self._stack = defaultdict(float), defaultdict(int), []
+    def __init__(self, labels):
+        self.seconds, self.calls = defaultdict(float), defaultdict(int)
+        clock, labels, stack = time.perf_counter, labels, []
+        seconds, calls = self.seconds, self.calls
 
-    def wrap(self, fn, label):
-        clock, seconds, calls, stack = time.perf_counter, self.seconds, self.calls, self._stack
-
-        def timed(*args, **kwargs):
-            name = label(args) if callable(label) else label
-            stack.append(0.0)
-            t0 = clock()
-            try:
-                return fn(*args, **kwargs)
-            finally:
+        def hook(frame, event, arg):
+            if event == "call":
+                label = labels.get(frame.f_code)
+                if label is not None:
+                    stack.append([label, frame, clock(), 0.0])
+            elif event == "return" and stack and stack[-1][1] is frame:
+                label, _, t0, inner = stack.pop()
                 dt = clock() - t0
-                inner = stack.pop()
-                seconds[name] += dt - inner  # self time: the kernels inside an op are counted apart
-                calls[name] += 1
+                seconds[label] += dt - inner  # self time: the timed calls inside are counted apart
+                calls[label] += 1
                 if stack:
-                    stack[-1] += dt
+                    stack[-1][3] += dt
 
-        timed.__wrapped__ = fn
-        return timed
+        self.hook = hook
 
 
 def op_breakdown(name, steps=20, warmup=5, threads=None, repeats=5):
@@ -70,37 +92,15 @@ def op_breakdown(name, steps=20, warmup=5, threads=None, repeats=5):
 
 
 def _timed_run(step, steps):
-    from shendu import autograd, backend
-    from shendu.functional import conv
-    from shendu.optim import Optimizer
-    timers = _Timers()
-    patched = []
-
-    def patch(owner, attr, label):
-        original = owner.__dict__[attr]
-        patched.append((owner, attr, original))
-        setattr(owner, attr, timers.wrap(original, label))
-
-    for cls in _subclasses(autograd.Function):
-        for attr in ("forward", "backward"):
-            if attr in cls.__dict__:
-                patch(cls, attr, lambda args, a=attr: f"{type(args[0]).__name__}.{a}")
-    patch(backend, "matmul", "kernel: GEMM (backend.matmul)")
-    for fn in ("im2col", "col2im", "pad_input"):
-        patch(conv, fn, f"kernel: conv {fn}")
-    patch(Optimizer, "step", "optimizer.step")
-    patch(Optimizer, "zero_grad", "optimizer.zero_grad")
-    engine_total = timers.wrap(autograd.backward, "engine: backward bookkeeping")
-    patched.append((autograd, "backward", autograd.backward))
-    autograd.backward = engine_total
+    timers = _Timers(_labels())
+    t0 = time.perf_counter()
+    sys.setprofile(timers.hook)
     try:
-        t0 = time.perf_counter()
         for _ in range(steps):
             step()
-        total = time.perf_counter() - t0
     finally:
-        for owner, attr, original in reversed(patched):
-            setattr(owner, attr, original)
+        sys.setprofile(None)
+    total = time.perf_counter() - t0
     rows = sorted(((k, s / steps, timers.calls[k] / steps) for k, s in timers.seconds.items()), key=lambda r: -r[1])
     timed = sum(r[1] for r in rows)
     rows.append(("left: modules, Function.apply, Tensor wrapping (forward)", total / steps - timed, 0))
@@ -119,7 +119,7 @@ def _limit(threads):
 
 
 def format_breakdown(name, step_seconds, rows):
-    lines = [f"{name}: {step_seconds * 1e3:.3f} ms per step (fastest timed run, wrappers included)",
+    lines = [f"{name}: {step_seconds * 1e3:.3f} ms per step (fastest timed run, profiling hook included)",
              f"{'where':58s} {'ms/step':>9s} {'%':>6s} {'calls/step':>10s}"]
     for label, sec, calls in rows:
         lines.append(f"{label:58s} {sec * 1e3:9.3f} {100 * sec / step_seconds:6.1f} {calls:10.0f}")

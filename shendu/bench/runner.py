@@ -167,7 +167,7 @@ def blas_env():
                      for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"))
 
 
-def _limit_threads(threads):
+def limit_threads(threads):
     """Set NumPy's BLAS, shendu's kernels and torch to ``threads`` threads; returns a function that restores them."""
     import torch
     torch_before, shendu_before = torch.get_num_threads(), parallel.get_num_threads()
@@ -429,7 +429,7 @@ def main(argv=None):
     if not _env_ready(args) and not os.environ.get(_CHILD_MARK):
         return _rerun(argv, args)
     env = _wanted_env(args)
-    restore = _limit_threads(args.threads)
+    restore = limit_threads(args.threads)
     try:
         results, header = _run(args, env)
     finally:

@@ -17,9 +17,9 @@ import sys
 
 
 def main(argv=None):
-    from .runner import _limit_threads, parse_args, time_workload
+    from .runner import limit_threads, parse_args, time_workload
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
-    restore = _limit_threads(args.threads)
+    restore = limit_threads(args.threads)
     try:
         results = [time_workload(name, args) for name in args.names]
     finally:

@@ -39,6 +39,8 @@ class Workload:
         train: a full training step (True) or a forward pass in inference mode (False).
         batch_axis: the input's batch axis (1 for the sequence-first recurrent inputs (L, N, features)).
         target: the issue's goal for the time ratio shendu ÷ PyTorch (lower is better).
+        tokens: a language model: inputs and targets are token ids in [0, num_classes) of the input's
+            shape, and the loss is the cross-entropy over every position.
     """
 
     name: str
@@ -50,6 +52,7 @@ class Workload:
     train: bool = True
     batch_axis: int = 0
     target: float = 1.0
+    tokens: bool = False
 
 
 # ------------------------------------------------------------------ the networks, shendu side
@@ -96,6 +99,12 @@ class RecurrentClassifier(nn.Module):
         _, state = self.rnn(x)
         h = state[0] if isinstance(state, tuple) else state   # LSTM: (h_n, c_n); GRU: h_n
         return self.fc(h[-1])
+
+
+def gpt():
+    """The character GPT of the attention issue: 4 layers, 4 heads, width 128, context 64, no biases, 65 tokens."""
+    from shendu.models import GPT
+    return GPT(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128, bias=False)
 
 
 # ------------------------------------------------------------------ the networks, torch side
@@ -193,6 +202,48 @@ def torch_recurrent(cell, input_size=32, hidden_size=128, num_classes=10):
     return RecurrentClassifier()
 
 
+def torch_gpt(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128, bias=False):
+    """shendu's :class:`~shendu.models.GPT` written in PyTorch, with its parameter names (nanoGPT's)."""
+    import torch
+    from torch import nn as tnn
+
+    class Block(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln_1, self.ln_2 = tnn.LayerNorm(n_embd, bias=bias), tnn.LayerNorm(n_embd, bias=bias)
+            self.attn, self.mlp = tnn.Module(), tnn.Module()
+            self.attn.c_attn = tnn.Linear(n_embd, 3 * n_embd, bias=bias)
+            self.attn.c_proj = tnn.Linear(n_embd, n_embd, bias=bias)
+            self.mlp.c_fc = tnn.Linear(n_embd, 4 * n_embd, bias=bias)
+            self.mlp.c_proj = tnn.Linear(4 * n_embd, n_embd, bias=bias)
+
+        def forward(self, x):
+            N, T, E = x.shape
+            q, k, v = self.attn.c_attn(self.ln_1(x)).split(E, dim=2)
+            q, k, v = (t.view(N, T, n_head, E // n_head).transpose(1, 2) for t in (q, k, v))
+            y = tnn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+            x = x + self.attn.c_proj(y.transpose(1, 2).reshape(N, T, E))
+            return x + self.mlp.c_proj(tnn.functional.gelu(self.mlp.c_fc(self.ln_2(x))))
+
+    class GPT(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.transformer = tnn.ModuleDict(dict(
+                wte=tnn.Embedding(vocab_size, n_embd), wpe=tnn.Embedding(block_size, n_embd),
+                h=tnn.ModuleList([Block() for _ in range(n_layer)]), ln_f=tnn.LayerNorm(n_embd, bias=bias)))
+            self.lm_head = tnn.Linear(n_embd, vocab_size, bias=False)
+            self.lm_head.weight = self.transformer.wte.weight
+
+        def forward(self, idx):
+            t = self.transformer
+            x = t.wte(idx) + t.wpe(torch.arange(idx.shape[1]))
+            for block in t.h:
+                x = block(x)
+            return self.lm_head(t.ln_f(x))
+
+    return GPT()
+
+
 # ------------------------------------------------------------------ the table of workloads
 _SGD_MOMENTUM = ("SGD", dict(lr=0.01, momentum=0.9))
 _ADAM = ("Adam", dict(lr=1e-3))
@@ -212,6 +263,10 @@ WORKLOADS = {
                      (50, 64, 32), 10, "cross_entropy", _ADAM, batch_axis=1, target=1.3),
     "gru": Workload("gru", "GRU 32->128 over 50 steps, last h -> dense 10, cross-entropy, Adam, batch 64",
                     (50, 64, 32), 10, "cross_entropy", _ADAM, batch_axis=1, target=1.3),
+    "gpt": Workload("gpt", "character GPT 4x4x128, context 64, 804k parameters, next-token cross-entropy, AdamW, "
+                    "batch 12", (12, 64), 65, "cross_entropy", ("AdamW", dict(lr=1e-3, betas=(0.9, 0.99),
+                                                                                  weight_decay=0.1)),
+                    target=1.3, tokens=True),
     "infer_b1": Workload("infer_b1", "the mlp's forward pass in inference mode, batch 1",
                          (1, 784), 10, None, None, train=False, target=0.7),
     "infer_b1024": Workload("infer_b1024", "the mlp's forward pass in inference mode, batch 1024",
@@ -223,15 +278,20 @@ MEMORY_TARGET = 1.2
 
 _SHENDU_MODELS = {"xor": xor_net, "mlp": mlp, "lenet5": lenet5, "cnn_bn": cnn_bn, "resnet20": resnet20,
                   "lstm": lambda: RecurrentClassifier("lstm"), "gru": lambda: RecurrentClassifier("gru"),
-                  "infer_b1": mlp, "infer_b1024": mlp}
+                  "gpt": gpt, "infer_b1": mlp, "infer_b1024": mlp}
 _TORCH_MODELS = {"xor": torch_xor_net, "mlp": torch_mlp, "lenet5": torch_lenet5, "cnn_bn": torch_cnn_bn,
                  "resnet20": torch_resnet20, "lstm": lambda: torch_recurrent("lstm"),
-                 "gru": lambda: torch_recurrent("gru"), "infer_b1": torch_mlp, "infer_b1024": torch_mlp}
+                 "gru": lambda: torch_recurrent("gru"), "gpt": torch_gpt, "infer_b1": torch_mlp,
+                 "infer_b1024": torch_mlp}
 
 
 def data(workload, seed=0):
-    """The batch as float32 / int64 NumPy arrays: inputs ~ N(0, 1) with no exact zero, and targets."""
+    """The batch as float32 / int64 NumPy arrays: inputs ~ N(0, 1) with no exact zero, and targets
+    (token ids of the input's shape for a language model)."""
     gen = xp.random.default_rng(seed)
+    if workload.tokens:
+        ids = gen.integers(0, workload.num_classes, size=(workload.input_shape[0], workload.input_shape[1] + 1))
+        return ids[:, :-1].astype(xp.int64), ids[:, 1:].astype(xp.int64)
     x = gen.standard_normal(workload.input_shape).astype(xp.float32)
     x[x == 0] = 1.0  # "non-zero data": no sparsity short-cut can help either side
     if workload.num_classes:
@@ -243,7 +303,17 @@ def data(workload, seed=0):
 
 def flops_per_step(workload, model):
     """Floating-point operations of one step: 2·MACs of the forward pass (from the layers' ``macs``),
-    times 3 for a training step (the backward pass does two products per forward product)."""
+    times 3 for a training step (the backward pass does two products per forward product).
+
+    A language model's count is PaLM's (Chowdhery et al. 2022, app. B): 6·N per token for the N weights
+    of the matrices (the tied head once, the position table not at all), plus 12·layers·T·E per token
+    for the attention scores and their use, over the batch's N·T tokens.
+    """
+    if workload.tokens:
+        batch, T = workload.input_shape
+        n = model.num_parameters() - model.transformer["wpe"].weight.data.size
+        per_token = 6 * n + 12 * model.n_layer * T * model.transformer["wte"].weight.shape[1]
+        return per_token * batch * T
     # summary counts per sample over the leading axis; for a sequence-first input that axis is time,
     # which is fine: only the product "per leading index × leading size" is used.
     batch, sample = workload.input_shape[0], workload.input_shape[1:]
@@ -266,6 +336,8 @@ def shendu_step(workload, model, x, y):
     model.train()
     yt = shendu.tensor(y)
     loss_fn = nn.BCELoss() if workload.loss == "bce" else nn.CrossEntropyLoss()
+    if workload.tokens:
+        loss_fn = _per_token(loss_fn, workload.num_classes)
     name, kwargs = workload.optimizer
     opt = getattr(shendu.optim, name)(model.parameters(), **kwargs)
 
@@ -294,6 +366,8 @@ def torch_step(workload, model, x, y):
     model.train()
     yt = torch.from_numpy(y.copy())
     loss_fn = torch.nn.BCELoss() if workload.loss == "bce" else torch.nn.CrossEntropyLoss()
+    if workload.tokens:
+        loss_fn = _per_token(loss_fn, workload.num_classes)
     name, kwargs = workload.optimizer
     opt = getattr(torch.optim, name)(model.parameters(), **kwargs)
 
@@ -305,6 +379,11 @@ def torch_step(workload, model, x, y):
         return loss
 
     return train_step
+
+
+def _per_token(loss_fn, vocab_size):
+    """The loss over every position of (N, T, V) logits and (N, T) targets (either framework)."""
+    return lambda logits, y: loss_fn(logits.reshape(-1, vocab_size), y.reshape(-1))
 
 
 def copy_weights(sd_model, torch_model):

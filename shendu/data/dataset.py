@@ -6,19 +6,22 @@
 * :class:`TensorDataset`: arrays of equal length, sample ``i`` is
   ``(a[i], b[i], ...)``;
 * :class:`Subset`: a view on some indices of another dataset;
+* :class:`ConcatDataset`: datasets one after another (``a + b``);
+* :class:`IterableDataset`: a stream of samples (``__iter__``) instead of indexing;
 * :func:`random_split`: a dataset cut into random disjoint subsets;
 * :func:`train_val_test_split`: arrays cut into train / validation / test,
   stratified by label.
 """
 from __future__ import annotations
 
+import bisect
 import math
 import numbers
 
 from shendu.backend import get_array_module, is_array, xp
 from shendu.tensor import Tensor
 
-from ._rng import generator
+from ._rng import generator as _generator
 
 
 def _as_array(a):
@@ -68,6 +71,33 @@ class Dataset:
     def get_batch(self, indices):
         """The samples at ``indices`` (a 1-d integer array), collated into a batch."""
         return default_collate([self[int(i)] for i in indices])
+
+    def __add__(self, other):
+        """``a + b``: a :class:`ConcatDataset` of the two, as in PyTorch."""
+        return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A dataset that is a stream: subclasses define ``__iter__`` (yielding samples) instead of indexing.
+
+    A :class:`~shendu.data.DataLoader` batches the samples in the order the stream gives them
+    (``shuffle`` and samplers do not apply, as in PyTorch); ``len`` is optional.
+
+    Example:
+        >>> class Counting(shendu.data.IterableDataset):
+        ...     def __iter__(self): return iter(range(5))
+        >>> [b.tolist() for b in shendu.data.DataLoader(Counting(), batch_size=2)]
+        [[0, 1], [2, 3], [4]]
+    """
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+    def __getitem__(self, index):
+        raise TypeError(f"{type(self).__name__} is an IterableDataset: iterate over it instead of indexing it")
+
+    def __len__(self):
+        raise TypeError(f"{type(self).__name__} is an IterableDataset without a length (define __len__ to give one)")
 
 
 class TensorDataset(Dataset):
@@ -137,6 +167,50 @@ class Subset(Dataset):
         return f"Subset({len(self)} of {self.dataset!r})"
 
 
+class ConcatDataset(Dataset):
+    """The samples of several datasets one after another: index ``i`` falls in the first dataset whose
+    cumulative length exceeds it.
+
+    Args:
+        datasets: a non-empty sequence of datasets (not iterable-only ones).
+
+    Example:
+        >>> ds = shendu.data.ConcatDataset([TensorDataset(np.arange(3)), TensorDataset(np.arange(10, 12))])
+        >>> len(ds), ds[3], ds.cumulative_sizes
+        (5, (np.int64(10),), [3, 5])
+    """
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        if any(isinstance(d, IterableDataset) for d in self.datasets):
+            raise ValueError("ConcatDataset: does not support IterableDataset")
+        self.cumulative_sizes = []
+        total = 0
+        for d in self.datasets:
+            total += len(d)
+            self.cumulative_sizes.append(total)
+
+    def __len__(self):
+        return self.cumulative_sizes[-1]
+
+    def _locate(self, index):
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"ConcatDataset: index {index} is out of range for {n} samples")
+        index = index + n if index < 0 else index
+        k = bisect.bisect_right(self.cumulative_sizes, index)
+        return k, index - (self.cumulative_sizes[k - 1] if k else 0)
+
+    def __getitem__(self, index):
+        k, i = self._locate(int(index))
+        return self.datasets[k][i]
+
+    def __repr__(self):
+        return f"ConcatDataset({', '.join(map(repr, self.datasets))})"
+
+
 def _lengths(n, lengths, where):
     """Integer lengths summing to ``n`` from ints or from fractions summing to 1
     (fractions are floored, then the remainder goes one by one to the first
@@ -155,15 +229,16 @@ def _lengths(n, lengths, where):
     return counts
 
 
-def random_split(dataset, lengths, seed=None):
+def random_split(dataset, lengths, generator=None, seed=None):
     """Split ``dataset`` into random disjoint :class:`Subset` s.
 
     Args:
         dataset: a dataset (or anything with ``len`` and indexing).
         lengths: the sizes, integers summing to ``len(dataset)``, or fractions
             summing to 1 (``[0.8, 0.2]``).
-        seed: int or ``Generator`` for the permutation; None draws from the
-            library generator (:func:`shendu.manual_seed`).
+        generator: a NumPy ``Generator`` for the permutation (PyTorch's keyword).
+        seed: an int seed instead (shendu's keyword); with neither, the
+            library generator (:func:`shendu.manual_seed`) draws it.
 
     Returns:
         a list of :class:`Subset`, one per length.
@@ -173,7 +248,7 @@ def random_split(dataset, lengths, seed=None):
     """
     n = len(dataset)
     counts = _lengths(n, lengths, "random_split")
-    perm = generator(seed).permutation(n)
+    perm = _generator(seed if seed is not None else generator).permutation(n)
     bounds = [0]
     for c in counts:
         bounds.append(bounds[-1] + c)
@@ -228,7 +303,7 @@ def train_val_test_split(x, y, val=0.1, test=0.1, seed=None, stratify=True):
     if not (0 <= n_val and 0 <= n_test and n_val + n_test < n and val >= 0 and test >= 0):
         raise ValueError(f"train_val_test_split: expected val, test >= 0 leaving some samples to train "
                          f"(fractions or counts), got val={val}, test={test} for {n} samples")
-    g = generator(seed)
+    g = _generator(seed)
     perm = g.permutation(n)
     part = xp.zeros(n, dtype=xp.int8)  # 0 train, 1 validation, 2 test; indexed like perm
     if stratify:

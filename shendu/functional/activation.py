@@ -17,7 +17,7 @@ import math
 
 from ..autograd import Function
 from ..backend import get_array_module
-from ..ops import exp, relu, sigmoid, tanh
+from ..ops import chunk, exp, relu, reshape, sigmoid, tanh
 from ..ops.elementwise import sigmoid_array
 from ..ops.special import erf, erfc_array
 
@@ -398,6 +398,193 @@ def log_softmax(x, dim=-1):
     return LogSoftmax.apply(x, axis=_check_dim(x, dim, "log_softmax"))
 
 
+# --------------------------------------------------------------------- nn-funcs: shrinkage, CELU, Mish, PReLU, GLU
+class Celu(Function):
+    """y = max(0, x) + min(0, α(e^(x/α) − 1));  dy/dx = 1 if x > 0 else e^(x/α)."""
+
+    __slots__ = ("mask", "neg_grad")
+
+    def forward(self, x, alpha):
+        xp = get_array_module(x)
+        self.mask = x > 0
+        neg = xp.minimum(x, 0) * (1 / alpha)  # x·(1/α) as PyTorch rounds it; no overflow for large x
+        # PyTorch's backward takes 1/α with α rounded to float32 (derivatives.yaml); so does this one
+        back_scale = 1 / float(xp.float32(alpha))
+        self.neg_grad = (back_scale * alpha) * xp.exp(xp.minimum(x, 0) * back_scale)
+        return xp.where(self.mask, x, alpha * xp.expm1(neg))
+
+    def backward(self, g):
+        return get_array_module(g).where(self.mask, g, g * self.neg_grad)
+
+
+def celu(x, alpha=1.0):
+    """Continuously differentiable ELU (Barron, 2017): max(0, x) + min(0, α(e^(x/α) − 1)), as ``F.celu``.
+
+    Args:
+        alpha: α ≠ 0 (default 1.0).
+
+    Shape: (*) -> (*).
+    """
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0 (it divides x), got alpha=0")
+    return Celu.apply(x, alpha=float(alpha))
+
+
+def _softplus_array(z):
+    """log(1 + eᶻ) without overflow: max(z, 0) + log1p(e^(−|z|))."""
+    xp = get_array_module(z)
+    return xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))
+
+
+class Mish(Function):
+    """y = x·tanh(softplus(x));  dy/dx = t + x·σ(x)·(1 − t²), t = tanh(softplus(x))."""
+
+    __slots__ = ("x", "t")
+
+    def forward(self, x):
+        self.x, self.t = x, get_array_module(x).tanh(_softplus_array(x))
+        return x * self.t
+
+    def backward(self, g):
+        t = self.t
+        return g * (t + self.x * _sigmoid_array(self.x) * (1 - t * t))
+
+
+def mish(x):
+    """Mish (Misra, 2019): x·tanh(softplus(x)), as ``F.mish``.  Shape: (*) -> (*)."""
+    return Mish.apply(x)
+
+
+class LogSigmoid(Function):
+    """y = log σ(x) = min(x, 0) − log(1 + e^(−|x|));  dy/dx = 1 − σ(x) = σ(−x)."""
+
+    __slots__ = ("x",)
+
+    def forward(self, x):
+        self.x = x
+        return -_softplus_array(-x)
+
+    def backward(self, g):
+        return g * _sigmoid_array(-self.x)
+
+
+def logsigmoid(x):
+    """log(1 / (1 + e⁻ˣ)), computed without overflow, as ``F.logsigmoid``.  Shape: (*) -> (*)."""
+    return LogSigmoid.apply(x)
+
+
+class Shrink(Function):
+    """Hard shrinkage y = x·[|x| > λ], or soft shrinkage y = x − λ·sign(x) where |x| > λ, 0 elsewhere;
+    dy/dx = [|x| > λ] for both."""
+
+    __slots__ = ("mask",)
+
+    def forward(self, x, lambd, soft):
+        xp = get_array_module(x)
+        self.mask = xp.abs(x) > lambd
+        kept = x - lambd * xp.sign(x) if soft else x
+        return xp.where(self.mask, kept, 0).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        return g * self.mask
+
+
+def _check_lambd(lambd, op):
+    if lambd < 0:
+        raise ValueError(f"{op}: lambda must be greater or equal to 0, got lambd={lambd}")
+    return float(lambd)
+
+
+def hardshrink(x, lambd=0.5):
+    """x where |x| > λ, else 0, as ``F.hardshrink``.  Shape: (*) -> (*)."""
+    return Shrink.apply(x, lambd=float(lambd), soft=False)
+
+
+def softshrink(x, lambd=0.5):
+    """x − λ where x > λ, x + λ where x < −λ, else 0 (λ ≥ 0), as ``F.softshrink``.  Shape: (*) -> (*)."""
+    return Shrink.apply(x, lambd=_check_lambd(lambd, "softshrink"), soft=True)
+
+
+class Tanhshrink(Function):
+    """y = x − tanh(x);  dy/dx = tanh²(x)."""
+
+    __slots__ = ("t",)
+
+    def forward(self, x):
+        self.t = get_array_module(x).tanh(x)
+        return x - self.t
+
+    def backward(self, g):
+        return g * self.t * self.t
+
+
+def tanhshrink(x):
+    """x − tanh(x), as ``F.tanhshrink``.  Shape: (*) -> (*)."""
+    return Tanhshrink.apply(x)
+
+
+def softmin(x, dim=-1):
+    """softmin(x)ᵢ = e^(−xᵢ) / Σⱼ e^(−xⱼ) along ``dim`` = softmax(−x), as ``F.softmin``.
+
+    Shape: any; the output has the input's shape.
+    """
+    return Softmax.apply(-x, axis=_check_dim(x, dim, "softmin"))
+
+
+def glu(x, dim=-1):
+    """Gated linear unit (Dauphin et al., 2017): a ⊗ σ(b), where a, b are the two halves of x along ``dim``.
+
+    Shape: (*, 2M, *) -> (*, M, *).
+
+    Example:
+        >>> F.glu(shendu.randn(4, 6)).shape
+        (4, 3)
+    """
+    dim = _check_dim(x, dim, "glu")
+    if x.ndim == 0 or x.shape[dim] % 2:
+        raise ValueError(f"glu: halving only works on a dimension of even size, got size "
+                         f"{x.shape[dim] if x.ndim else None} at dim {dim} of shape {tuple(x.shape)}")
+    a, b = chunk(x, 2, dim)
+    return a * sigmoid(b)
+
+
+class Prelu(Function):
+    """y = x if x > 0 else a·x, a learned per channel (axis 1);  dL/dx = g or a·g,  dL/da = Σ_{x ≤ 0} g·x."""
+
+    __slots__ = ("x", "mask", "a")
+
+    def forward(self, x, a):
+        self.x, self.mask, self.a = x, x > 0, a
+        return get_array_module(x).where(self.mask, x, x * a)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        gx = xp.where(self.mask, g, g * self.a)
+        return gx, xp.where(self.mask, 0, g * self.x)  # autograd sums it back to a's shape
+
+
+def prelu(x, weight):
+    """Parametric ReLU (He et al., 2015): max(0, x) + a·min(0, x), as ``F.prelu``.
+
+    Args:
+        x: (N, C, *) (or any shape when ``weight`` has one element).
+        weight: a, of shape (C,) (one slope per channel of axis 1) or (1,) (one slope for all).
+
+    Shape: (*) -> (*).
+    """
+    if weight.ndim != 1 and weight.size != 1:
+        raise ValueError(f"prelu: expected weight of 1 dimension, got shape {tuple(weight.shape)}")
+    if weight.size == 1:
+        a = reshape(weight, ())
+    else:
+        channels = x.shape[1] if x.ndim >= 2 else None
+        if channels != weight.size:
+            raise ValueError(f"prelu: weight of {weight.size} slopes needs input (N, {weight.size}, *), "
+                             f"got shape {tuple(x.shape)}")
+        a = reshape(weight, (weight.size,) + (1,) * (x.ndim - 2))
+    return Prelu.apply(x, a)
+
+
 # --------------------------------------------------------------------- lookup by name
 ACTIVATIONS = {
     "linear": identity, "identity": identity, "relu": relu, "sigmoid": sigmoid, "tanh": tanh,
@@ -442,4 +629,6 @@ __all__ = [
     "erf", "step", "heaviside", "threshold", "identity", "relu", "sigmoid", "tanh", "leaky_relu", "elu", "selu",
     "hardtanh", "relu6", "hardsigmoid", "hard_sigmoid", "hardswish", "hard_swish", "silu", "swish", "softplus",
     "softsign", "gelu", "softmax", "log_softmax", "get_activation",
+    # nn-funcs
+    "celu", "mish", "logsigmoid", "hardshrink", "softshrink", "tanhshrink", "softmin", "glu", "prelu",
 ]

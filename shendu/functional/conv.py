@@ -36,6 +36,7 @@ are identical; only the peak memory changes).
 """
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 from collections import namedtuple
@@ -443,7 +444,7 @@ class ConvTranspose2d(Function):
 # ----------------------------------------------------------------- public functions
 def _check(x, w, b, groups, in_channels_axis, op, x_ndim):
     if x.ndim != x_ndim or w.ndim != x_ndim:
-        names = "(N, C, L)" if x_ndim == 3 else "(N, C, H, W)"
+        names = {3: "(N, C, L)", 4: "(N, C, H, W)", 5: "(N, C, D, H, W)"}.get(x_ndim, f"of {x_ndim} dimensions")
         raise ValueError(f"{op}: expected input {names} and weight of {x_ndim} dimensions, "
                          f"got input of shape {tuple(x.shape)} and weight of shape {tuple(w.shape)}")
     if x.dtype.kind != "f" or x.dtype != w.dtype or (b is not None and b.dtype != w.dtype):
@@ -547,5 +548,226 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     return ConvTranspose2d.apply(*tensors, geo=geo, out_shape=out_shape)
 
 
+# ----------------------------------------------------------------- nn-funcs: N spatial dimensions
+# The same im2col + GEMM scheme for any number of spatial axes (3-D volumes use it); 2-D keeps the
+# tuned kernels above (threads, 1×1 and flipped-kernel shortcuts, chunking), which the benchmarks time.
+GeometryNd = namedtuple("GeometryNd", "kernel stride dilation pads out groups")
+GeometryNd.__doc__ = """A convolution over n spatial axes: kernel, stride, dilation (n-tuples), zero padding
+((before, after) per axis), output size (n-tuple) and groups."""
+
+
+def _ntuple(value, n, what, op, minimum=1):
+    """An int or an n-sequence of ints (each ≥ ``minimum``) as an n-tuple."""
+    out = (value,) * n if isinstance(value, numbers.Integral) else tuple(value)
+    if len(out) != n or not all(isinstance(v, numbers.Integral) and v >= minimum for v in out):
+        raise ValueError(f"{op}: {what} must be an int ≥ {minimum} or {n} of them, got {value!r}")
+    return tuple(int(v) for v in out)
+
+
+def _taps_view(x_pad, geo):
+    """The strided view (C, *kernel, N, *out) of x_pad (N, C, *padded): element (c, *p, n, *o) is
+    x_pad[n, c, o_i·s_i + p_i·d_i …]."""
+    xp = get_array_module(x_pad)
+    s_n, s_c, *s_sp = x_pad.strides
+    shape = (x_pad.shape[1], *geo.kernel, x_pad.shape[0], *geo.out)
+    strides = (s_c, *(s * d for s, d in zip(s_sp, geo.dilation)), s_n, *(s * t for s, t in zip(s_sp, geo.stride)))
+    return xp.lib.stride_tricks.as_strided(x_pad, shape, strides, writeable=False)
+
+
+def im2col_nd(x_pad, geo):
+    """Padded input (N, C, *padded) -> columns (C·Π kernel, N·Π out): one copy of a strided view."""
+    xp = get_array_module(x_pad)
+    return xp.ascontiguousarray(_taps_view(x_pad, geo)).reshape(
+        x_pad.shape[1] * math.prod(geo.kernel), -1)
+
+
+def col2im_nd(cols, geo, padded_shape):
+    """The adjoint of :func:`im2col_nd`: columns -> padded (N, C, *padded), one strided add per kernel tap."""
+    xp = get_array_module(cols)
+    n, c = padded_shape[:2]
+    taps = cols.reshape(c, *geo.kernel, n, *geo.out)
+    out = xp.zeros((c, n) + tuple(padded_shape[2:]), dtype=cols.dtype)
+    for tap in itertools.product(*(range(k) for k in geo.kernel)):
+        window = tuple(slice(p * d, p * d + s * (o - 1) + 1, s)
+                       for p, d, s, o in zip(tap, geo.dilation, geo.stride, geo.out))
+        out[(slice(None), slice(None)) + window] += taps[(slice(None),) + tap]
+    return out.swapaxes(0, 1)
+
+
+def _pad_nd(x, pads):
+    if not any(a or b for a, b in pads):
+        return x
+    return get_array_module(x).pad(x, ((0, 0), (0, 0)) + tuple(pads))
+
+
+def conv_forward_nd(x, w, geo, bias=None):
+    """y (N, C_out, *out) = cross-correlation of x (N, C_in, *in) with w (C_out, C_in/G, *kernel) (+ bias)."""
+    n, c_out, g = x.shape[0], w.shape[0], geo.groups
+    cols = im2col_nd(_pad_nd(x, geo.pads), geo)
+    y = backend.matmul(w.reshape(g, c_out // g, -1), cols.reshape(g, -1, cols.shape[-1]))  # (G, C_out/G, N·P)
+    y = y.reshape(c_out, n, -1).swapaxes(0, 1)
+    if bias is not None:
+        y = y + bias.reshape(1, -1, 1)
+    return get_array_module(x).ascontiguousarray(y).reshape(n, c_out, *geo.out)
+
+
+def _grouped_nd(g, groups):
+    """g (N, C_out, *out) -> (G, C_out/G, N·Π out)."""
+    return g.reshape(g.shape[0], g.shape[1], -1).swapaxes(0, 1).reshape(groups, g.shape[1] // groups, -1)
+
+
+def conv_grad_input_nd(g, w, geo, x_shape):
+    """dL/dx (``x_shape``) = col2im(Wᵀ · g): the backward-data pass, and conv_transpose's forward."""
+    groups = geo.groups
+    w_t = w.reshape(groups, w.shape[0] // groups, -1).swapaxes(1, 2)  # (G, C_g·Π k, C_out/G)
+    dcols = backend.matmul(w_t, _grouped_nd(g, groups)).reshape(x_shape[1] * math.prod(geo.kernel), -1)
+    padded = tuple(x_shape[:2]) + tuple(n + a + b for n, (a, b) in zip(x_shape[2:], geo.pads))
+    dx = col2im_nd(dcols, geo, padded)
+    return dx[(slice(None), slice(None)) + tuple(slice(a, a + n) for n, (a, _) in zip(x_shape[2:], geo.pads))]
+
+
+def conv_grad_weight_nd(g, x, geo, w_shape):
+    """dL/dw (``w_shape``) = g · im2col(x)ᵀ, summed over the batch."""
+    groups = geo.groups
+    cols = im2col_nd(_pad_nd(x, geo.pads), geo)
+    dw = backend.matmul(_grouped_nd(g, groups), cols.reshape(groups, -1, cols.shape[-1]).swapaxes(1, 2))
+    return dw.reshape(w_shape)
+
+
+class ConvNd(Function):
+    """y = conv(x, W) + b over n spatial axes;  dL/dx = col2im(Wᵀ·g),  dL/dW = g·im2col(x)ᵀ,  dL/db = Σ g."""
+
+    __slots__ = ("x", "w", "geo", "has_bias")
+
+    def forward(self, x, w, b=None, geo=None):
+        self.x, self.w, self.geo, self.has_bias = x, w, geo, b is not None
+        return conv_forward_nd(x, w, geo, b)
+
+    def backward(self, g):
+        ix, iw = self.inputs[0], self.inputs[1]
+        dx = conv_grad_input_nd(g, self.w, self.geo, self.x.shape) if ix.requires_grad else None
+        dw = conv_grad_weight_nd(g, self.x, self.geo, self.w.shape) if iw.requires_grad else None
+        if not self.has_bias:
+            return dx, dw
+        return dx, dw, g.sum(axis=(0,) + tuple(range(2, g.ndim))) if self.inputs[2].requires_grad else None
+
+
+class ConvTransposeNd(Function):
+    """y = convᵀ(x, W) + b over n spatial axes (the adjoint of ConvNd);  dL/dx = conv(g, W),  dL/dW = x·im2col(g)ᵀ."""
+
+    __slots__ = ("x", "w", "geo", "has_bias")
+
+    def forward(self, x, w, b=None, geo=None, out_shape=None):
+        self.x, self.w, self.geo, self.has_bias = x, w, geo, b is not None
+        y = conv_grad_input_nd(x, w, geo, out_shape)
+        if b is not None:
+            y = y + b.reshape((1, -1) + (1,) * (y.ndim - 2))
+        return y
+
+    def backward(self, g):
+        ix, iw = self.inputs[0], self.inputs[1]
+        dx = conv_forward_nd(g, self.w, self.geo) if ix.requires_grad else None
+        dw = conv_grad_weight_nd(self.x, g, self.geo, self.w.shape) if iw.requires_grad else None
+        if not self.has_bias:
+            return dx, dw
+        return dx, dw, g.sum(axis=(0,) + tuple(range(2, g.ndim))) if self.inputs[2].requires_grad else None
+
+
+def conv_nd(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, op="convNd"):
+    """Convolution over ``input.ndim − 2`` spatial axes by the N-d kernels (see :func:`conv3d`)."""
+    dims = input.ndim - 2
+    _check(input, weight, bias, groups, 1, op, input.ndim)
+    stride, dilation = _ntuple(stride, dims, "stride", op), _ntuple(dilation, dims, "dilation", op)
+    pads = conv_padding(padding, input.shape[2:], weight.shape[2:], stride, dilation, op)
+    out = tuple(conv_output_size(n, k, s, p, d)
+                for n, k, s, p, d in zip(input.shape[2:], weight.shape[2:], stride, pads, dilation))
+    if min(out) < 1:
+        raise ValueError(f"{op}: input of spatial size {tuple(input.shape[2:])} is too small for kernel "
+                         f"{tuple(weight.shape[2:])} with dilation {dilation} and padding {pads} (output {out})")
+    geo = GeometryNd(tuple(weight.shape[2:]), stride, dilation, pads, out, groups)
+    tensors = (input, weight) if bias is None else (input, weight, bias)
+    return ConvNd.apply(*tensors, geo=geo)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D convolution (cross-correlation) over volumes, as ``torch.nn.functional.conv3d``.
+
+        y[n, o, i, j, l] = b[o] + Σ_{c,p,q,r} w[o, c, p, q, r] · x_pad[n, g·C_g + c, i·s_d + p·d_d, j·s_h + q·d_h, l·s_w + r·d_w]
+
+    Args as :func:`conv2d` with triples: stride, dilation (int or 3 ints), padding (int, 3 ints,
+    3 (before, after) pairs, ``'valid'`` or ``'same'``), groups.
+
+    Shape: input (N, C_in, D, H, W), weight (C_out, C_in/groups, k_d, k_h, k_w) -> output
+    (N, C_out, D_out, H_out, W_out), D_out = floor((D + p_before + p_after − d·(k − 1) − 1) / s) + 1 (H, W alike).
+
+    Example:
+        >>> F.conv3d(shendu.randn(2, 3, 8, 8, 8), shendu.randn(4, 3, 3, 3, 3), padding=1).shape
+        (2, 4, 8, 8, 8)
+    """
+    if input.ndim != 5:
+        raise ValueError(f"conv3d: expected input (N, C, D, H, W), got shape {tuple(input.shape)}")
+    return conv_nd(input, weight, bias, stride, padding, dilation, groups, "conv3d")
+
+
+def _transposed_geometry(input, weight, stride, padding, output_padding, dilation, groups, op):
+    """(geometry, output shape) of a transposed convolution over ``input.ndim − 2`` axes."""
+    dims = input.ndim - 2
+    s, d = _ntuple(stride, dims, "stride", op), _ntuple(dilation, dims, "dilation", op)
+    p = _ntuple(padding, dims, "padding", op, minimum=0)
+    op_pad = _ntuple(output_padding, dims, "output_padding", op, minimum=0)
+    if any(not a < max(si, di) for a, si, di in zip(op_pad, s, d)):
+        raise ValueError(f"{op}: output_padding {op_pad} must be smaller than either stride {s} or dilation {d}")
+    kernel = tuple(weight.shape[2:])
+    out = tuple((n - 1) * si - 2 * pi + di * (k - 1) + a + 1
+                for n, si, pi, di, k, a in zip(input.shape[2:], s, p, d, kernel, op_pad))
+    if min(out) < 1:
+        raise ValueError(f"{op}: input of spatial size {tuple(input.shape[2:])} gives an empty output {out}")
+    geo = GeometryNd(kernel, s, d, tuple((pi, pi) for pi in p), tuple(input.shape[2:]), groups)
+    return geo, (input.shape[0], weight.shape[1] * groups, *out)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """3-D transposed convolution, as ``torch.nn.functional.conv_transpose3d``: the adjoint of conv3d.
+
+    Args as :func:`conv_transpose2d` with triples.  weight: (C_in, C_out/groups, k_d, k_h, k_w).
+
+    Shape: input (N, C_in, D, H, W) -> output (N, C_out, D_out, H_out, W_out),
+    D_out = (D − 1)·s − 2·p + d·(k − 1) + output_padding + 1 (H, W alike).
+
+    Example:
+        >>> F.conv_transpose3d(shendu.randn(1, 4, 3, 3, 3), shendu.randn(4, 2, 2, 2, 2), stride=2).shape
+        (1, 2, 6, 6, 6)
+    """
+    op = "conv_transpose3d"
+    _check(input, weight, bias, groups, 0, op, 5)
+    geo, out_shape = _transposed_geometry(input, weight, stride, padding, output_padding, dilation, groups, op)
+    tensors = (input, weight) if bias is None else (input, weight, bias)
+    return ConvTransposeNd.apply(*tensors, geo=geo, out_shape=out_shape)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """1-D transposed convolution, as ``torch.nn.functional.conv_transpose1d``; computed as a
+    conv_transpose2d of height 1.
+
+    Shape: input (N, C_in, L), weight (C_in, C_out/groups, k) -> output (N, C_out, L_out),
+    L_out = (L − 1)·s − 2·p + d·(k − 1) + output_padding + 1.
+
+    Example:
+        >>> F.conv_transpose1d(shendu.randn(2, 4, 10), shendu.randn(4, 3, 3), stride=2).shape
+        (2, 3, 21)
+    """
+    op = "conv_transpose1d"
+    _check(input, weight, bias, groups, 0, op, 3)
+    (s,), (p,), (a,), (d,) = (_ntuple(v, 1, what, op, minimum)
+                              for v, what, minimum in ((stride, "stride", 1), (padding, "padding", 0),
+                                                       (output_padding, "output_padding", 0), (dilation, "dilation", 1)))
+    n, c, length = input.shape
+    y = conv_transpose2d(input.reshape(n, c, 1, length), weight.reshape(*weight.shape[:2], 1, weight.shape[2]), bias,
+                         stride=(1, s), padding=(0, p), output_padding=(0, a), groups=groups, dilation=(1, d))
+    return y.reshape(n, y.shape[1], y.shape[3])
+
+
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "conv_output_size", "same_padding", "conv_padding",
-           "conv_geometry", "im2col", "col2im", "MAX_COLUMN_BYTES", "MAX_KEPT_COLUMN_BYTES"]
+           "conv_geometry", "im2col", "col2im", "MAX_COLUMN_BYTES", "MAX_KEPT_COLUMN_BYTES",
+           # nn-funcs
+           "conv3d", "conv_transpose1d", "conv_transpose3d", "conv_nd", "im2col_nd", "col2im_nd"]

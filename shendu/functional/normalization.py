@@ -211,3 +211,97 @@ def _affine(weight, bias, shape, x):
     if bias is None:
         bias = Tensor._wrap(xp.zeros(shape, dtype=weight.dtype), False, None)
     return weight, bias
+
+
+# --- nn-funcs: group, instance and RMS normalisation, composed from the fused nodes above
+def _channel_shape(x):
+    return (1, x.shape[1]) + (1,) * (x.ndim - 2)
+
+
+def _scale_shift(y, weight, bias, shape):
+    """γ·y + β with γ, β of shape (C,) broadcast as ``shape``; either may be None."""
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Group normalisation (Wu & He, 2018), as ``F.group_norm``: the C channels are split into
+    ``num_groups`` groups, each sample's group standardised over its channels and positions:
+
+        x̂[n, g] = (x[n, g] − μ_ng) / √(σ²_ng + ε),    y[n, c] = γ_c·x̂[n, c] + β_c
+
+    (μ_ng, σ²_ng: mean and biased variance of the C/G·(H·W…) values of group g of sample n;
+    computed by the layer-norm node on the input seen as (N, G, C/G·H·W…)).
+
+    Shape: input (N, C, *) -> the same; weight, bias (C,) or None.
+
+    Example:
+        >>> F.group_norm(shendu.randn(2, 6, 4, 4), 3).shape
+        (2, 6, 4, 4)
+    """
+    if input.ndim < 2 or not isinstance(num_groups, numbers.Integral) or num_groups < 1 \
+            or input.shape[1] % num_groups:
+        raise ValueError(f"group_norm: expected input (N, C, *) with C divisible by num_groups={num_groups!r}, "
+                         f"got shape {tuple(input.shape)}")
+    grouped = input.reshape(input.shape[0], num_groups, -1)
+    y = LayerNorm.apply(grouped, k=1, eps=eps).reshape(input.shape)
+    return _scale_shift(y, weight, bias, _channel_shape(input))
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    """Instance normalisation (Ulyanov et al., 2016), as ``F.instance_norm``: every (sample, channel)
+    map standardised over its own positions, x̂[n, c] = (x[n, c] − μ_nc)/√(σ²_nc + ε), y = γ_c·x̂ + β_c.
+
+    With ``use_input_stats`` the running statistics (if given) move towards the batch averages
+    r_μ ← (1 − m)·r_μ + m·mean_n μ_nc, r_σ² ← (1 − m)·r_σ² + m·mean_n σ²_nc·L/(L − 1) (L positions);
+    without it the running statistics normalise (as batch norm in evaluation).
+
+    Shape: input (N, C, *) with at least one spatial axis -> the same.
+    """
+    if input.ndim < 3:
+        raise ValueError(f"instance_norm: expected input (N, C, L) or (N, C, H, W…), got shape {tuple(input.shape)}")
+    if not use_input_stats:
+        if running_mean is None:
+            raise ValueError("instance_norm: use_input_stats=False needs running_mean and running_var")
+        return batch_norm(input, running_mean, running_var, weight, bias, training=False, eps=eps)
+    positions = input.size // (input.shape[0] * input.shape[1])
+    if positions == 1:
+        raise ValueError(f"instance_norm: expected more than 1 spatial element per channel, "
+                         f"got input of shape {tuple(input.shape)}")
+    flat = input.reshape(1, input.shape[0] * input.shape[1], -1)
+    y = BatchNorm.apply(flat, running_mean=None, running_var=None, batch_stats=True, momentum=momentum,
+                        eps=eps).reshape(input.shape)
+    if running_mean is not None:
+        x = flat.data[0]
+        mean, var = x.mean(axis=1), x.var(axis=1) * (positions / (positions - 1))
+        c = input.shape[1]
+        running_mean.data = ((1 - momentum) * running_mean.data
+                             + momentum * mean.reshape(-1, c).mean(axis=0)).astype(running_mean.dtype)
+        running_var.data = ((1 - momentum) * running_var.data
+                            + momentum * var.reshape(-1, c).mean(axis=0)).astype(running_var.dtype)
+    return _scale_shift(y, weight, bias, _channel_shape(input))
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """Root-mean-square normalisation (Zhang & Sennrich, 2019), as ``F.rms_norm``:
+
+        y = x / √(mean(x²) + ε) · γ    (the mean over the trailing ``normalized_shape`` axes)
+
+    ``eps=None`` takes the machine epsilon of the input's dtype (PyTorch's default).
+
+    Shape: input (*, *normalized_shape) -> the same; weight of shape ``normalized_shape`` or None.
+    """
+    normalized_shape = _as_shape(normalized_shape)
+    k = len(normalized_shape)
+    if input.ndim < k or tuple(input.shape[input.ndim - k:]) != normalized_shape:
+        raise ValueError(f"rms_norm: expected input with trailing dimensions {normalized_shape}, "
+                         f"got shape {tuple(input.shape)}")
+    if eps is None:
+        eps = float(get_array_module(input.data).finfo(input.dtype).eps)
+    axes = tuple(range(input.ndim - k, input.ndim))
+    y = input * ((input * input).mean(axis=axes, keepdims=True) + eps) ** -0.5
+    return y if weight is None else y * weight

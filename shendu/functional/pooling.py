@@ -27,6 +27,7 @@ from ..autograd import Function
 from ..backend import get_array_module
 from ..ops import mean, pad, reshape, take
 from ..parallel import parallel_for
+from ..tensor import Tensor
 from .conv import ConvGeometry, _pair, pad_input, window_slices
 
 
@@ -103,7 +104,7 @@ class MaxPool2d(Function):
 
     __slots__ = ("winner", "padded_shape", "geo")
 
-    def forward(self, x, geo):
+    def forward(self, x, geo, winners=None):
         xp = get_array_module(x)
         x_pad = pad_input(x, geo, value=-math.inf)
         y = xp.empty(x.shape[:2] + (geo.ho, geo.wo), dtype=x.dtype)
@@ -124,6 +125,8 @@ class MaxPool2d(Function):
 
         parallel_for(x.shape[0], pool, x_pad.size, xp)
         self.winner, self.padded_shape, self.geo = winner, x_pad.shape, geo
+        if winners is not None:  # return_indices: the caller turns the winning taps into indices
+            winners.append(winner)
         return y
 
     def backward(self, g):
@@ -170,7 +173,7 @@ class AvgPool2d(Function):
         return _scatter(spread, self.geo, self.padded_shape, g.dtype, xp)
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """2-D max pooling, as ``torch.nn.functional.max_pool2d``.
 
         y[n, c, i, j] = max_{p,q} x_pad[n, c, i·s_h + p·d_h, j·s_w + q·d_w]   (padding is −∞)
@@ -186,7 +189,9 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     H_out = floor((H + 2p − d·(k − 1) − 1) / s) + 1 (ceil with ``ceil_mode``).
 
     The gradient of each output goes to the first maximum of its window
-    (row-major order), as in PyTorch.
+    (row-major order), as in PyTorch. With ``return_indices`` it also returns
+    where each maximum is, as the flat index h·W + w in its (H, W) plane (int64,
+    PyTorch's convention, for :func:`max_unpool2d`).
 
     Example:
         >>> F.max_pool2d(shendu.randn(1, 1, 4, 4), 2).shape
@@ -195,7 +200,20 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     geo = _pool_geometry(input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
     if input.dtype.kind != "f":
         raise TypeError(f"max_pool2d: expected a floating input, got dtype {input.dtype}")
-    return MaxPool2d.apply(input, geo=geo)
+    if not return_indices:
+        return MaxPool2d.apply(input, geo=geo)
+    winners = []
+    y = MaxPool2d.apply(input, geo=geo, winners=winners)
+    return y, Tensor._wrap(_winner_indices(winners[0], geo, input.shape[3]), False, None)
+
+
+def _winner_indices(winner, geo, width):
+    """The flat in-plane index (h·W + w) of each window's winning tap."""
+    xp = get_array_module(winner)
+    tap = winner.astype(xp.int64)
+    rows = xp.arange(geo.ho).reshape(-1, 1) * geo.sh + (tap // geo.kw) * geo.dh - geo.pt
+    cols = xp.arange(geo.wo) * geo.sw + (tap % geo.kw) * geo.dw - geo.pl
+    return rows * width + cols
 
 
 def _window_counts(size, out, k, s, p, count_include_pad):
@@ -234,6 +252,203 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         cols = _window_counts(input.shape[3], geo.wo, geo.kw, geo.sw, geo.pl, count_include_pad)
         divisor = xp.asarray(backend.xp.outer(rows, cols), dtype=input.dtype)
     return AvgPool2d.apply(input, geo=geo, divisor=divisor)
+
+
+# ----------------------------------------------------------------- nn-funcs: 1-D and 3-D pooling, unpooling
+def _unbatched(input, dims, op, fn):
+    """Apply ``fn`` to a batch; an unbatched input (C, *spatial) goes through as a batch of one."""
+    if input.ndim == dims + 1:
+        out = fn(input.reshape((1,) + tuple(input.shape)))
+        return tuple(t.reshape(t.shape[1:]) for t in out) if isinstance(out, tuple) else out.reshape(out.shape[1:])
+    if input.ndim != dims + 2:
+        layout = {1: "(N, C, L)", 3: "(N, C, D, H, W)"}[dims]
+        raise ValueError(f"{op}: expected input {layout} (or without N), got shape {tuple(input.shape)}")
+    return fn(input)
+
+
+def _rows(input):
+    """(N, C, L) seen as images of one row, (N, C, 1, L)."""
+    return input.reshape(input.shape[0], input.shape[1], 1, input.shape[2])
+
+
+def _one(value, what, op, minimum=1):
+    single = value if isinstance(value, numbers.Integral) else tuple(value)
+    if isinstance(single, tuple):
+        if len(single) != 1:
+            raise ValueError(f"{op}: {what} must be an int or a 1-tuple, got {value!r}")
+        single = single[0]
+    if not isinstance(single, numbers.Integral) or single < minimum:
+        raise ValueError(f"{op}: {what} must be an int ≥ {minimum}, got {value!r}")
+    return int(single)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """1-D max pooling, as ``torch.nn.functional.max_pool1d``: y[n, c, t] = max_p x_pad[n, c, t·s + p·d]
+    (padding −∞); computed as a max_pool2d of height 1 (indices: positions along L).
+
+    Shape: input (N, C, L) or (C, L) -> (N, C, L_out), L_out = floor((L + 2p − d·(k − 1) − 1) / s) + 1
+    (ceil with ``ceil_mode``).
+
+    Example:
+        >>> F.max_pool1d(shendu.randn(2, 3, 10), 2).shape
+        (2, 3, 5)
+    """
+    op = "max_pool1d"
+    k = _one(kernel_size, "kernel_size", op)
+    s = k if stride is None or stride == () else _one(stride, "stride", op)
+    p, d = _one(padding, "padding", op, 0), _one(dilation, "dilation", op)
+
+    def pool(x):
+        out = max_pool2d(_rows(x), (1, k), (1, s), (0, p), (1, d), ceil_mode, return_indices)
+        return tuple(t.reshape(t.shape[0], t.shape[1], t.shape[3]) for t in out) if return_indices \
+            else out.reshape(out.shape[0], out.shape[1], out.shape[3])
+    return _unbatched(input, 1, op, pool)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """1-D average pooling, as ``torch.nn.functional.avg_pool1d``: y[n, c, t] = Σ_p x_pad[n, c, t·s + p] / divisor
+    (divisor as :func:`avg_pool2d`); computed as an avg_pool2d of height 1.
+
+    Shape: input (N, C, L) or (C, L) -> (N, C, L_out), L_out as :func:`max_pool1d`.
+    """
+    op = "avg_pool1d"
+    k = _one(kernel_size, "kernel_size", op)
+    s = k if stride is None or stride == () else _one(stride, "stride", op)
+    p = _one(padding, "padding", op, 0)
+
+    def pool(x):
+        out = avg_pool2d(_rows(x), (1, k), (1, s), (0, p), ceil_mode, count_include_pad)
+        return out.reshape(out.shape[0], out.shape[1], out.shape[3])
+    return _unbatched(input, 1, op, pool)
+
+
+def _triple(value, what, op, minimum=1):
+    out = (value,) * 3 if isinstance(value, numbers.Integral) else tuple(value)
+    if len(out) != 3 or not all(isinstance(v, numbers.Integral) and v >= minimum for v in out):
+        raise ValueError(f"{op}: {what} must be an int ≥ {minimum} or 3 of them, got {value!r}")
+    return tuple(int(v) for v in out)
+
+
+def _pool3d_args(kernel_size, stride, padding, dilation, op):
+    k = _triple(kernel_size, "kernel_size", op)
+    s = k if stride is None or stride == () else _triple(stride, "stride", op)
+    p, d = _triple(padding, "padding", op, 0), _triple(dilation, "dilation", op)
+    if any(pi > ki // 2 for pi, ki in zip(p, k)):
+        raise ValueError(f"{op}: padding must be between 0 and half the kernel size {k}, got {padding!r}")
+    return k, s, p, d
+
+
+def _separable_3d(x, plane_pool, depth_pool):
+    """A 3-D box pooling as a pooling of every (H, W) plane, then of every column along D:
+    both max and average over a box factor that way (the average's divisor is a product too)."""
+    n, c, depth, h, w = x.shape
+    planes = plane_pool(x.reshape(n, c * depth, h, w))
+    ho, wo = planes.shape[2:]
+    columns = depth_pool(planes.reshape(n, c, depth, ho * wo))
+    return columns.reshape(n, c, columns.shape[2], ho, wo)
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """3-D max pooling, as ``torch.nn.functional.max_pool3d``:
+    y[n, c, i, j, l] = max_{p,q,r} x_pad[n, c, i·s_d + p·d_d, j·s_h + q·d_h, l·s_w + r·d_w] (padding −∞).
+
+    The max over a box is the max over depth of the max over each (H, W) window, so it is two
+    max_pool2d passes; the gradient still goes to the first maximum in (d, h, w) order, as PyTorch's.
+
+    Shape: input (N, C, D, H, W) or (C, D, H, W) -> (N, C, D_out, H_out, W_out), sizes as :func:`max_pool2d`.
+
+    Example:
+        >>> F.max_pool3d(shendu.randn(1, 2, 4, 6, 6), 2).shape
+        (1, 2, 2, 3, 3)
+    """
+    op = "max_pool3d"
+    if return_indices:
+        raise NotImplementedError(f"{op}: return_indices=True is not supported; max_pool2d has it")
+    (kd, kh, kw), (sd, sh, sw), (pd, ph, pw), (dd, dh, dw) = _pool3d_args(kernel_size, stride, padding, dilation, op)
+    return _unbatched(input, 3, op, lambda x: _separable_3d(
+        x, lambda t: max_pool2d(t, (kh, kw), (sh, sw), (ph, pw), (dh, dw), ceil_mode),
+        lambda t: max_pool2d(t, (kd, 1), (sd, 1), (pd, 0), (dd, 1), ceil_mode)))
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """3-D average pooling, as ``torch.nn.functional.avg_pool3d``: the sum over each k_d×k_h×k_w box
+    divided by its size (the rules of :func:`avg_pool2d`, per axis), or by ``divisor_override``.
+
+    Computed as an average over each (H, W) window, then over depth (sum, then divide, with
+    ``divisor_override``).
+
+    Shape: input (N, C, D, H, W) or (C, D, H, W) -> (N, C, D_out, H_out, W_out).
+    """
+    op = "avg_pool3d"
+    (kd, kh, kw), (sd, sh, sw), (pd, ph, pw), _ = _pool3d_args(kernel_size, stride, padding, 1, op)
+    first, then = (1, divisor_override) if divisor_override else (None, None)
+    return _unbatched(input, 3, op, lambda x: _separable_3d(
+        x, lambda t: avg_pool2d(t, (kh, kw), (sh, sw), (ph, pw), ceil_mode, count_include_pad, first),
+        lambda t: avg_pool2d(t, (kd, 1), (sd, 1), (pd, 0), ceil_mode, count_include_pad, then)))
+
+
+class MaxUnpool(Function):
+    """y (N, C, P_out) = 0 except y[n, c, index] = x[n, c, i] (the inverse placement of max pooling);
+    dL/dx[n, c, i] = g[n, c, index[n, c, i]]."""
+
+    __slots__ = ("index", "shape")
+
+    def forward(self, x, index, out_size):
+        xp = get_array_module(x)
+        n, c = x.shape[:2]
+        self.index, self.shape = index.reshape(n, c, -1), x.shape
+        y = xp.zeros((n, c, out_size), dtype=x.dtype)
+        xp.put_along_axis(y, self.index, x.reshape(n, c, -1), axis=2)
+        return y
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        return xp.take_along_axis(g, self.index, axis=2).reshape(self.shape)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of :func:`max_pool2d`, as ``torch.nn.functional.max_unpool2d``: every value
+    goes back to the position its index names (flat h·W_out + w in its plane), zeros elsewhere.
+
+    Args:
+        input: the pooled (N, C, H, W).  indices: from ``max_pool2d(..., return_indices=True)``
+            (or PyTorch's), same shape.
+        kernel_size, stride, padding: those of the pooling (stride defaults to kernel_size).
+        output_size: (H_out, W_out) (a longer size's last two entries are taken); default
+            H_out = (H − 1)·s − 2p + k (W alike).
+
+    Shape: (N, C, H, W) or (C, H, W) -> (N, C, H_out, W_out).
+
+    Example:
+        >>> y, i = F.max_pool2d(shendu.randn(1, 1, 4, 4), 2, return_indices=True)
+        >>> F.max_unpool2d(y, i, 2).shape
+        (1, 1, 4, 4)
+    """
+    op = "max_unpool2d"
+    if input.ndim not in (3, 4) or tuple(indices.shape) != tuple(input.shape):
+        raise ValueError(f"{op}: expected input (N, C, H, W) and indices of the same shape, got "
+                         f"{tuple(input.shape)} and {tuple(indices.shape)}")
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"{op}: expected integer indices, got dtype {indices.dtype}")
+    k = _pair(kernel_size, "kernel_size", op)
+    s = k if stride is None or stride == () else _pair(stride, "stride", op)
+    p = (padding, padding) if isinstance(padding, numbers.Integral) else tuple(padding)
+    if output_size is None:
+        out = tuple((n - 1) * si - 2 * pi + ki for n, si, pi, ki in zip(input.shape[-2:], s, p, k))
+    else:
+        out = tuple(int(v) for v in tuple(output_size)[-2:])
+    if min(out) < 1:
+        raise ValueError(f"{op}: output size {out} is empty")
+    plane = out[0] * out[1]
+    index = indices.data
+    if index.size and (int(index.min()) < 0 or int(index.max()) >= plane):
+        bad = int(index.min()) if index.min() < 0 else int(index.max())
+        raise ValueError(f"{op}: found an invalid max index {bad} for an output of size {out} "
+                         f"({plane} positions per plane)")
+    batched = input if input.ndim == 4 else input.reshape((1,) + tuple(input.shape))
+    y = MaxUnpool.apply(batched, index=index.reshape(batched.shape), out_size=plane)
+    return y.reshape(tuple(input.shape[:-2]) + out)
 
 
 # ----------------------------------------------------------------- separable linear maps
@@ -361,54 +576,164 @@ def _selection_matrix(index, in_size, dtype):
     return m
 
 
+class ResampleAxis(Function):
+    """y = M · x along one axis (x seen as (pre, n, post), y as (pre, m, post));  dL/dx = Mᵀ · g."""
+
+    __slots__ = ("m", "shape", "axis")
+
+    def forward(self, x, m, axis):
+        self.m, self.shape, self.axis = m, x.shape, axis
+        pre, post = math.prod(x.shape[:axis]), math.prod(x.shape[axis + 1:])
+        y = backend.matmul(m, x.reshape(pre, x.shape[axis], post))
+        return y.reshape(x.shape[:axis] + (m.shape[0],) + x.shape[axis + 1:])
+
+    def backward(self, g):
+        pre, post = math.prod(g.shape[:self.axis]), math.prod(g.shape[self.axis + 1:])
+        return backend.matmul(self.m.T, g.reshape(pre, g.shape[self.axis], post)).reshape(self.shape)
+
+
+def _cubic_matrix(in_size, out_size, scale_factor, align_corners, dtype, a=-0.75):
+    """(out, in) matrix of bicubic weights (Keys' cubic convolution, a = −0.75 as PyTorch): four taps
+    around the source position, indices clamped to the input (so border taps add up)."""
+    xp = backend.xp
+    o = xp.arange(out_size, dtype=xp.float64)
+    scale = _source_scale(in_size, out_size, scale_factor, align_corners)
+    src = o * scale if align_corners else (o + 0.5) * scale - 0.5  # not clamped at 0 for cubic
+    base = xp.floor(src)
+    t = src - base
+
+    def near(d):  # |d| ≤ 1
+        return ((a + 2) * d - (a + 3)) * d * d + 1
+
+    def far(d):  # 1 < |d| < 2
+        return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+
+    m = xp.zeros((out_size, in_size))
+    rows = xp.arange(out_size)
+    for k, w in enumerate((far(t + 1), near(t), near(1 - t), far(2 - t))):
+        cols = xp.clip(base.astype(xp.int64) - 1 + k, 0, in_size - 1)
+        xp.add.at(m, (rows, cols), w)
+    return m.astype(dtype)
+
+
+def _fixed_point_resample(x, matrices):
+    """uint8 images resampled as PyTorch does on the CPU: per axis with a changed size (last axis
+    first), weights rounded to int16 with the most precision bits that fit, integer sums rounded
+    and clipped to 0..255 between the passes (Pillow's scheme; verified equal to torch 2.x)."""
+    xp = get_array_module(x)
+    y = x
+    for axis in reversed(range(len(matrices))):
+        m = matrices[axis]
+        if m is None:
+            continue
+        bits = 0
+        while m.max() * (1 << (bits + 1)) < (1 << 15) and bits < 22:
+            bits += 1
+        scaled = m * (1 << bits)
+        q = xp.where(scaled < 0, xp.trunc(scaled - 0.5), xp.trunc(scaled + 0.5)).astype(xp.int64)
+        summed = xp.moveaxis(xp.tensordot(y.astype(xp.int64), q, axes=([axis + 2], [1])), -1, axis + 2)
+        y = xp.clip((summed + (1 << (bits - 1))) >> bits, 0, 255).astype(xp.uint8)
+    return y
+
+
+_INTERPOLATE_MODES = {1: ("nearest", "nearest-exact", "linear"), 2: ("nearest", "nearest-exact", "bilinear", "bicubic"),
+                      3: ("nearest", "nearest-exact", "trilinear")}
+
+
+def _interpolation_matrix(mode, in_size, out_size, scale, align_corners, dtype):
+    if mode in ("nearest", "nearest-exact"):
+        return _selection_matrix(_nearest_index(in_size, out_size, scale, mode == "nearest-exact"), in_size, dtype)
+    if mode == "bicubic":
+        return _cubic_matrix(in_size, out_size, scale, align_corners, dtype)
+    return _bilinear_matrix(in_size, out_size, scale, align_corners, dtype)
+
+
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                recompute_scale_factor=None):
-    """Resize the spatial axes of (N, C, H, W), as ``torch.nn.functional.interpolate``.
+                recompute_scale_factor=None, antialias=False):
+    """Resize the spatial axes of (N, C, L), (N, C, H, W) or (N, C, D, H, W), as ``torch.nn.functional.interpolate``.
+
+    Every mode is separable: each spatial axis is resampled by a small (out, in) matrix
+    (y = M · x along that axis), so forward and backward (Mᵀ · g) are matrix products.
 
     Args:
-        size: (H_out, W_out) or an int; or give ``scale_factor`` (float or pair),
-            H_out = floor(H · scale_factor).
-        mode: ``'nearest'`` (source floor(o · H/H_out)), ``'nearest-exact'``
-            (floor((o + ½) · H/H_out)) or ``'bilinear'`` (linear in each axis).
-        align_corners: bilinear only. True: corner pixels of input and output
-            align, source = o · (H − 1)/(H_out − 1). False (default): pixel
-            areas align, source = (o + ½) · H/H_out − ½, clamped at 0.
-        recompute_scale_factor: True uses H/H_out instead of 1/scale_factor for the source positions.
+        size: the output's spatial size (an int for every axis, or one per axis); or give
+            ``scale_factor`` (float or one per axis), out = floor(in · scale_factor).
+        mode: ``'nearest'`` (source floor(o · in/out)), ``'nearest-exact'`` (floor((o + ½) · in/out)),
+            ``'linear'`` (1-D), ``'bilinear'`` (2-D), ``'trilinear'`` (3-D): linear in each axis;
+            ``'bicubic'`` (2-D): Keys' cubic convolution with a = −0.75 over four taps, borders clamped.
+        align_corners: linear and cubic modes only. True: corner pixels of input and output
+            align, source = o · (in − 1)/(out − 1). False (default): pixel areas align,
+            source = (o + ½) · in/out − ½ (clamped at 0 for the linear modes).
+        recompute_scale_factor: True uses in/out instead of 1/scale_factor for the source positions.
+        antialias: only False (PyTorch's default) is supported.
 
-    Shape: input (N, C, H, W) -> output (N, C, H_out, W_out).
+    Integer inputs: ``uint8`` 2-D images give ``uint8`` results as PyTorch computes them
+    (bilinear/bicubic weights in floating point, rounded to fixed point, rounded sums clipped
+    to 0..255); nearest modes copy values; other integer dtypes are refused, as in PyTorch.
+
+    Shape: input (N, C, *in) -> output (N, C, *out).
 
     Example:
         >>> F.interpolate(shendu.randn(1, 3, 4, 4), scale_factor=2, mode="bilinear").shape
         (1, 3, 8, 8)
+        >>> F.interpolate(shendu.randn(2, 4, 10), size=15, mode="linear").shape
+        (2, 4, 15)
     """
     op = "interpolate"
-    if input.ndim != 4:
-        raise ValueError(f"{op}: expected input (N, C, H, W), got shape {tuple(input.shape)}")
+    dims = input.ndim - 2
+    if dims not in _INTERPOLATE_MODES:
+        raise ValueError(f"{op}: expected input (N, C, L), (N, C, H, W) or (N, C, D, H, W), "
+                         f"got shape {tuple(input.shape)}")
+    if mode not in _INTERPOLATE_MODES[dims]:
+        raise ValueError(f"{op}: mode {mode!r} does not apply to {input.ndim}-D input of shape {tuple(input.shape)}; "
+                         f"modes for it: {', '.join(_INTERPOLATE_MODES[dims])}")
+    if antialias:
+        raise NotImplementedError(f"{op}: antialias=True is not supported; resize in steps of at most 2×, "
+                                  f"or average-pool first (F.avg_pool2d / F.adaptive_avg_pool2d)")
     if (size is None) == (scale_factor is None):
         raise ValueError(f"{op}: give exactly one of size and scale_factor, got size={size!r}, "
                          f"scale_factor={scale_factor!r}")
-    h, w = input.shape[2:]
+    if align_corners is not None and mode.startswith("nearest"):
+        raise ValueError(f"{op}: align_corners only applies to the linear and cubic modes, got mode={mode!r}")
+    in_size = tuple(input.shape[2:])
     if size is not None:
-        out, scales = _size_pair(size, (h, w), op, "size"), (None, None)
+        sizes = (size,) * dims if isinstance(size, numbers.Integral) else tuple(size)
+        if len(sizes) != dims:
+            raise ValueError(f"{op}: size needs {dims} entries for input of shape {tuple(input.shape)}, got {size!r}")
+        out, scales = tuple(int(n) for n in sizes), (None,) * dims
     else:
-        scales = (scale_factor, scale_factor) if isinstance(scale_factor, numbers.Real) else tuple(scale_factor)
-        out = tuple(int(math.floor(n * s)) for n, s in zip((h, w), scales))
+        scales = (scale_factor,) * dims if isinstance(scale_factor, numbers.Real) else tuple(scale_factor)
+        if len(scales) != dims:
+            raise ValueError(f"{op}: scale_factor needs {dims} entries for input of shape {tuple(input.shape)}, "
+                             f"got {scale_factor!r}")
+        out = tuple(int(math.floor(n * s)) for n, s in zip(in_size, scales))
         if recompute_scale_factor:
-            scales = (None, None)
+            scales = (None,) * dims
     if min(out) < 1:
-        raise ValueError(f"{op}: output size {out} from input {(h, w)} is empty")
-    if mode in ("nearest", "nearest-exact"):
-        if align_corners is not None:
-            raise ValueError(f"{op}: align_corners only applies to mode='bilinear', got mode={mode!r}")
-        matrices = (_selection_matrix(_nearest_index(n, o, s, mode == "nearest-exact"), n, input.dtype)
-                    for n, o, s in zip((h, w), out, scales))
-    elif mode == "bilinear":
-        matrices = (_bilinear_matrix(n, o, s, bool(align_corners), input.dtype) for n, o, s in zip((h, w), out, scales))
-    else:
-        raise ValueError(f"{op}: mode must be 'nearest', 'nearest-exact' or 'bilinear', got {mode!r}")
+        raise ValueError(f"{op}: output size {out} from input {in_size} is empty")
+    integer = input.dtype.kind in "iub"
+    if integer and not (input.dtype == backend.uint8 and (mode.startswith("nearest") or dims == 2)):
+        raise NotImplementedError(f"{op}: mode {mode!r} on {input.dtype} input of {dims} spatial dimensions is not "
+                                  f"supported (as in PyTorch); convert with .float() first")
     xp = get_array_module(input.data)
-    m_h, m_w = (xp.asarray(m) for m in matrices)
-    return Resample2d.apply(input, m_h=m_h, m_w=m_w)
+    dtype = backend.float64 if integer else input.dtype
+    matrices = [None if (o == n and s in (None, 1)) and not mode.startswith("nearest") and mode != "bicubic"
+                else xp.asarray(_interpolation_matrix(mode, n, o, s, bool(align_corners), dtype))
+                for n, o, s in zip(in_size, out, scales)]
+    if integer:
+        if mode.startswith("nearest"):
+            index = xp.ix_(*[m.argmax(axis=1) for m in matrices])
+            return Tensor._wrap(xp.ascontiguousarray(input.data[(Ellipsis,) + index]), False, None)
+        return Tensor._wrap(_fixed_point_resample(input.data, matrices), False, None)
+    eye = [xp.eye(n, dtype=dtype) if m is None else m for n, m in zip(in_size, matrices)]
+    if dims == 2:
+        return Resample2d.apply(input, m_h=eye[0], m_w=eye[1])
+    if dims == 1:
+        return ResampleAxis.apply(input, m=eye[0], axis=2)
+    n, c, d, h, w = input.shape
+    plane = Resample2d.apply(input.reshape(n, c * d, h, w), m_h=eye[1], m_w=eye[2])
+    y = ResampleAxis.apply(plane.reshape(n, c, d, out[1] * out[2]), m=eye[0], axis=2)
+    return y.reshape(n, c, *out)
 
 
 upsample = interpolate
@@ -507,5 +832,6 @@ def zero_pad2d(input, padding):
     return pad2d(input, padding)
 
 
-__all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "global_avg_pool2d", "interpolate", "upsample",
+__all__ = ["max_pool1d", "max_pool3d", "avg_pool1d", "avg_pool3d", "max_unpool2d",  # nn-funcs
+           "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "global_avg_pool2d", "interpolate", "upsample",
            "local_response_norm", "pad2d", "zero_pad2d", "pool_output_size"]

@@ -8,7 +8,7 @@
 Each model takes ``num_classes`` and ``in_channels``, cites its paper and is
 made of reusable blocks (``BasicBlock``, ``Bottleneck``, ``Inception``, …).
 """
-from .registry import ModelInfo, get_model, list_models, model_info, register_model
+from .registry import ModelInfo, count_parameters, get_model, list_models, model_info, model_table, register_model
 # One import line per model family (each registers its models on import).
 from .lenet import *  # noqa: F401,F403  (LeNet5, lenet5, ScaledTanh, Subsampling2d, ConnectionTableConv2d)
 from .alexnet import *  # noqa: F401,F403  (AlexNet, alexnet)
@@ -17,3 +17,5 @@ from .googlenet import *  # noqa: F401,F403  (GoogLeNet, Inception, googlenet)
 from .resnet import *  # noqa: F401,F403  (ResNet, CifarResNet, BasicBlock, Bottleneck, resnet18 … resnet110)
 from .xo import *  # noqa: F401,F403  (XONet, xo_cnn)
 from .recurrent import *  # noqa: F401,F403  (TextClassifier, SequenceRegressor, CharLM)
+from .gpt import *  # noqa: F401,F403  (GPT, Block, CausalSelfAttention, MLP)
+from .vit import *  # noqa: F401,F403  (ViT)

@@ -88,7 +88,7 @@ def _paper_lrn():
     return LocalResponseNorm(5, alpha=5 * 1e-4, beta=0.75, k=2.0)
 
 
-@register_model("alexnet", "AlexNet, single tower as torchvision (Krizhevsky et al. 2012); 61,100,840 params",
+@register_model("alexnet", "AlexNet, single tower as torchvision (Krizhevsky et al. 2012)",
                 input_shape=(3, 224, 224), num_classes=1000)
 def alexnet(num_classes=1000, in_channels=3, original=False, dropout=0.5):
     """AlexNet (Krizhevsky et al. 2012); ``original=True`` for the paper's two-GPU form. See :class:`AlexNet`."""

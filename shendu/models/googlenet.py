@@ -207,7 +207,7 @@ class GoogLeNet(Module):
         return f"aux_logits={self.aux_logits}, batch_norm={self.batch_norm}"
 
 
-@register_model("googlenet", "GoogLeNet / Inception v1 (Szegedy et al. 2014); 6,998,552 params",
+@register_model("googlenet", "GoogLeNet / Inception v1 (Szegedy et al. 2014)",
                 input_shape=(3, 224, 224), num_classes=1000)
 def googlenet(num_classes=1000, in_channels=3, aux_logits=False, batch_norm=False, **kwargs):
     """GoogLeNet (Inception v1, Szegedy et al. 2014). See :class:`GoogLeNet`."""

@@ -300,7 +300,7 @@ def lecun1998_init_(model):
     return model
 
 
-@register_model("lenet5", "LeNet-5, modern: ReLU, max-pooling, full C3 (LeCun et al. 1998); 61,706 params",
+@register_model("lenet5", "LeNet-5, modern: ReLU, max-pooling, full C3 (LeCun et al. 1998)",
                 input_shape=(1, 32, 32), num_classes=10)
 def lenet5(num_classes=10, in_channels=1, classic=False):
     """LeNet-5 (LeCun et al. 1998): the paper's network with ``classic=True``, else the modern variant.

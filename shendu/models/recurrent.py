@@ -6,11 +6,11 @@ All three are built from public layers (``nn.Embedding``, ``nn.RNN`` / ``nn.LSTM
 from __future__ import annotations
 
 from .. import backend
-from .. import functional as F
 from ..autograd import no_grad
 from ..backend import xp
 from ..nn import GRU, LSTM, RNN, Embedding, Linear, Module
 from ..tensor import Tensor
+from .sampling import next_token
 
 _CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
@@ -159,13 +159,7 @@ class CharLM(Module):
             with no_grad():
                 logits, state = self(Tensor(ids.astype(backend.int64)))
                 for t in range(int(length)):
-                    last = logits.numpy()[:, -1].astype(backend.float64)
-                    if greedy:
-                        nxt = last.argmax(axis=1)
-                    else:
-                        p = F.softmax(Tensor(last / temperature), dim=-1).numpy()
-                        u = backend.rng().random((p.shape[0], 1))
-                        nxt = xp.minimum((p.cumsum(axis=1) < u).sum(axis=1), p.shape[1] - 1)
+                    nxt = next_token(logits.numpy()[:, -1], temperature, greedy=greedy, who="CharLM.sample")
                     out[:, t] = nxt
                     logits, state = self(Tensor(nxt.reshape(-1, 1).astype(backend.int64)), state)
         finally:

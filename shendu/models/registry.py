@@ -13,6 +13,8 @@ from __future__ import annotations
 import difflib
 from collections import namedtuple
 
+from ..nn import init
+
 ModelInfo = namedtuple("ModelInfo", "name description input_shape num_classes factory")
 ModelInfo.__doc__ = """One registered model: ``name``; ``description`` (one line); ``input_shape``, the
 default shape of one sample (C, H, W); ``num_classes``, the default number of outputs; ``factory``, the function
@@ -71,10 +73,36 @@ def get_model(name, num_classes=None, in_channels=None, **kwargs):
     return info.factory(num_classes=num_classes, in_channels=in_channels, **kwargs)
 
 
+def count_parameters(name, num_classes=None, in_channels=None, **kwargs):
+    """The number of parameters of the model registered under ``name``, counted from its shapes.
+
+    The model is built inside :func:`shendu.nn.init.skip`, so no weight is drawn or
+    even touched: counting VGG-16's 138 million parameters takes milliseconds.
+    Arguments as :func:`get_model`.
+
+    Example:
+        >>> count_parameters("vgg16")
+        138357544
+        >>> count_parameters("lenet5", num_classes=2)
+        61026
+    """
+    with init.skip():
+        model = get_model(name, num_classes=num_classes, in_channels=in_channels, **kwargs)
+    return model.num_parameters()
+
+
+def model_table():
+    """Every model of the zoo with its default classes and channels, as rows for ``shendu models``:
+    ``[{"name", "parameters", "input_shape", "num_classes", "description"}]`` (parameters counted by
+    :func:`count_parameters`)."""
+    return [{"name": info.name, "parameters": count_parameters(info.name), "input_shape": list(info.input_shape),
+             "num_classes": info.num_classes, "description": info.description} for info in list_models()]
+
+
 def list_models():
     """Every registered model, sorted by name, as :class:`ModelInfo` (name, description, input_shape, num_classes,
     factory)."""
     return [_MODELS[name] for name in sorted(_MODELS)]
 
 
-__all__ = ["ModelInfo", "register_model", "get_model", "list_models", "model_info"]
+__all__ = ["ModelInfo", "register_model", "get_model", "count_parameters", "list_models", "model_info", "model_table"]

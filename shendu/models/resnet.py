@@ -290,61 +290,61 @@ _IMAGENET = dict(input_shape=(3, 224, 224), num_classes=1000)
 _CIFAR = dict(input_shape=(3, 32, 32), num_classes=10)
 
 
-@register_model("resnet18", "ResNet-18, BasicBlock [2,2,2,2] (He et al. 2015); 11,689,512 params", **_IMAGENET)
+@register_model("resnet18", "ResNet-18, BasicBlock [2,2,2,2] (He et al. 2015)", **_IMAGENET)
 def resnet18(num_classes=1000, in_channels=3, **kwargs):
     """ResNet-18: :class:`BasicBlock` × [2, 2, 2, 2]; 11,689,512 parameters for 1000 classes."""
     return ResNet(BasicBlock, [2, 2, 2, 2], num_classes, in_channels, **kwargs)
 
 
-@register_model("resnet34", "ResNet-34, BasicBlock [3,4,6,3] (He et al. 2015); 21,797,672 params", **_IMAGENET)
+@register_model("resnet34", "ResNet-34, BasicBlock [3,4,6,3] (He et al. 2015)", **_IMAGENET)
 def resnet34(num_classes=1000, in_channels=3, **kwargs):
     """ResNet-34: :class:`BasicBlock` × [3, 4, 6, 3]; 21,797,672 parameters for 1000 classes."""
     return ResNet(BasicBlock, [3, 4, 6, 3], num_classes, in_channels, **kwargs)
 
 
-@register_model("resnet50", "ResNet-50, Bottleneck [3,4,6,3] (He et al. 2015); 25,557,032 params", **_IMAGENET)
+@register_model("resnet50", "ResNet-50, Bottleneck [3,4,6,3] (He et al. 2015)", **_IMAGENET)
 def resnet50(num_classes=1000, in_channels=3, **kwargs):
     """ResNet-50: :class:`Bottleneck` × [3, 4, 6, 3]; 25,557,032 parameters for 1000 classes."""
     return ResNet(Bottleneck, [3, 4, 6, 3], num_classes, in_channels, **kwargs)
 
 
-@register_model("resnet101", "ResNet-101, Bottleneck [3,4,23,3] (He et al. 2015); 44,549,160 params", **_IMAGENET)
+@register_model("resnet101", "ResNet-101, Bottleneck [3,4,23,3] (He et al. 2015)", **_IMAGENET)
 def resnet101(num_classes=1000, in_channels=3, **kwargs):
     """ResNet-101: :class:`Bottleneck` × [3, 4, 23, 3]; 44,549,160 parameters for 1000 classes."""
     return ResNet(Bottleneck, [3, 4, 23, 3], num_classes, in_channels, **kwargs)
 
 
-@register_model("resnet152", "ResNet-152, Bottleneck [3,8,36,3] (He et al. 2015); 60,192,808 params", **_IMAGENET)
+@register_model("resnet152", "ResNet-152, Bottleneck [3,8,36,3] (He et al. 2015)", **_IMAGENET)
 def resnet152(num_classes=1000, in_channels=3, **kwargs):
     """ResNet-152: :class:`Bottleneck` × [3, 8, 36, 3]; 60,192,808 parameters for 1000 classes."""
     return ResNet(Bottleneck, [3, 8, 36, 3], num_classes, in_channels, **kwargs)
 
 
-@register_model("resnet20", "CIFAR ResNet-20, option-A shortcuts (He et al. 2015); 269,722 params", **_CIFAR)
+@register_model("resnet20", "CIFAR ResNet-20, option-A shortcuts (He et al. 2015)", **_CIFAR)
 def resnet20(num_classes=10, in_channels=3, **kwargs):
     """CIFAR ResNet-20 (n = 3): 269,722 parameters for 10 classes (the paper's 0.27M). See :class:`CifarResNet`."""
     return CifarResNet(20, num_classes, in_channels, **kwargs)
 
 
-@register_model("resnet32", "CIFAR ResNet-32, option-A shortcuts (He et al. 2015); 464,154 params", **_CIFAR)
+@register_model("resnet32", "CIFAR ResNet-32, option-A shortcuts (He et al. 2015)", **_CIFAR)
 def resnet32(num_classes=10, in_channels=3, **kwargs):
     """CIFAR ResNet-32 (n = 5): 464,154 parameters for 10 classes (0.46M)."""
     return CifarResNet(32, num_classes, in_channels, **kwargs)
 
 
-@register_model("resnet44", "CIFAR ResNet-44, option-A shortcuts (He et al. 2015); 658,586 params", **_CIFAR)
+@register_model("resnet44", "CIFAR ResNet-44, option-A shortcuts (He et al. 2015)", **_CIFAR)
 def resnet44(num_classes=10, in_channels=3, **kwargs):
     """CIFAR ResNet-44 (n = 7): 658,586 parameters for 10 classes (0.66M)."""
     return CifarResNet(44, num_classes, in_channels, **kwargs)
 
 
-@register_model("resnet56", "CIFAR ResNet-56, option-A shortcuts (He et al. 2015); 853,018 params", **_CIFAR)
+@register_model("resnet56", "CIFAR ResNet-56, option-A shortcuts (He et al. 2015)", **_CIFAR)
 def resnet56(num_classes=10, in_channels=3, **kwargs):
     """CIFAR ResNet-56 (n = 9): 853,018 parameters for 10 classes (0.85M)."""
     return CifarResNet(56, num_classes, in_channels, **kwargs)
 
 
-@register_model("resnet110", "CIFAR ResNet-110, option-A shortcuts (He et al. 2015); 1,727,962 params", **_CIFAR)
+@register_model("resnet110", "CIFAR ResNet-110, option-A shortcuts (He et al. 2015)", **_CIFAR)
 def resnet110(num_classes=10, in_channels=3, **kwargs):
     """CIFAR ResNet-110 (n = 18): 1,727,962 parameters for 10 classes (1.7M)."""
     return CifarResNet(110, num_classes, in_channels, **kwargs)

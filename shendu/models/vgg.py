@@ -105,49 +105,49 @@ def _vgg(depth, num_classes, in_channels, batch_norm, **kwargs):
 _IMAGENET = dict(input_shape=(3, 224, 224), num_classes=1000)
 
 
-@register_model("vgg11", "VGG-11, configuration A (Simonyan & Zisserman 2014); 132,863,336 params", **_IMAGENET)
+@register_model("vgg11", "VGG-11, configuration A (Simonyan & Zisserman 2014)", **_IMAGENET)
 def vgg11(num_classes=1000, in_channels=3, batch_norm=False, **kwargs):
     """VGG-11 (configuration A), 132,863,336 parameters for 1000 classes. See :class:`VGG`."""
     return _vgg(11, num_classes, in_channels, batch_norm, **kwargs)
 
 
-@register_model("vgg11_bn", "VGG-11 with batch normalisation; 132,868,840 params", **_IMAGENET)
+@register_model("vgg11_bn", "VGG-11 with batch normalisation", **_IMAGENET)
 def vgg11_bn(num_classes=1000, in_channels=3, **kwargs):
     """VGG-11 with batch normalisation, ``vgg11(batch_norm=True)``."""
     return _vgg(11, num_classes, in_channels, True, **kwargs)
 
 
-@register_model("vgg13", "VGG-13, configuration B (Simonyan & Zisserman 2014); 133,047,848 params", **_IMAGENET)
+@register_model("vgg13", "VGG-13, configuration B (Simonyan & Zisserman 2014)", **_IMAGENET)
 def vgg13(num_classes=1000, in_channels=3, batch_norm=False, **kwargs):
     """VGG-13 (configuration B), 133,047,848 parameters for 1000 classes. See :class:`VGG`."""
     return _vgg(13, num_classes, in_channels, batch_norm, **kwargs)
 
 
-@register_model("vgg13_bn", "VGG-13 with batch normalisation; 133,053,736 params", **_IMAGENET)
+@register_model("vgg13_bn", "VGG-13 with batch normalisation", **_IMAGENET)
 def vgg13_bn(num_classes=1000, in_channels=3, **kwargs):
     """VGG-13 with batch normalisation, ``vgg13(batch_norm=True)``."""
     return _vgg(13, num_classes, in_channels, True, **kwargs)
 
 
-@register_model("vgg16", "VGG-16, configuration D (Simonyan & Zisserman 2014); 138,357,544 params", **_IMAGENET)
+@register_model("vgg16", "VGG-16, configuration D (Simonyan & Zisserman 2014)", **_IMAGENET)
 def vgg16(num_classes=1000, in_channels=3, batch_norm=False, **kwargs):
     """VGG-16 (configuration D), 138,357,544 parameters for 1000 classes. See :class:`VGG`."""
     return _vgg(16, num_classes, in_channels, batch_norm, **kwargs)
 
 
-@register_model("vgg16_bn", "VGG-16 with batch normalisation; 138,365,992 params", **_IMAGENET)
+@register_model("vgg16_bn", "VGG-16 with batch normalisation", **_IMAGENET)
 def vgg16_bn(num_classes=1000, in_channels=3, **kwargs):
     """VGG-16 with batch normalisation, ``vgg16(batch_norm=True)``."""
     return _vgg(16, num_classes, in_channels, True, **kwargs)
 
 
-@register_model("vgg19", "VGG-19, configuration E (Simonyan & Zisserman 2014); 143,667,240 params", **_IMAGENET)
+@register_model("vgg19", "VGG-19, configuration E (Simonyan & Zisserman 2014)", **_IMAGENET)
 def vgg19(num_classes=1000, in_channels=3, batch_norm=False, **kwargs):
     """VGG-19 (configuration E), 143,667,240 parameters for 1000 classes. See :class:`VGG`."""
     return _vgg(19, num_classes, in_channels, batch_norm, **kwargs)
 
 
-@register_model("vgg19_bn", "VGG-19 with batch normalisation; 143,678,248 params", **_IMAGENET)
+@register_model("vgg19_bn", "VGG-19 with batch normalisation", **_IMAGENET)
 def vgg19_bn(num_classes=1000, in_channels=3, **kwargs):
     """VGG-19 with batch normalisation, ``vgg19(batch_norm=True)``."""
     return _vgg(19, num_classes, in_channels, True, **kwargs)

@@ -51,7 +51,7 @@ class XONet(Sequential):
             ("fc", Linear(channels * pooled * pooled, num_classes))]))
 
 
-@register_model("xo_cnn", "The tiny X-vs-O CNN: conv → ReLU → max-pool → dense (Rohrer 2016); 1,674 params",
+@register_model("xo_cnn", "The tiny X-vs-O CNN: conv → ReLU → max-pool → dense (Rohrer 2016)",
                 input_shape=(1, 28, 28), num_classes=2)
 def xo_cnn(num_classes=2, in_channels=1, image_size=28, channels=4, kernel_size=5):
     """The X-versus-O classifier. See :class:`XONet`."""

@@ -10,8 +10,11 @@ Example:
 """
 from __future__ import annotations
 
+import numbers
+
 from ..functional import activation as A
-from .module import Module
+from ..tensor import full
+from .module import Module, Parameter
 
 
 class _Activation(Module):
@@ -255,3 +258,154 @@ class LogSoftmax(Softmax):
 
 __all__ = ["ReLU", "Sigmoid", "Tanh", "ReLU6", "SELU", "SiLU", "Softsign", "Hardsigmoid", "Hardswish", "LeakyReLU",
            "ELU", "GELU", "Softplus", "Hardtanh", "Threshold", "Step", "Softmax", "LogSoftmax"]
+
+
+# --- nn-funcs: the activations added with issue 14 (CELU, Mish, LogSigmoid, shrinkage, Softmin, GLU, PReLU)
+class CELU(Module):
+    """max(0, x) + min(0, α(e^(x/α) − 1)) (``torch.nn.CELU``).
+
+    Args:
+        alpha: α (default 1.0). inplace: accepted, ignored (see the module docstring).
+    """
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        if alpha == 0:
+            raise ValueError("CELU: alpha must not be 0, got alpha=0")
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, x):
+        return A.celu(x, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"
+
+
+class Mish(_Activation):
+    """x·tanh(softplus(x)).  Shape: (*) -> (*)."""
+
+    fn = staticmethod(A.mish)
+
+
+class LogSigmoid(_Activation):
+    """log σ(x) = −softplus(−x).  Shape: (*) -> (*)."""
+
+    fn = staticmethod(A.logsigmoid)
+
+    def __init__(self):
+        super().__init__()
+
+
+class Tanhshrink(_Activation):
+    """x − tanh(x).  Shape: (*) -> (*)."""
+
+    fn = staticmethod(A.tanhshrink)
+
+    def __init__(self):
+        super().__init__()
+
+
+class Hardshrink(Module):
+    """x where |x| > λ, else 0 (``torch.nn.Hardshrink``).
+
+    Args:
+        lambd: λ (default 0.5).
+    """
+
+    _fn = staticmethod(A.hardshrink)
+
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        self.lambd = float(lambd)
+
+    def forward(self, x):
+        return type(self)._fn(x, self.lambd)
+
+    def extra_repr(self):
+        return f"{self.lambd}"
+
+
+class Softshrink(Hardshrink):
+    """x − λ·sign(x) where |x| > λ, else 0 (``torch.nn.Softshrink``).
+
+    Args:
+        lambd: λ ≥ 0 (default 0.5).
+    """
+
+    _fn = staticmethod(A.softshrink)
+
+    def __init__(self, lambd=0.5):
+        if lambd < 0:
+            raise ValueError(f"Softshrink: lambda must be greater or equal to 0, got lambd={lambd}")
+        super().__init__(lambd)
+
+
+class Softmin(Softmax):
+    """e^(−xᵢ) / Σⱼ e^(−xⱼ) along ``dim`` = softmax(−x).
+
+    Args:
+        dim: the axis that sums to 1 (default -1).
+
+    Shape: (*) -> (*).
+    """
+
+    def forward(self, x):
+        return A.softmin(x, self.dim)
+
+
+class GLU(Module):
+    """Gated linear unit: a ⊗ σ(b), a and b the halves of the input along ``dim`` (``torch.nn.GLU``).
+
+    Args:
+        dim: the axis that is halved (default -1).
+
+    Shape: (*, 2M, *) -> (*, M, *).
+    """
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return A.glu(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class PReLU(Module):
+    """Parametric ReLU (He et al., 2015): max(0, x) + a·min(0, x) with learned slopes a (``torch.nn.PReLU``).
+
+    Args:
+        num_parameters: 1 (one slope shared by all channels) or C, one slope per channel of axis 1 (default 1).
+        init: the initial slope (default 0.25).
+
+    Parameters: ``weight`` (num_parameters,).
+
+    Shape: (N, C, *) -> the same (any shape when num_parameters = 1).
+
+    Example:
+        >>> act = nn.PReLU(3)
+        >>> act(shendu.randn(2, 3, 4, 4)).shape
+        (2, 3, 4, 4)
+    """
+
+    def __init__(self, num_parameters=1, init=0.25):
+        super().__init__()
+        if not isinstance(num_parameters, numbers.Integral) or num_parameters < 1:
+            raise ValueError(f"PReLU: num_parameters must be a positive int, got {num_parameters!r}")
+        self.num_parameters, self.init = int(num_parameters), float(init)
+        self.weight = Parameter(full((self.num_parameters,), self.init))
+
+    def reset_parameters(self):
+        """Every slope back to ``init``."""
+        self.weight.data.fill(self.init)
+
+    def forward(self, x):
+        return A.prelu(x, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
+
+
+__all__ += ["CELU", "Mish", "LogSigmoid", "Tanhshrink", "Hardshrink", "Softshrink", "Softmin", "GLU", "PReLU"]

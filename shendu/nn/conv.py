@@ -67,7 +67,7 @@ class _ConvNd(Module):
     def _check_input(self, x):
         name = type(self).__name__
         if x.ndim != self._dims + 2:
-            layout = "(N, C, L)" if self._dims == 1 else "(N, C, H, W)"
+            layout = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}[self._dims]
             raise ValueError(f"{name}: expected input {layout} of {self._dims + 2} dimensions, "
                              f"got shape {tuple(x.shape)}")
         if x.shape[1] != self.in_channels:
@@ -179,7 +179,32 @@ class Conv1d(_ConvNd):
         return F.conv1d(x, self.weight, self.bias, self.stride[0], padding, self.dilation[0], self.groups)
 
 
-class ConvTranspose2d(_ConvNd):
+class _ConvTransposeNd(_ConvNd):
+    """What the transposed convolutions share: arguments, ``output_size``, the call of ``_fn``."""
+
+    _transposed = True
+    _fn = None
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros"):
+        if padding_mode != "zeros" or isinstance(padding, str):
+            raise ValueError(f"{type(self).__name__}: only padding_mode='zeros' and int paddings are supported, "
+                             f"got padding={padding!r}, padding_mode={padding_mode!r}")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, output_padding)
+
+    def forward(self, x, output_size=None):
+        self._check_input(x)
+        output_padding = self.output_padding
+        if output_size is not None:  # PyTorch's way to pick among the sizes a strided conv maps to one size
+            smallest = [(n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in
+                        zip(x.shape[2:], self.stride, self.padding, self.dilation, self.kernel_size)]
+            output_padding = tuple(int(o) - m for o, m in zip(tuple(output_size)[-self._dims:], smallest))
+        return type(self)._fn(x, self.weight, self.bias, self.stride, self.padding, output_padding, self.groups,
+                              self.dilation)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
     """2-D transposed convolution (PyTorch's ``nn.ConvTranspose2d``), the adjoint of :class:`Conv2d`:
     each input pixel adds its kernel-weighted copy into the output (learnable upsampling).
 
@@ -199,25 +224,7 @@ class ConvTranspose2d(_ConvNd):
         (1, 8, 14, 14)
     """
 
-    _transposed = True
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True, dilation=1, padding_mode="zeros"):
-        if padding_mode != "zeros" or isinstance(padding, str):
-            raise ValueError(f"ConvTranspose2d: only padding_mode='zeros' and int paddings are supported, "
-                             f"got padding={padding!r}, padding_mode={padding_mode!r}")
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, output_padding)
-
-    def forward(self, x, output_size=None):
-        self._check_input(x)
-        output_padding = self.output_padding
-        if output_size is not None:  # PyTorch's way to pick among the sizes a strided conv maps to one size
-            smallest = [(n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in
-                        zip(x.shape[2:], self.stride, self.padding, self.dilation, self.kernel_size)]
-            output_padding = tuple(int(o) - m for o, m in zip(tuple(output_size)[-2:], smallest))
-        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, output_padding,
-                                  self.groups, self.dilation)
+    _fn = staticmethod(F.conv_transpose2d)
 
 
 class Conv2D(LazyLayer):
@@ -310,3 +317,69 @@ class Conv2D(LazyLayer):
     def extra_repr(self):
         return (f"{self.in_channels}, {self.filters}, kernel_size={self.kernel_size}, strides={self.strides}, "
                 f"padding={self.padding!r}, activation={self._activation_name()}")
+
+
+# --- nn-funcs: Conv3d, ConvTranspose1d, ConvTranspose3d
+class Conv3d(_ConvNd):
+    """3-D convolution layer over volumes (N, C, D, H, W) (PyTorch's ``nn.Conv3d``).
+
+    Args as :class:`Conv2d` with triples (padding_mode ``'zeros'`` only).
+
+    Parameters: ``weight`` (C_out, C_in/groups, k_d, k_h, k_w), ``bias`` (C_out,).
+
+    Shape: input (N, C_in, D, H, W) -> output (N, C_out, D_out, H_out, W_out),
+    D_out = floor((D + 2p − d·(k − 1) − 1) / s) + 1 (H, W alike).
+
+    Example:
+        >>> nn.Conv3d(2, 4, 3, padding=1)(shendu.randn(1, 2, 6, 6, 6)).shape
+        (1, 4, 6, 6, 6)
+    """
+
+    _dims = 3
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, padding_mode="zeros"):
+        if padding_mode != "zeros":
+            raise NotImplementedError(f"Conv3d: padding_mode={padding_mode!r} is not supported; pad the input "
+                                      f"yourself and use padding_mode='zeros' with padding=0")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode)
+
+    def forward(self, x):
+        self._check_input(x)
+        return F.conv3d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """1-D transposed convolution (PyTorch's ``nn.ConvTranspose1d``); args as :class:`ConvTranspose2d`
+    with single ints.
+
+    Parameters: ``weight`` (C_in, C_out/groups, k), ``bias`` (C_out,).
+
+    Shape: input (N, C_in, L) -> output (N, C_out, L_out), L_out = (L − 1)·s − 2p + d·(k − 1) + output_padding + 1.
+
+    Example:
+        >>> nn.ConvTranspose1d(4, 2, 4, stride=2, padding=1)(shendu.randn(1, 4, 8)).shape
+        (1, 2, 16)
+    """
+
+    _dims = 1
+    _fn = staticmethod(F.conv_transpose1d)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-D transposed convolution (PyTorch's ``nn.ConvTranspose3d``); args as :class:`ConvTranspose2d`
+    with triples.
+
+    Parameters: ``weight`` (C_in, C_out/groups, k_d, k_h, k_w), ``bias`` (C_out,).
+
+    Shape: input (N, C_in, D, H, W) -> output (N, C_out, D_out, H_out, W_out),
+    D_out = (D − 1)·s − 2p + d·(k − 1) + output_padding + 1 (H, W alike).
+
+    Example:
+        >>> nn.ConvTranspose3d(4, 2, 2, stride=2)(shendu.randn(1, 4, 3, 3, 3)).shape
+        (1, 2, 6, 6, 6)
+    """
+
+    _dims = 3
+    _fn = staticmethod(F.conv_transpose3d)

@@ -35,3 +35,44 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}"
+
+
+# --- nn-funcs: channel-wise dropout layers
+class Dropout1d(Dropout):
+    """Channel-wise dropout of (N, C, L) (``torch.nn.Dropout1d``): whole channels zeroed with probability p,
+    the others scaled by 1/(1 − p); the identity in evaluation.
+
+    Args:
+        p: drop probability (default 0.5).  inplace: accepted, ignored.
+    """
+
+    _fn = staticmethod(F.dropout1d)
+
+    def __init__(self, p=0.5, inplace=False):
+        super().__init__(p)
+        self.inplace = inplace
+
+    def forward(self, x):
+        return type(self)._fn(x, self.p, self.training)
+
+
+class Dropout2d(Dropout1d):
+    """Channel-wise dropout of (N, C, H, W) (``torch.nn.Dropout2d``, Tompson et al. 2015): whole feature maps
+    zeroed with probability p, the others scaled by 1/(1 − p); the identity in evaluation.
+
+    Args:
+        p: drop probability (default 0.5).  inplace: accepted, ignored.
+
+    Example:
+        >>> drop = nn.Dropout2d(0.5)
+        >>> drop(shendu.ones(2, 4, 3, 3)).shape
+        (2, 4, 3, 3)
+    """
+
+    _fn = staticmethod(F.dropout2d)
+
+
+class Dropout3d(Dropout1d):
+    """Channel-wise dropout of (N, C, D, H, W) (``torch.nn.Dropout3d``); see :class:`Dropout2d`."""
+
+    _fn = staticmethod(F.dropout3d)

@@ -18,14 +18,43 @@ orthogonal_            w = gain·Q from the QR decomposition of a normal matrix 
 =====================  ==========================================================
 
 Every function fills ``tensor.data`` from the generator that
-``shendu.manual_seed`` seeds, and returns the tensor.
+``shendu.manual_seed`` seeds, and returns the tensor. Inside ``with skip():`` they
+leave the data as it is (see :func:`skip`).
 """
 from __future__ import annotations
 
 import math
 
+import contextlib
+
 from .. import backend
 from ..backend import xp
+
+_skipping = False  # True inside `with skip():`
+
+
+@contextlib.contextmanager
+def skip():
+    """Inside this context every initialiser returns its tensor untouched (no draw, no write).
+
+    For building a model only to read its shapes: a layer's ``empty`` weights are
+    never written, so the memory is never touched and building VGG-16 takes
+    milliseconds instead of seconds (``shendu models`` counts parameters this way).
+    The weights hold arbitrary values afterwards: initialise them before use.
+    :func:`shendu.nn.utils.skip_init` is PyTorch's spelling for one module.
+
+    Example:
+        >>> with shendu.nn.init.skip():
+        ...     layer = shendu.nn.Linear(4096, 4096)
+        >>> layer.weight.shape
+        (4096, 4096)
+    """
+    global _skipping
+    saved, _skipping = _skipping, True
+    try:
+        yield
+    finally:
+        _skipping = saved
 
 
 def _fans(shape):
@@ -55,6 +84,8 @@ def calculate_gain(nonlinearity, param=None):
 
 
 def _fill(tensor, values):
+    if _skipping:
+        return tensor
     tensor.data = xp.asarray(values, dtype=tensor.data.dtype).reshape(tensor.data.shape)
     return tensor
 
@@ -81,6 +112,8 @@ def _draw_dtype(tensor):
 
 def uniform_(tensor, a=0.0, b=1.0):
     """w ~ U(a, b)."""
+    if _skipping:
+        return tensor
     u = backend.rng().random(tensor.data.shape, dtype=_draw_dtype(tensor))
     u *= b - a
     u += a
@@ -89,6 +122,8 @@ def uniform_(tensor, a=0.0, b=1.0):
 
 def normal_(tensor, mean=0.0, std=1.0):
     """w ~ N(mean, std²)."""
+    if _skipping:
+        return tensor
     n = backend.rng().standard_normal(tensor.data.shape, dtype=_draw_dtype(tensor))
     n *= std
     n += mean
@@ -139,6 +174,8 @@ def orthogonal_(tensor, gain=1.0):
     shape = tensor.data.shape
     if len(shape) < 2:
         raise ValueError(f"orthogonal_: need at least 2 dimensions, got shape {shape}")
+    if _skipping:
+        return tensor
     rows = shape[0]
     cols = int(math.prod(shape[1:]))
     a = backend.rng().standard_normal((max(rows, cols), min(rows, cols)))

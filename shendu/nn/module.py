@@ -51,6 +51,13 @@ class Parameter(Tensor):
     def __reduce_ex__(self, proto):  # no pickling: saving goes through safetensors
         raise TypeError("Parameter: pickling is not supported; use shendu.save / state_dict")
 
+    def __deepcopy__(self, memo):
+        """``copy.deepcopy`` (of a whole module, say): a new Parameter holding a copy of the data, no gradient
+        (PyTorch's meaning)."""
+        if id(self) not in memo:
+            memo[id(self)] = Parameter(self.data.copy(), requires_grad=self.requires_grad)
+        return memo[id(self)]
+
 
 class StateDictKeyError(KeyError):
     """A missing or unexpected key in :meth:`Module.load_state_dict` (printed without KeyError's quotes)."""

@@ -32,6 +32,7 @@ class MaxPool2d(_Pool2d):
     Args:
         kernel_size: int or pair.  stride: default ``kernel_size``.
         padding: −∞ on each side, at most half the kernel (default 0).  dilation: default 1.
+        return_indices: also return the flat in-plane index of each maximum (for :class:`MaxUnpool2d`).
         ceil_mode: round the output size up; the last window must start inside the input or
             the left padding (default False).
 
@@ -44,12 +45,13 @@ class MaxPool2d(_Pool2d):
         (1, 64, 56, 56)
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__(kernel_size, stride, padding, ceil_mode)
-        self.dilation = dilation
+        self.dilation, self.return_indices = dilation, return_indices
 
     def forward(self, x):
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                            self.return_indices)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -200,14 +202,16 @@ class ZeroPad2d(Module):
 
 
 class Upsample(Module):
-    """Resize feature maps (PyTorch's ``nn.Upsample``): nearest neighbour or bilinear.
+    """Resize feature maps (PyTorch's ``nn.Upsample``): nearest neighbour, (bi/tri)linear or bicubic.
 
     Args:
-        size: (H_out, W_out) or int; or scale_factor: float or pair (H_out = floor(H·scale)).
-        mode: ``'nearest'`` (default), ``'nearest-exact'`` or ``'bilinear'``.
-        align_corners: bilinear only; see :func:`shendu.functional.interpolate`.
+        size: the output's spatial size (int or one per axis); or scale_factor: float or one per axis
+            (out = floor(in·scale)).
+        mode: ``'nearest'`` (default), ``'nearest-exact'``, ``'linear'`` (1-D), ``'bilinear'``,
+            ``'bicubic'`` (2-D), ``'trilinear'`` (3-D).
+        align_corners: linear and cubic modes only; see :func:`shendu.functional.interpolate`.
 
-    Shape: input (N, C, H, W) -> output (N, C, H_out, W_out).
+    Shape: input (N, C, *in) -> output (N, C, *out), 1 to 3 spatial axes.
 
     Example:
         >>> nn.Upsample(scale_factor=2, mode="bilinear")(shendu.randn(1, 3, 8, 8)).shape
@@ -222,8 +226,8 @@ class Upsample(Module):
         return F.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners)
 
     def macs(self, inputs, output):
-        """Bilinear: 4 weighted neighbours per output value (rows then columns); nearest: 0."""
-        return 4 * output.size if self.mode == "bilinear" else 0
+        """Weighted neighbours per output value: linear 2, bilinear 4, trilinear 8, bicubic 16; nearest: 0."""
+        return {"linear": 2, "bilinear": 4, "trilinear": 8, "bicubic": 16}.get(self.mode, 0) * output.size
 
     def extra_repr(self):
         what = f"size={self.size}" if self.size is not None else f"scale_factor={self.scale_factor}"
@@ -257,3 +261,88 @@ class Concatenate(Module):
 
     def extra_repr(self):
         return f"axis={self.axis}"
+
+
+# --- nn-funcs: 1-D and 3-D pooling, unpooling
+class MaxPool1d(MaxPool2d):
+    """Max pooling over windows of k along L (PyTorch's ``nn.MaxPool1d``); args as :class:`MaxPool2d`
+    with single ints.
+
+    Shape: input (N, C, L) -> output (N, C, L_out), L_out = floor((L + 2p − d·(k − 1) − 1) / s) + 1.
+    """
+
+    def forward(self, x):
+        return F.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                            self.return_indices)
+
+
+class MaxPool3d(MaxPool2d):
+    """Max pooling over k_d×k_h×k_w boxes (PyTorch's ``nn.MaxPool3d``); args as :class:`MaxPool2d`
+    with triples (``return_indices`` is not supported).
+
+    Shape: input (N, C, D, H, W) -> output (N, C, D_out, H_out, W_out).
+
+    Example:
+        >>> nn.MaxPool3d(2)(shendu.randn(1, 2, 4, 4, 4)).shape
+        (1, 2, 2, 2, 2)
+    """
+
+    def forward(self, x):
+        return F.max_pool3d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                            self.return_indices)
+
+
+class AvgPool1d(_Pool2d):
+    """Average pooling over windows of k along L (PyTorch's ``nn.AvgPool1d``).
+
+    Args: kernel_size, stride (default kernel_size), padding, ceil_mode, count_include_pad as :class:`AvgPool2d`.
+
+    Shape: input (N, C, L) -> output (N, C, L_out).
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+        super().__init__(kernel_size, stride, padding, ceil_mode)
+        self.count_include_pad = count_include_pad
+
+    def forward(self, x):
+        return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
+
+
+class AvgPool3d(AvgPool2d):
+    """Average pooling over k_d×k_h×k_w boxes (PyTorch's ``nn.AvgPool3d``); args as :class:`AvgPool2d`
+    with triples.
+
+    Shape: input (N, C, D, H, W) -> output (N, C, D_out, H_out, W_out).
+    """
+
+    def forward(self, x):
+        return F.avg_pool3d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                            self.divisor_override)
+
+
+class MaxUnpool2d(Module):
+    """The partial inverse of :class:`MaxPool2d` (PyTorch's ``nn.MaxUnpool2d``): values go back to the
+    positions their indices name, zeros elsewhere.
+
+    Args: kernel_size, stride (default kernel_size), padding: those of the pooling.
+
+    Call: ``unpool(x, indices, output_size=None)``.
+
+    Shape: input (N, C, H, W) -> output (N, C, H_out, W_out), H_out = (H − 1)·s − 2p + k (or output_size).
+
+    Example:
+        >>> pool, unpool = nn.MaxPool2d(2, return_indices=True), nn.MaxUnpool2d(2)
+        >>> y, i = pool(shendu.randn(1, 1, 4, 4))
+        >>> unpool(y, i).shape
+        (1, 1, 4, 4)
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, kernel_size if stride is None else stride, padding
+
+    def forward(self, x, indices, output_size=None):
+        return F.max_unpool2d(x, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"

@@ -367,7 +367,7 @@ def load_run(path):
     state, _, meta = read_checkpoint(path)
     extra = dict(meta.get("extra") or {})
     if meta.get("config") is not None:
-        model = from_config(meta["config"])
+        model = from_config(meta["config"], source=str(path))
     elif "model" in extra and "preprocess" in extra:
         model, _ = _build_model(extra["model"], len(extra["classes"]), extra["preprocess"]["input_shape"][0])
     else:
