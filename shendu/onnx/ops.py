@@ -21,7 +21,7 @@ from ..functional import pooling as P
 from ..functional import recurrent as R
 from ..functional.dropout import Dropout as DropoutFn
 from ..functional.embedding import Embedding as EmbeddingFn
-from ..ops import _util, arithmetic, elementwise, indexing, join, linalg, reduction, shape
+from ..ops import _util, arithmetic, elementwise, indexing, join, linalg, reduction, shape, special
 from .export import INT64_MAX, INT64_MIN, Dim
 
 #: Function class -> emitter(builder, node).
@@ -51,7 +51,7 @@ _SAME = {
     arithmetic.Neg: "Neg", arithmetic.Pow: "Pow", elementwise.Exp: "Exp", elementwise.Log: "Log",
     elementwise.Sqrt: "Sqrt", elementwise.Abs: "Abs", elementwise.Tanh: "Tanh", elementwise.Sigmoid: "Sigmoid",
     elementwise.Relu: "Relu", elementwise.Maximum: "Max", elementwise.Minimum: "Min", linalg.MatMul: "MatMul",
-    A.Erf: "Erf", A.Softsign: "Softsign", A.Hardswish: "HardSwish", elementwise.Sign: "Sign",
+    special.Erf: "Erf", A.Softsign: "Softsign", A.Hardswish: "HardSwish", elementwise.Sign: "Sign",
 }
 
 

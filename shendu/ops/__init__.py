@@ -37,3 +37,26 @@ __all__ += [
     "quantile", "std_mean", "var_mean", "argsort", "argwhere", "bincount", "gather", "index_add", "index_select",
     "masked_select", "nonzero", "scatter", "scatter_add", "scatter_reduce", "sort", "take_along_dim", "topk", "unique",
 ]
+# --- ops-math: element-wise math, rounding and division, bitwise, special functions, movement
+from .bitwise import (bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift, bitwise_xor,
+                      logical_xor)
+from .movement import (contiguous, diag, diag_embed, diagonal, expand_as, flip, fliplr, flipud, meshgrid, moveaxis,
+                       movedim, narrow, repeat, repeat_interleave, reshape_as, roll, swapdims, tile, tril, triu,
+                       type_as, unflatten, unfold, view_as)
+from .pointwise import (acos, acosh, allclose, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, asin,
+                        asinh, atan, atan2, atanh, copysign, cos, cosh, exp2, expm1, hypot, isclose, isinf, isneginf,
+                        isposinf, lerp, log1p, log2, log10, logaddexp, logaddexp2, reciprocal, rsqrt, sin, sinh,
+                        square, tan)
+from .rounding import ceil, div, divide, fix, floor, floor_divide, fmod, frac, remainder, round, trunc
+from .special import erf, erfc, erfinv
+
+__all__ += [
+    "bitwise_and", "bitwise_left_shift", "bitwise_not", "bitwise_or", "bitwise_right_shift", "bitwise_xor",
+    "logical_xor", "contiguous", "diag", "diag_embed", "diagonal", "expand_as", "flip", "fliplr", "flipud",
+    "meshgrid", "moveaxis", "movedim", "narrow", "repeat", "repeat_interleave", "reshape_as", "roll", "swapdims",
+    "tile", "tril", "triu", "type_as", "unflatten", "unfold", "view_as", "acos", "acosh", "allclose", "arccos",
+    "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "asin", "asinh", "atan", "atan2", "atanh",
+    "copysign", "cos", "cosh", "exp2", "expm1", "hypot", "isclose", "isinf", "isneginf", "isposinf", "lerp", "log1p",
+    "log2", "log10", "logaddexp", "logaddexp2", "reciprocal", "rsqrt", "sin", "sinh", "square", "tan", "ceil",
+    "fix", "floor", "floor_divide", "fmod", "frac", "remainder", "round", "trunc", "erf", "erfc", "erfinv",
+]  # div/divide: rounding.div (rounding_mode=) wraps arithmetic.div and replaces it here

@@ -76,8 +76,10 @@ def floating(x):
 
     The one rule of every floating-only op (exp, log, sigmoid, softmax, …):
     integer and bool inputs give ``get_default_dtype()`` (float32 unless set),
-    as in PyTorch — not NumPy's float64.
+    as in PyTorch — not NumPy's float64. Numbers and arrays become tensors first.
     """
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
     if x.data.dtype.kind in "fc":
         return x
     return cast(x, backend.get_default_dtype())

@@ -154,6 +154,9 @@ def add(a, b):
 def sub(a, b):
     """Element-wise a − b with broadcasting."""
     a, b = binary_operands(a, b)
+    if a.data.dtype.kind == "b":
+        raise TypeError("sub: subtraction (-) of two bool tensors is not supported (as in PyTorch); "
+                        "use ^ or logical_xor")
     return Sub.apply(a, b)
 
 
@@ -173,6 +176,9 @@ def div(a, b):
 
 def neg(x):
     """−x."""
+    if x.data.dtype.kind == "b":
+        raise TypeError("neg: negation (-) of a bool tensor is not supported (as in PyTorch); "
+                        "use ~ or logical_not to invert a mask")
     return Neg.apply(x)
 
 

@@ -167,6 +167,36 @@ class Clip(Function):
         return g * self.mask
 
 
+class ClipTensor(Function):
+    """y = min(max(x, lo), hi) with tensor bounds (either may be absent), as PyTorch's clamp:
+    dy/dx = 1 where lo ≤ x ≤ hi; dy/dlo = 1 where x < lo (and lo < hi); dy/dhi = 1 where
+    x > hi (or hi < lo, where y = hi)."""
+
+    __slots__ = ("x", "lo", "hi")
+
+    def forward(self, x, *bounds, has_lo, has_hi):
+        xp = get_array_module(x)
+        self.x = x
+        self.lo = bounds[0] if has_lo else None
+        self.hi = bounds[-1] if has_hi else None
+        y = x if self.lo is None else xp.maximum(x, self.lo)
+        return y if self.hi is None else xp.minimum(y, self.hi)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        x, lo, hi = self.x, self.lo, self.hi
+        zero = xp.zeros((), dtype=g.dtype)
+        inside = True
+        grads = []
+        if lo is not None:
+            inside = x >= lo
+            grads.append(xp.where((x < lo) & (True if hi is None else lo < hi), g, zero))
+        if hi is not None:
+            inside = inside & (x <= hi)
+            grads.append(xp.where((x > hi) | (False if lo is None else hi < lo), g, zero))
+        return (xp.where(inside, g, zero), *grads)
+
+
 class Maximum(Function):
     """y = max(a, b) element-wise; the gradient goes to the larger input, halved on ties."""
 
@@ -254,15 +284,17 @@ def clip(x, min=None, max=None):
     """Limit values to [min, max] (either bound may be None). Alias: ``clamp``.
 
     Number bounds: the gradient is 1 where min ≤ x ≤ max, else 0 (PyTorch's
-    clamp). Tensor bounds broadcast and get gradient too (through
-    ``maximum``/``minimum``).
+    clamp). Tensor bounds broadcast and get gradient too, where they win
+    (:class:`ClipTensor`).
     """
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        if min is not None:
-            x = maximum(x, min)
-        return x if max is None else minimum(x, max)
+        bounds = [b for b in (min, max) if b is not None]
+        for i, b in enumerate(bounds):
+            x, bounds[i] = binary_operands(x, b)
+        x, bounds[0] = binary_operands(x, bounds[0])  # a later bound may have widened x's dtype
+        return ClipTensor.apply(x, *bounds, has_lo=min is not None, has_hi=max is not None)
     return Clip.apply(x, lo=min, hi=max)
 
 
@@ -312,7 +344,14 @@ gt = _compare("greater")
 ge = _compare("greater_equal")
 logical_and = _compare("logical_and")
 logical_or = _compare("logical_or")
-equal, not_equal, less, less_equal, greater, greater_equal = eq, ne, lt, le, gt, ge
+not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
+
+
+def equal(input, other):
+    """PyTorch's ``torch.equal``: a Python bool, True when both tensors have the same shape
+    and the same elements (NaN ≠ NaN). Element-wise equality is :func:`eq` (``==``)."""
+    a, b = binary_operands(input, other)
+    return a.data.shape == b.data.shape and bool(get_array_module(a.data).array_equal(a.data, b.data))
 
 
 def logical_not(x):
