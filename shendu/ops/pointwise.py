@@ -14,7 +14,7 @@ from .. import backend
 from ..autograd import Function
 from ..backend import get_array_module
 from ..tensor import Tensor
-from ._util import binary_operands, floating, lift
+from ._util import binary_operands, cast, floating, lift
 from .arithmetic import pow
 from .elementwise import sigmoid_array
 
