@@ -6,7 +6,7 @@ from ..autograd import Function, is_grad_enabled
 from ..backend import get_array_module
 from ..parallel import parallel_batch
 from ..tensor import Tensor
-from ._util import binary_operands, floating, lift
+from ._util import binary_operands, floating
 
 
 class Exp(Function):
