@@ -14,6 +14,7 @@ Operators (``+ - * / ** @``, comparisons, indexing) dispatch to the ops in
 """
 from __future__ import annotations
 
+import builtins
 import numbers
 
 from . import backend
@@ -94,12 +95,20 @@ class Tensor:
     def ndim(self):
         return self.data.ndim
 
-    @property
-    def size(self):
-        """Number of elements (NumPy's meaning)."""
-        return self.data.size
+    def size(self, dim=None):
+        """The shape as a :class:`shendu.Size` (a tuple), or the length of dimension ``dim`` (an int).
+
+        PyTorch's meaning; NumPy's element count is :meth:`numel`.
+        """
+        if dim is None:
+            return Size(self.data.shape)
+        nd = self.data.ndim
+        if not -nd <= dim < builtins.max(nd, 1) or (nd == 0 and dim not in (0, -1)):
+            raise IndexError(f"size: dimension {dim} is out of range for a tensor of {nd} dimensions")
+        return self.data.shape[dim] if nd else 1
 
     def numel(self):
+        """The number of elements (NumPy's ``size``)."""
         return self.data.size
 
     @property
@@ -139,14 +148,26 @@ class Tensor:
         """The same data, cut from the graph (requires_grad=False)."""
         return Tensor._wrap(self.data, False, None)
 
-    def to(self, device=None, dtype=None):
-        """Move to ``device`` ('cpu', or 'cuda' with CuPy) and/or cast to ``dtype``.
+    def to(self, *args, device=None, dtype=None, non_blocking=False, copy=False, memory_format=None):
+        """Move to ``device`` ('cpu', or 'cuda' with CuPy) and/or cast to ``dtype``, as ``torch.Tensor.to``.
 
-        As in PyTorch, ``t.to(shendu.float64)`` (a dtype in the device's place) casts.
-        Returns ``self`` when nothing changes.
+        Forms: ``t.to(device)``, ``t.to(dtype)``, ``t.to(device, dtype)``,
+        ``t.to(other)`` (other's device and dtype). ``non_blocking`` is
+        accepted (copies are synchronous); ``copy=True`` always returns a new
+        tensor. Returns ``self`` when nothing changes.
         """
-        if device is not None and not isinstance(device, (backend.Device, str)):
-            device, dtype = None, device
+        if memory_format is not None:
+            raise NotImplementedError("to: memory_format= is not supported (shendu stores every tensor "
+                                      "contiguous, C order); drop the argument")
+        if len(args) > 2:
+            raise TypeError(f"to: expected at most (device, dtype), got {len(args)} positional arguments")
+        for a in args:
+            if isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
+            elif isinstance(a, (backend.Device, str)) or isinstance(a, numbers.Integral):
+                device = a
+            else:
+                dtype = a
         t = self
         if device is not None:
             dev = backend.Device(device)
@@ -155,10 +176,17 @@ class Tensor:
                 t = Tensor._wrap(moved, t.requires_grad and t.is_leaf, None)
         if dtype is not None:
             t = t.astype(dtype)
+        if copy and t is self:
+            t = self.clone()
         return t
 
     def cpu(self):
+        """This tensor on the CPU (itself when it is there already)."""
         return self.to("cpu")
+
+    def cuda(self, device=None, non_blocking=False):
+        """This tensor on a CUDA device (needs CuPy and a GPU: the error says so otherwise)."""
+        return self.to(backend.Device("cuda", device) if isinstance(device, numbers.Integral) else device or "cuda")
 
     def astype(self, dtype):
         """Cast to ``dtype`` (differentiable between floating dtypes)."""
@@ -178,6 +206,57 @@ class Tensor:
 
     def bool(self):
         return cast(self, backend.bool_)
+
+    # --- torch-idioms: PyTorch conversion, copy and in-place idioms
+    def half(self):
+        """Cast to float16."""
+        return cast(self, backend.float16)
+
+    def type(self, dtype=None):
+        """Without an argument, the type name (``'shendu.FloatTensor'``); with a dtype, cast to it."""
+        if dtype is None:
+            return "shendu." + _TYPE_NAMES.get(self.dtype.name, self.dtype.name) + "Tensor"
+        return cast(self, dtype)
+
+    def is_floating_point(self):
+        """True for float16/32/64 tensors."""
+        return backend.is_floating(self.dtype)
+
+    def dim(self):
+        """The number of dimensions (``ndim``)."""
+        return self.data.ndim
+
+    def clone(self):
+        """A copy of the data, in the graph: the gradient flows back to ``self``."""
+        return clone(self)
+
+    def detach_(self):
+        """Cut this tensor from the graph in place (it becomes a leaf that requires no grad)."""
+        self._ctx, self.requires_grad = None, False
+        return self
+
+    def fill_(self, value):
+        """Set every element to ``value`` in place (``t[...] = value``: refused on a tensor that requires grad)."""
+        self[...] = value
+        return self
+
+    def zero_(self):
+        """Set every element to 0 in place."""
+        return self.fill_(0)
+
+    def copy_(self, src, non_blocking=False):
+        """Copy ``src`` (broadcast to this shape, cast to this dtype) into this tensor in place."""
+        if isinstance(src, Tensor) and src.device != self.device:
+            src = src.to(self.device)
+        shape = xp.shape(src.data if isinstance(src, Tensor) else src)
+        try:
+            fits = xp.broadcast_shapes(self.shape, shape) == self.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"copy_: a source of shape {shape} does not broadcast to {self.shape}")
+        self[...] = src
+        return self
 
     # ------------------------------------------------------------ autograd
     def backward(self, grad=None, retain_graph=False):
@@ -346,6 +425,30 @@ class Tensor:
 
 _new_tensor = object.__new__
 
+#: ``Tensor.type()``'s names, as PyTorch spells them.
+_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+               "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+class Size(tuple):
+    """A tensor's shape, as ``torch.Size``: a tuple of ints (what ``Tensor.size()`` returns)."""
+
+    __slots__ = ()
+
+    def numel(self):
+        """The number of elements of a tensor of this shape."""
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+    def __getitem__(self, key):
+        out = tuple.__getitem__(self, key)
+        return Size(out) if isinstance(key, slice) else out
+
+    def __repr__(self):
+        return f"shendu.Size({list(self)})"
+
 
 def _inplace(t, other, op, symbol):
     """``t += other`` (and -=, *=, /=).
@@ -391,6 +494,31 @@ def as_tensor(data, dtype=None):
     if isinstance(data, Tensor) and (dtype is None or data.dtype == backend.as_dtype(dtype)):
         return data
     return Tensor(data, dtype=dtype)
+
+
+# --- torch-idioms: from_numpy, is_tensor, is_floating_point, numel
+def from_numpy(array):
+    """A tensor that shares memory with the NumPy array ``array`` (writes show in both), as ``torch.from_numpy``."""
+    if not backend.is_array(array):
+        raise TypeError(f"from_numpy: expected a NumPy ndarray, got {type(array).__name__}")
+    if array.dtype.kind not in "fiub":
+        raise TypeError(f"from_numpy: unsupported dtype {array.dtype} (floating, integer and bool arrays only)")
+    return Tensor._wrap(array, False, None)
+
+
+def is_tensor(obj):
+    """True when ``obj`` is a shendu Tensor (or a Parameter)."""
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(t):
+    """True for a tensor of a floating dtype."""
+    return t.is_floating_point()
+
+
+def numel(t):
+    """The number of elements of ``t``."""
+    return t.numel()
 
 
 def _float(dtype):

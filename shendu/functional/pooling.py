@@ -468,9 +468,6 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
 
 
 # ----------------------------------------------------------------- padding, joining
-_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
-
-
 def _pad4(padding, op):
     pads = (padding,) * 4 if isinstance(padding, numbers.Integral) else tuple(padding)
     if len(pads) != 4 or not all(isinstance(p, numbers.Integral) and p >= 0 for p in pads):
@@ -481,25 +478,12 @@ def _pad4(padding, op):
 def pad2d(input, padding, mode="constant", value=0.0):
     """Pad the last two axes; ``padding`` = int or (left, right, top, bottom) (PyTorch's order).
 
-    Modes: ``'constant'`` (``value``), ``'reflect'`` (mirror without repeating the
-    edge), ``'replicate'`` (repeat the edge), ``'circular'`` (wrap around). The
-    non-constant modes gather through an index map, so their gradient adds up
-    the copies.
+    :func:`shendu.pad` (``F.pad``) with four amounts: modes ``'constant'``
+    (``value``), ``'reflect'``, ``'replicate'``, ``'circular'``.
 
     Shape: (*, H, W) -> (*, H + top + bottom, W + left + right).
     """
-    left, right, top, bottom = _pad4(padding, "pad2d")
-    if mode == "constant":
-        return pad(input, ((0, 0),) * (input.ndim - 2) + ((top, bottom), (left, right)), value=value)
-    if mode not in _PAD_MODES:
-        raise ValueError(f"pad2d: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
-    xp = get_array_module(input.data)
-    h, w = input.shape[-2:]
-    if mode == "reflect" and (max(top, bottom) >= h or max(left, right) >= w):
-        raise ValueError(f"pad2d: reflect padding {padding!r} must be smaller than the input size {(h, w)}")
-    index = xp.pad(xp.arange(h * w).reshape(h, w), ((top, bottom), (left, right)), mode=_PAD_MODES[mode])
-    flat = reshape(input, input.shape[:-2] + (h * w,))
-    return reshape(take(flat, index.reshape(-1), axis=-1 % flat.ndim), input.shape[:-2] + index.shape)
+    return pad(input, _pad4(padding, "pad2d"), mode=mode, value=value if mode == "constant" else None)
 
 
 def zero_pad2d(input, padding):

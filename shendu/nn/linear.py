@@ -59,7 +59,7 @@ class Linear(Module):
 
     def macs(self, inputs, output):
         """in_features·out_features multiply-adds per input row."""
-        return inputs[0].size * self.out_features
+        return inputs[0].numel() * self.out_features
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -165,7 +165,7 @@ class LocalResponseNorm(Module):
 
     def macs(self, inputs, output):
         """size per element for the windowed sum of squares (the power and division are not counted)."""
-        return inputs[0].size * self.size
+        return inputs[0].numel() * self.size
 
     def extra_repr(self):
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
@@ -223,7 +223,7 @@ class Upsample(Module):
 
     def macs(self, inputs, output):
         """Bilinear: 4 weighted neighbours per output value (rows then columns); nearest: 0."""
-        return 4 * output.size if self.mode == "bilinear" else 0
+        return 4 * output.numel() if self.mode == "bilinear" else 0
 
     def extra_repr(self):
         what = f"size={self.size}" if self.size is not None else f"scale_factor={self.scale_factor}"

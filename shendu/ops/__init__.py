@@ -12,6 +12,7 @@ from .indexing import getitem, masked_fill, take
 from .join import cat, chunk, concatenate, pad, split, stack
 from .linalg import dot, linear, matmul
 from .reduction import amax, amin, argmax, argmin, logsumexp, max, mean, min, std, sum, var
+from .shape import clone  # torch-idioms
 from .shape import broadcast_to, expand, expand_dims, flatten, permute, reshape, squeeze, swapaxes, transpose, unsqueeze, view
 
 __all__ = [
@@ -23,3 +24,4 @@ __all__ = [
     "argmin", "logsumexp", "max", "mean", "min", "std", "sum", "var", "broadcast_to", "expand", "expand_dims",
     "flatten", "permute", "reshape", "squeeze", "swapaxes", "transpose", "unsqueeze", "view",
 ]
+__all__ += ["clone"]  # torch-idioms
