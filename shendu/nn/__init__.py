@@ -13,3 +13,8 @@ from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNC
 from .conv import Conv1d, Conv2d, Conv2D, ConvTranspose2d
 from .pooling import (AdaptiveAvgPool2d, AvgPool2d, Concatenate, GlobalAvgPool2d, LocalResponseNorm, MaxPool2d,
                       Upsample, ZeroPad2d)
+
+# --- torch-idioms: PyTorch's nn paths
+from .linear import Unflatten  # noqa: E402
+from . import functional, parallel  # noqa: E402,F401  (shendu.nn.functional is shendu.functional's names)
+from .parallel import DataParallel  # noqa: E402

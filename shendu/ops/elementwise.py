@@ -231,7 +231,7 @@ def sigmoid(x):
     return Sigmoid.apply(x)
 
 
-def relu(x):
+def relu(x, inplace=False):
     """max(x, 0) element-wise."""
     return Relu.apply(x)
 
