@@ -15,6 +15,7 @@ Operators (``+ - * / ** @``, comparisons, indexing) dispatch to the ops in
 from __future__ import annotations
 
 import builtins
+import math
 import numbers
 
 from . import backend
@@ -243,6 +244,14 @@ class Tensor:
     def zero_(self):
         """Set every element to 0 in place."""
         return self.fill_(0)
+
+    def eq(self, other):
+        """Element-wise ``self == other`` (a bool tensor)."""
+        return eq(self, other)
+
+    def view_as(self, other):
+        """This tensor reshaped to ``other``'s shape."""
+        return reshape(self, other.shape)
 
     def copy_(self, src, non_blocking=False):
         """Copy ``src`` (broadcast to this shape, cast to this dtype) into this tensor in place."""
@@ -568,19 +577,58 @@ def full(shape, fill_value, dtype=None, requires_grad=False):
     return _leaf(xp.full(shape, fill_value, dtype=backend.as_dtype(dtype)), requires_grad, "full")
 
 
-def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
-    """Evenly spaced values in [start, stop); int64 for integer arguments."""
+def arange(start, stop=None, step=1, dtype=None, requires_grad=False, **kw):
+    """Evenly spaced values in [start, stop); int64 for integer arguments (``end=`` is PyTorch's ``stop``).
+
+    With an integer ``dtype`` and float arguments the values are PyTorch's:
+    start and step are truncated to integers, x_i = int(start) + i·int(step);
+    for int64 the end is truncated too and n = ⌈(int(stop) − int(start)) / int(step)⌉,
+    for the narrower integer dtypes n = ⌈(stop − start) / step⌉ (NumPy would
+    round differently).
+    """
+    stop = kw.pop("end", stop)
+    if kw:
+        raise TypeError(f"arange: unexpected keyword arguments {sorted(kw)}")
     if stop is None:
         start, stop = 0, start
+    ints = all(isinstance(v, numbers.Integral) for v in (start, stop, step))
     if dtype is None:
-        ints = all(isinstance(v, numbers.Integral) for v in (start, stop, step))
         dtype = backend.int64 if ints else backend.get_default_dtype()
-    return _leaf(xp.arange(start, stop, step, dtype=backend.as_dtype(dtype)), requires_grad, "arange")
+    dtype = backend.as_dtype(dtype)
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    if dtype.kind not in "iu" or ints:
+        return _leaf(xp.arange(start, stop, step, dtype=dtype), requires_grad, "arange")
+    first, stride = builtins.int(start), builtins.int(step)  # PyTorch truncates to the integer type
+    if dtype == backend.int64:
+        if stride == 0:
+            raise ValueError(f"arange: step {step} truncates to 0 for dtype int64")
+        n = -(-(builtins.int(stop) - first) // stride)
+    else:
+        n = math.ceil((stop - start) / step)
+    values = first + stride * xp.arange(builtins.max(n, 0), dtype=backend.int64)
+    return _leaf(values.astype(dtype), requires_grad, "arange")
 
 
-def linspace(start, stop, num=50, dtype=None):
-    """``num`` evenly spaced values from start to stop inclusive."""
-    return Tensor._wrap(xp.linspace(start, stop, num, dtype=_float(dtype)), False, None)
+def linspace(start, stop, num=50, dtype=None, requires_grad=False, **kw):
+    """``num`` evenly spaced values from start to stop inclusive (``end=``/``steps=`` are PyTorch's names).
+
+    With an integer ``dtype`` the values are PyTorch's: start and stop are
+    truncated to integers, the step h = (stop − start)/(num − 1) stays a
+    float, x_i = start + h·i for the first half and stop − h·(num − 1 − i)
+    for the second, each truncated toward zero.
+    """
+    stop, num = kw.pop("end", stop), kw.pop("steps", num)
+    if kw:
+        raise TypeError(f"linspace: unexpected keyword arguments {sorted(kw)}")
+    dtype = _float(dtype)
+    if dtype.kind not in "iu":
+        return _leaf(xp.linspace(start, stop, num, dtype=dtype), requires_grad, "linspace")
+    a, b = builtins.int(start), builtins.int(stop)
+    h = (b - a) / (num - 1) if num > 1 else 0.0
+    i = xp.arange(num)
+    values = xp.where(i < num // 2, a + h * i, b - h * (num - 1 - i))
+    return _leaf(xp.trunc(values).astype(dtype), requires_grad, "linspace")
 
 
 def eye(n, m=None, dtype=None, requires_grad=False):

@@ -182,5 +182,8 @@ def pad(x, pad, mode="constant", value=None):
                              f"{'smaller than' if mode == 'reflect' else 'at most'} the padded sizes "
                              f"{tuple(shape)}")
     xp = get_array_module(x.data)
-    maps = [xp.pad(xp.arange(n), pair, mode=_PAD_MODES[mode]) for pair, n in zip(pairs, shape)]
-    return GetItem.apply(x, key=(slice(None),) * (nd - k) + xp.ix_(*maps), advanced=True)
+    for axis, (pair, n) in enumerate(zip(pairs, shape), start=nd - k):  # one gather per padded axis
+        if pair != (0, 0):
+            index = xp.pad(xp.arange(n), pair, mode=_PAD_MODES[mode])
+            x = GetItem.apply(x, key=(slice(None),) * axis + (index,), advanced=True)
+    return x
