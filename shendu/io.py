@@ -102,15 +102,19 @@ class _Encoder:
                         f"numbers, None or tuples of those")
 
 
-def _decode(node, tensors, device):
+def _decode(node, tensors, device, memo):
+    """The object that ``node`` describes; ``memo`` makes a tensor saved once come back as one object."""
     if not isinstance(node, dict):
         return node
     tag, value = next(iter(node.items()))
     if tag == "__tensor__":
-        arr = backend.to_device(tensors[value], device) if device is not None else tensors[value]
-        if "parameter" in node:
-            return Parameter(arr, requires_grad=node["parameter"])
-        return Tensor._wrap(arr, bool(node.get("requires_grad", False)), None)
+        if value not in memo:
+            arr = backend.to_device(tensors[value], device) if device is not None else tensors[value]
+            if "parameter" in node:
+                memo[value] = Parameter(arr, requires_grad=node["parameter"])
+            else:
+                memo[value] = Tensor._wrap(arr, bool(node.get("requires_grad", False)), None)
+        return memo[value]
     if tag == "__ndarray__":
         return tensors[value]
     if tag == "__float__":
@@ -120,10 +124,10 @@ def _decode(node, tensors, device):
     if tag == "__device__":
         return backend.Device(value)
     if tag in ("__dict__", "__odict__"):
-        items = [(_decode(k, tensors, device), _decode(v, tensors, device)) for k, v in value]
+        items = [(_decode(k, tensors, device, memo), _decode(v, tensors, device, memo)) for k, v in value]
         return OrderedDict(items) if tag == "__odict__" else dict(items)
     if tag in ("__list__", "__tuple__", "__size__"):
-        items = [_decode(v, tensors, device) for v in value]
+        items = [_decode(v, tensors, device, memo) for v in value]
         return items if tag == "__list__" else Size(items) if tag == "__size__" else tuple(items)
     raise ValueError(f"load: unknown entry {tag!r} in the file's structure (written by a newer shendu?)")
 
@@ -225,5 +229,5 @@ def load(f, map_location=None, weights_only=None, mmap=None, **kwargs):
         model = load_model(f)
         return model if device is None else model.to(device)
     if kind == FORMAT:
-        return _decode(json.loads(meta["shendu_object"]), tensors, device)
-    return OrderedDict((name, _decode({"__tensor__": name}, tensors, device)) for name in tensors)
+        return _decode(json.loads(meta["shendu_object"]), tensors, device, {})
+    return OrderedDict((name, _decode({"__tensor__": name}, tensors, device, {})) for name in tensors)
