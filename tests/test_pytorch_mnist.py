@@ -18,7 +18,6 @@ from shendu.data.idx import read_idx
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tests" / "pytorch_scripts" / "mnist_cnn.py"
-MNIST = ROOT.parent / "shared" / "data" / "mnist"
 
 #: The only lines that change: PyTorch's imports -> shendu's.
 IMPORTS = {
@@ -73,12 +72,12 @@ def test_the_script_runs_on_synthetic_digits(tmp_path, monkeypatch, capsys):
     np.testing.assert_array_equal(before.fc2.weight.numpy(), state["fc2.weight"].numpy())
 
 
-def _mnist_split():
-    """The README's convention: train on the 10,000 training images + the first 8,000 test images, test on the last 2,000."""
-    train_x = read_idx(MNIST / "train-images-first10k-idx3-ubyte.gz")
-    train_y = read_idx(MNIST / "train-labels-idx1-ubyte.gz")[:10_000]
-    test_x = read_idx(MNIST / "t10k-images-idx3-ubyte.gz")
-    test_y = read_idx(MNIST / "t10k-labels-idx1-ubyte.gz")
+def _mnist_split(mnist):
+    """The data README's convention: train on the 10,000 training images + the first 8,000 test images, test on the last 2,000."""
+    train_x = read_idx(mnist / "train-images-first10k-idx3-ubyte.gz")
+    train_y = read_idx(mnist / "train-labels-idx1-ubyte.gz")[:10_000]
+    test_x = read_idx(mnist / "t10k-images-idx3-ubyte.gz")
+    test_y = read_idx(mnist / "t10k-labels-idx1-ubyte.gz")
     x = np.concatenate([train_x, test_x[:8000]])
     y = np.concatenate([train_y, test_y[:8000]])
 
@@ -91,11 +90,11 @@ def _mnist_split():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not MNIST.is_dir(), reason="the real MNIST data (../shared/data/mnist) is absent")
-def test_the_script_reaches_97_percent_on_real_mnist(tmp_path, monkeypatch):
+def test_the_script_reaches_97_percent_on_real_mnist(mnist_dir, tmp_path, monkeypatch):
+    """One epoch (~10 CPU minutes on 2 busy cores); measured: 98.6 % (1972/2000)."""
     monkeypatch.chdir(tmp_path)
     script = load_script()
-    accuracy = script.main(*_mnist_split(), ["--epochs", "2", "--log-interval", "100", "--save-model"])
+    accuracy = script.main(*_mnist_split(mnist_dir), ["--epochs", "1", "--log-interval", "100", "--save-model"])
     assert accuracy >= 0.97, f"test accuracy {accuracy:.4f} on the last 2,000 MNIST test images"
     model = script.Net()
     model.load_state_dict(shendu.load(tmp_path / "mnist_cnn.pt"))
