@@ -15,6 +15,7 @@ Operators (``+ - * / ** @``, comparisons, indexing) dispatch to the ops in
 from __future__ import annotations
 
 import builtins
+import functools
 import math
 import numbers
 
@@ -489,6 +490,16 @@ def _inplace(t, other, op, symbol):
 
 
 # ---------------------------------------------------------------- creation
+def _placed(fn):  # torch-idioms
+    """Give a creation function PyTorch's ``device=`` keyword: the new tensor is moved there (CPU: no copy)."""
+    @functools.wraps(fn)
+    def create(*args, device=None, **kwargs):
+        t = fn(*args, **kwargs)
+        return t if device is None else t.to(device)
+    return create
+
+
+@_placed
 def tensor(data, dtype=None, requires_grad=False):
     """Create a tensor from array-like ``data`` (copied). See :class:`Tensor`."""
     if isinstance(data, Tensor):
@@ -498,6 +509,7 @@ def tensor(data, dtype=None, requires_grad=False):
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
 
 
+@_placed
 def as_tensor(data, dtype=None):
     """Like :func:`tensor` but shares memory with a NumPy array when possible."""
     if isinstance(data, Tensor) and (dtype is None or data.dtype == backend.as_dtype(dtype)):
@@ -506,6 +518,7 @@ def as_tensor(data, dtype=None):
 
 
 # --- torch-idioms: from_numpy, is_tensor, is_floating_point, numel
+
 def from_numpy(array):
     """A tensor that shares memory with the NumPy array ``array`` (writes show in both), as ``torch.from_numpy``."""
     if not backend.is_array(array):
@@ -554,21 +567,25 @@ def _shape(shape):
     return tuple(shape)
 
 
+@_placed
 def zeros(*shape, dtype=None, requires_grad=False):
     """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
     return _leaf(xp.zeros(_shape(shape), dtype=_float(dtype)), requires_grad, "zeros")
 
 
+@_placed
 def ones(*shape, dtype=None, requires_grad=False):
     """A tensor of ones."""
     return _leaf(xp.ones(_shape(shape), dtype=_float(dtype)), requires_grad, "ones")
 
 
+@_placed
 def empty(*shape, dtype=None, requires_grad=False):
     """An uninitialised tensor (fast; its values are garbage)."""
     return _leaf(xp.empty(_shape(shape), dtype=_float(dtype)), requires_grad, "empty")
 
 
+@_placed
 def full(shape, fill_value, dtype=None, requires_grad=False):
     """A tensor filled with ``fill_value``; the dtype follows the value unless given."""
     if dtype is None:
@@ -577,6 +594,7 @@ def full(shape, fill_value, dtype=None, requires_grad=False):
     return _leaf(xp.full(shape, fill_value, dtype=backend.as_dtype(dtype)), requires_grad, "full")
 
 
+@_placed
 def arange(start, stop=None, step=1, dtype=None, requires_grad=False, **kw):
     """Evenly spaced values in [start, stop); int64 for integer arguments (``end=`` is PyTorch's ``stop``).
 
@@ -610,6 +628,7 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad=False, **kw):
     return _leaf(values.astype(dtype), requires_grad, "arange")
 
 
+@_placed
 def linspace(start, stop, num=50, dtype=None, requires_grad=False, **kw):
     """``num`` evenly spaced values from start to stop inclusive (``end=``/``steps=`` are PyTorch's names).
 
@@ -631,11 +650,13 @@ def linspace(start, stop, num=50, dtype=None, requires_grad=False, **kw):
     return _leaf(xp.trunc(values).astype(dtype), requires_grad, "linspace")
 
 
+@_placed
 def eye(n, m=None, dtype=None, requires_grad=False):
     """The identity matrix (n × m)."""
     return _leaf(xp.eye(n, m, dtype=_float(dtype)), requires_grad, "eye")
 
 
+@_placed
 def rand(*shape, dtype=None, requires_grad=False):
     """Uniform samples in [0, 1) from the generator that :func:`manual_seed` seeds."""
     d = _random_float(dtype, "rand")
@@ -644,6 +665,7 @@ def rand(*shape, dtype=None, requires_grad=False):
     return _leaf(sample.astype(d, copy=False), requires_grad, "rand")
 
 
+@_placed
 def randn(*shape, dtype=None, requires_grad=False):
     """Standard normal samples from the generator that :func:`manual_seed` seeds."""
     d = _random_float(dtype, "randn")
@@ -652,6 +674,7 @@ def randn(*shape, dtype=None, requires_grad=False):
     return _leaf(sample.astype(d, copy=False), requires_grad, "randn")
 
 
+@_placed
 def randint(low, high=None, size=(), dtype=None):
     """Random integers in [low, high)."""
     if high is None:
@@ -676,6 +699,7 @@ rand_like = _like(rand)
 randn_like = _like(randn)
 
 
+@_placed
 def full_like(t, fill_value, dtype=None, requires_grad=False):
     """``full`` with the shape (and by default the dtype) of ``t``."""
     return full(t.shape, fill_value, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad)

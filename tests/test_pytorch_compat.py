@@ -147,6 +147,20 @@ def test_cuda_is_available_only_when_a_device_answers(monkeypatch):
         shendu.zeros(2).to("cuda:0")
 
 
+def test_creation_functions_take_device():
+    cpu = shendu.device("cpu")
+    made = [shendu.tensor([1.0], device="cpu"), shendu.as_tensor([1], device=cpu), shendu.zeros(2, device=cpu),
+            shendu.ones(2, device="cpu"), shendu.empty(2, device="cpu"), shendu.full((2,), 3, device="cpu"),
+            shendu.arange(3, device="cpu"), shendu.linspace(0, 1, 3, device="cpu"), shendu.eye(2, device="cpu"),
+            shendu.rand(2, device="cpu"), shendu.randn(2, device="cpu"), shendu.randint(0, 3, (2,), device="cpu"),
+            shendu.zeros_like(shendu.ones(2), device="cpu"), shendu.full_like(shendu.ones(2), 2, device="cpu")]
+    assert all(t.device == cpu for t in made)
+    assert shendu.zeros(2, device="cpu", requires_grad=True).requires_grad
+    if not shendu.cuda.is_available():
+        with pytest.raises(RuntimeError, match="cuda"):
+            shendu.zeros(2, device="cuda")
+
+
 def test_cpu_only_queries_and_switches():
     if backend._cupy is None:
         assert shendu.accelerator.current_accelerator() is None and shendu.accelerator.device_count() == 0
