@@ -49,4 +49,6 @@ half = float16
 long = int64
 int = int32  # noqa: A001
 short = int16
+from .unsupported import module_getattr as _unsupported  # noqa: E402
+__getattr__ = _unsupported("shendu")  # torch.compile and friends: a NotImplementedError naming the alternative
 __version__ = "0.1.0"

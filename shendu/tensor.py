@@ -228,6 +228,18 @@ class Tensor:
         """The number of dimensions (``ndim``)."""
         return self.data.ndim
 
+    @property
+    def is_cuda(self):
+        """True when the data lives on a CUDA device."""
+        return self.device.type == "cuda"
+
+    is_sparse = False  # shendu tensors are always dense
+
+    def to_sparse(self, *args, **kwargs):
+        """Not supported: shendu has no sparse layouts (raises NotImplementedError)."""
+        raise NotImplementedError("to_sparse: shendu has no sparse tensors; keep the dense tensor "
+                                  "(masked_fill / where for masks)")
+
     def clone(self):
         """A copy of the data, in the graph: the gradient flows back to ``self``."""
         return clone(self)

@@ -527,3 +527,22 @@ def test_load_refuses_pickles_and_save_refuses_arbitrary_objects(tmp_path):
     with pytest.raises(TypeError, match="weights_only must be True, False or None"):
         shendu.load(tmp_path / "x.pt", weights_only="yes")
     assert shendu.load(tmp_path / "x.pt") == {}
+
+
+# ------------------------------------------------------------------ unsupported features say so
+@pytest.mark.parametrize("name", ["compile", "jit", "autocast", "sparse_coo_tensor", "bfloat16", "distributed"])
+def test_unsupported_pytorch_features_raise_not_implemented_naming_an_alternative(name):
+    with pytest.raises(NotImplementedError, match=rf"shendu.{name}: PyTorch's torch.{name} is not supported .* instead: "):
+        getattr(shendu, name)
+    assert not hasattr(shendu, name)  # an AttributeError too: feature checks in scripts keep working
+
+
+def test_unsupported_tensor_and_parallel_features():
+    t = shendu.zeros(2)
+    assert not t.is_cuda and not t.is_sparse
+    with pytest.raises(NotImplementedError, match="to_sparse: shendu has no sparse tensors"):
+        t.to_sparse()
+    with pytest.raises(NotImplementedError, match="DistributedDataParallel is not supported"):
+        nn.parallel.DistributedDataParallel
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):
+        shendu.no_such_name

@@ -12,7 +12,10 @@ Example:
 """
 from __future__ import annotations
 
+from ..unsupported import module_getattr
 from .module import Module
+
+__getattr__ = module_getattr(__name__)  # DistributedDataParallel: a NotImplementedError naming the alternative
 
 
 def _one_device(device_ids, op):
