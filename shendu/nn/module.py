@@ -557,14 +557,20 @@ class _BackwardCall:
         return grad_input
 
 
-class _GradOutput(autograd.Function):
-    """Identity; its backward records the gradient of a module output."""
+class _GradProbe(autograd.Function):
+    """Identity whose backward reports the gradient to a backward-hook call (subclasses say how)."""
 
     __slots__ = ("call", "index")
 
     def forward(self, x, call, index):
         self.call, self.index = call, index
         return x
+
+
+class _GradOutput(_GradProbe):
+    """Records the gradient of a module output."""
+
+    __slots__ = ()
 
     def backward(self, g):
         call = self.call
@@ -575,14 +581,10 @@ class _GradOutput(autograd.Function):
         return g
 
 
-class _GradInput(autograd.Function):
-    """Identity; its backward records the gradient of a module input and, once all are in, calls the hooks."""
+class _GradInput(_GradProbe):
+    """Records the gradient of a module input and, once all are in, calls the hooks."""
 
-    __slots__ = ("call", "index")
-
-    def forward(self, x, call, index):
-        self.call, self.index = call, index
-        return x
+    __slots__ = ()
 
     def backward(self, g):
         call = self.call
