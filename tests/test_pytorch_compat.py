@@ -347,6 +347,15 @@ def test_module_traversal_apply_and_buffers_as_torch():
     assert s.apply(init) is s and float(s.head.weight.sum()) == 4.0
 
 
+def test_module_to_takes_device_dtype_or_tensor():
+    lin = nn.Linear(2, 2)
+    assert lin.to(shendu.float64) is lin and lin.weight.dtype == shendu.float64
+    lin.to("cpu", shendu.float32, non_blocking=True)
+    assert lin.weight.dtype == shendu.float32
+    lin.to(shendu.zeros(1, dtype=shendu.float64))
+    assert lin.bias.dtype == shendu.float64 and lin.weight.device == "cpu"
+
+
 def test_forward_pre_hook_and_forward_hook():
     s = nn.Linear(3, 2)
     calls = []

@@ -392,8 +392,15 @@ class Module:
             p.requires_grad = requires_grad
         return self
 
-    def to(self, device=None, dtype=None):
-        """Move / cast every parameter and buffer in place (only floating ones change dtype)."""
+    def to(self, device=None, dtype=None, non_blocking=False):
+        """Move / cast every parameter and buffer in place (only floating ones change dtype).
+
+        As ``torch.nn.Module.to``: ``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(tensor)``.
+        """
+        if isinstance(device, Tensor):
+            device, dtype = device.device, device.dtype
+        elif device is not None and not isinstance(device, (str, int, backend.Device)):
+            device, dtype = None, device  # a dtype in the device's place
         dev = backend.Device(device) if device is not None else None
         dt = backend.as_dtype(dtype)
         for t in list(self.parameters()) + list(self.buffers()):
