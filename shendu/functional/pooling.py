@@ -25,7 +25,7 @@ import numbers
 from .. import backend
 from ..autograd import Function
 from ..backend import get_array_module
-from ..ops import mean, pad, reshape, take
+from ..ops import mean, pad
 from ..parallel import parallel_for
 from .conv import ConvGeometry, _pair, pad_input, window_slices
 
