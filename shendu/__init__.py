@@ -31,7 +31,7 @@ from . import utils  # noqa: E402  (shendu.utils.data: PyTorch's path to the dat
 from . import models  # noqa: E402  (the model zoo and its registry)
 from . import functional, nn  # noqa: E402
 from . import training  # noqa: E402  (adds compile/fit/evaluate/predict to nn.Module)
-from .nn.saving import load, load_weights, save, save_weights  # noqa: E402
+from .nn.saving import load_weights, save_weights  # noqa: E402
 from . import onnx  # noqa: E402  (ONNX export; imports the onnx package only when used)
 from . import interop  # noqa: E402  (PyTorch state dicts; torch imported only on use)
 from .lr_finder import lr_find  # noqa: E402  (the learning-rate range test; shendu.tune is imported on use)
@@ -41,6 +41,21 @@ from .ops import all, any  # noqa: E402,F401,A004
 from . import linalg  # noqa: E402
 
 bool = bool_  # noqa: A001  (shendu.bool, as torch.bool)
+
+# --- torch-idioms: PyTorch's spellings (import shendu as torch)
+from .io import load, save  # noqa: E402  (state dicts and other objects as safetensors; modules whole)
+from .tensor import Size, from_numpy, is_floating_point, is_tensor, numel  # noqa: E402
+from .grad_mode import inference_mode, is_inference_mode_enabled, set_grad_enabled  # noqa: E402
+from . import accelerator, backends, cuda  # noqa: E402
+device = Device  # torch.device("cuda:0"): type and index
+float = float32  # noqa: A001
+double = float64
+half = float16
+long = int64
+int = int32  # noqa: A001
+short = int16
+from .unsupported import module_getattr as _unsupported  # noqa: E402
+__getattr__ = _unsupported("shendu")  # torch.compile and friends: a NotImplementedError naming the alternative
 __version__ = "0.1.0"
 # --- nn-funcs: torch.einsum's top-level name
 from .functional.einsum import einsum  # noqa: E402,F401

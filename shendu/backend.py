@@ -98,40 +98,89 @@ def result_type(a, b):
 
 
 # ----------------------------------------------------------------- devices
+def cuda_available() -> bool:
+    """True when CuPy imports **and** a CUDA device answers (``cupy.cuda.is_available()``).
+
+    A successful ``import cupy`` alone is not enough: CuPy installs without a
+    GPU or a driver, and every array op would then fail on first use.
+    """
+    if _cupy is None:
+        return False
+    try:
+        return bool(_cupy.cuda.is_available())
+    except Exception:  # pragma: no cover - a broken driver reads as "no GPU"
+        return False
+
+
+def cuda_device_count() -> int:
+    """The number of CUDA devices CuPy sees (0 without CuPy or a usable device)."""
+    if not cuda_available():
+        return 0
+    return int(_cupy.cuda.runtime.getDeviceCount())  # pragma: no cover - GPU only
+
+
 class Device:
-    """Where a tensor's data lives: ``Device('cpu')`` or ``Device('cuda')``."""
+    """Where a tensor's data lives, as ``torch.device``: ``Device('cpu')``, ``Device('cuda')``,
+    ``Device('cuda:0')`` or ``Device('cuda', 0)``.
 
-    __slots__ = ("type",)
+    Attributes:
+        type: ``'cpu'`` or ``'cuda'``.
+        index: the device ordinal (an int), or None when not given (``'cuda'``, ``'cpu'``).
+    """
 
-    def __init__(self, spec="cpu"):
+    __slots__ = ("type", "index")
+
+    def __init__(self, spec="cpu", index=None):
         if isinstance(spec, Device):
-            spec = spec.type
-        spec = str(spec).split(":")[0]
-        if spec not in ("cpu", "cuda"):
-            raise ValueError(f"Device: expected 'cpu' or 'cuda', got {spec!r}")
-        self.type = spec
+            spec, index = spec.type, spec.index if index is None else index
+        elif isinstance(spec, int) and not isinstance(spec, bool):  # torch.device(0) means cuda:0
+            spec, index = "cuda", spec
+        text = str(spec)
+        kind, _, ordinal = text.partition(":")
+        if kind not in ("cpu", "cuda") or (ordinal and not ordinal.isdigit()):
+            raise ValueError(f"Device: expected 'cpu', 'cuda' or 'cuda:<index>', got {text!r}")
+        if ordinal:
+            if index is not None:
+                raise ValueError(f"Device: the index is given twice ({text!r} and index={index})")
+            index = int(ordinal)
+        if index is not None and (not isinstance(index, int) or index < 0):
+            raise ValueError(f"Device: expected a non-negative int index, got {index!r}")
+        if kind == "cpu" and index not in (None, 0):
+            raise ValueError(f"Device: the CPU has only index 0, got {index}")
+        self.type, self.index = kind, index
 
     @property
     def xp(self):
         if self.type == "cuda":
             if _cupy is None:
                 raise RuntimeError(
-                    "Device('cuda'): CuPy is not installed; install cupy-cuda12x "
-                    "(a later issue adds the GPU backend) or use the CPU")
+                    f"{self}: CUDA needs CuPy, which is not installed; install cupy-cuda12x on a machine "
+                    f"with an NVIDIA GPU, or use the CPU (device 'cpu')")
+            if not cuda_available():
+                raise RuntimeError(
+                    f"{self}: CuPy is installed but no CUDA device answers (cupy.cuda.is_available() is "
+                    f"False); check the GPU driver, or use the CPU (device 'cpu')")
             return _cupy
         return numpy
 
     def __eq__(self, other):
-        return isinstance(other, Device) and other.type == self.type or other == self.type
+        if isinstance(other, str):
+            try:
+                other = Device(other)
+            except ValueError:
+                return False
+        return isinstance(other, Device) and other.type == self.type and other.index == self.index
 
     def __hash__(self):
-        return hash(self.type)
+        return hash((self.type, self.index))
 
     def __repr__(self):
-        return f"device(type='{self.type}')"
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
 
     def __str__(self):
-        return self.type
+        return self.type if self.index is None else f"{self.type}:{self.index}"
 
 
 cpu = Device("cpu")
@@ -146,7 +195,9 @@ def get_array_module(array):
 
 def device_of(array) -> Device:
     """The :class:`Device` that holds ``array``."""
-    return Device("cuda") if get_array_module(array) is not numpy else cpu
+    if get_array_module(array) is numpy:
+        return cpu
+    return Device("cuda", int(array.device.id))  # pragma: no cover - GPU only
 
 
 def to_device(array, device: Device):

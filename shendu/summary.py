@@ -189,7 +189,7 @@ def _recorder(records):
         else:
             first = next(_tensors(output), None)
             has_bias = module._parameters.get("bias") is not None
-            connections = macs + (int(first.size) if has_bias and first is not None else 0)
+            connections = macs + (int(first.numel()) if has_bias and first is not None else 0)
         rec["macs"] += macs
         rec["connections"] += connections
         rec["output_bytes"] += sum(int(t.data.nbytes) for t in _tensors(output))

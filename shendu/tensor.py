@@ -18,6 +18,9 @@ Operators (``+ - * / ** @``, comparisons, indexing) dispatch to the ops in
 """
 from __future__ import annotations
 
+import builtins
+import functools
+import math
 import numbers
 
 from . import backend
@@ -100,12 +103,20 @@ class Tensor:
     def ndim(self):
         return self.data.ndim
 
-    @property
-    def size(self):
-        """Number of elements (NumPy's meaning)."""
-        return self.data.size
+    def size(self, dim=None):
+        """The shape as a :class:`shendu.Size` (a tuple), or the length of dimension ``dim`` (an int).
+
+        PyTorch's meaning; NumPy's element count is :meth:`numel`.
+        """
+        if dim is None:
+            return Size(self.data.shape)
+        nd = self.data.ndim
+        if not -nd <= dim < builtins.max(nd, 1) or (nd == 0 and dim not in (0, -1)):
+            raise IndexError(f"size: dimension {dim} is out of range for a tensor of {nd} dimensions")
+        return self.data.shape[dim] if nd else 1
 
     def numel(self):
+        """The number of elements (NumPy's ``size``)."""
         return self.data.size
 
     @property
@@ -145,14 +156,26 @@ class Tensor:
         """The same data, cut from the graph (requires_grad=False)."""
         return Tensor._wrap(self.data, False, None)
 
-    def to(self, device=None, dtype=None):
-        """Move to ``device`` ('cpu', or 'cuda' with CuPy) and/or cast to ``dtype``.
+    def to(self, *args, device=None, dtype=None, non_blocking=False, copy=False, memory_format=None):
+        """Move to ``device`` ('cpu', or 'cuda' with CuPy) and/or cast to ``dtype``, as ``torch.Tensor.to``.
 
-        As in PyTorch, ``t.to(shendu.float64)`` (a dtype in the device's place) casts.
-        Returns ``self`` when nothing changes.
+        Forms: ``t.to(device)``, ``t.to(dtype)``, ``t.to(device, dtype)``,
+        ``t.to(other)`` (other's device and dtype). ``non_blocking`` is
+        accepted (copies are synchronous); ``copy=True`` always returns a new
+        tensor. Returns ``self`` when nothing changes.
         """
-        if device is not None and not isinstance(device, (backend.Device, str)):
-            device, dtype = None, device
+        if memory_format is not None:
+            raise NotImplementedError("to: memory_format= is not supported (shendu stores every tensor "
+                                      "contiguous, C order); drop the argument")
+        if len(args) > 2:
+            raise TypeError(f"to: expected at most (device, dtype), got {len(args)} positional arguments")
+        for a in args:
+            if isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
+            elif isinstance(a, (backend.Device, str)) or isinstance(a, numbers.Integral):
+                device = a
+            else:
+                dtype = a
         t = self
         if device is not None:
             dev = backend.Device(device)
@@ -161,10 +184,17 @@ class Tensor:
                 t = Tensor._wrap(moved, t.requires_grad and t.is_leaf, None)
         if dtype is not None:
             t = t.astype(dtype)
+        if copy and t is self:
+            t = self.clone()
         return t
 
     def cpu(self):
+        """This tensor on the CPU (itself when it is there already)."""
         return self.to("cpu")
+
+    def cuda(self, device=None, non_blocking=False):
+        """This tensor on a CUDA device (needs CuPy and a GPU: the error says so otherwise)."""
+        return self.to(backend.Device("cuda", device) if isinstance(device, numbers.Integral) else device or "cuda")
 
     def astype(self, dtype):
         """Cast to ``dtype`` (differentiable between floating dtypes)."""
@@ -184,6 +214,77 @@ class Tensor:
 
     def bool(self):
         return cast(self, backend.bool_)
+
+    # --- torch-idioms: PyTorch conversion, copy and in-place idioms
+    def half(self):
+        """Cast to float16."""
+        return cast(self, backend.float16)
+
+    def type(self, dtype=None):
+        """Without an argument, the type name (``'shendu.FloatTensor'``); with a dtype, cast to it."""
+        if dtype is None:
+            return "shendu." + _TYPE_NAMES.get(self.dtype.name, self.dtype.name) + "Tensor"
+        return cast(self, dtype)
+
+    def is_floating_point(self):
+        """True for float16/32/64 tensors."""
+        return backend.is_floating(self.dtype)
+
+    def dim(self):
+        """The number of dimensions (``ndim``)."""
+        return self.data.ndim
+
+    @property
+    def is_cuda(self):
+        """True when the data lives on a CUDA device."""
+        return self.device.type == "cuda"
+
+    is_sparse = False  # shendu tensors are always dense
+
+    def to_sparse(self, *args, **kwargs):
+        """Not supported: shendu has no sparse layouts (raises NotImplementedError)."""
+        raise NotImplementedError("to_sparse: shendu has no sparse tensors; keep the dense tensor "
+                                  "(masked_fill / where for masks)")
+
+    def clone(self):
+        """A copy of the data, in the graph: the gradient flows back to ``self``."""
+        return clone(self)
+
+    def detach_(self):
+        """Cut this tensor from the graph in place (it becomes a leaf that requires no grad)."""
+        self._ctx, self.requires_grad = None, False
+        return self
+
+    def fill_(self, value):
+        """Set every element to ``value`` in place (``t[...] = value``: refused on a tensor that requires grad)."""
+        self[...] = value
+        return self
+
+    def zero_(self):
+        """Set every element to 0 in place."""
+        return self.fill_(0)
+
+    def eq(self, other):
+        """Element-wise ``self == other`` (a bool tensor)."""
+        return eq(self, other)
+
+    def view_as(self, other):
+        """This tensor reshaped to ``other``'s shape."""
+        return reshape(self, other.shape)
+
+    def copy_(self, src, non_blocking=False):
+        """Copy ``src`` (broadcast to this shape, cast to this dtype) into this tensor in place."""
+        if isinstance(src, Tensor) and src.device != self.device:
+            src = src.to(self.device)
+        shape = xp.shape(src.data if isinstance(src, Tensor) else src)
+        try:
+            fits = xp.broadcast_shapes(self.shape, shape) == self.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"copy_: a source of shape {shape} does not broadcast to {self.shape}")
+        self[...] = src
+        return self
 
     # ------------------------------------------------------------ autograd
     def backward(self, grad=None, retain_graph=False):
@@ -503,6 +604,30 @@ class Tensor:
 
 _new_tensor = object.__new__
 
+#: ``Tensor.type()``'s names, as PyTorch spells them.
+_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+               "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+class Size(tuple):
+    """A tensor's shape, as ``torch.Size``: a tuple of ints (what ``Tensor.size()`` returns)."""
+
+    __slots__ = ()
+
+    def numel(self):
+        """The number of elements of a tensor of this shape."""
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+    def __getitem__(self, key):
+        out = tuple.__getitem__(self, key)
+        return Size(out) if isinstance(key, slice) else out
+
+    def __repr__(self):
+        return f"shendu.Size({list(self)})"
+
 
 def _inplace(t, other, op, symbol):
     """``t += other`` (and -=, *=, /=).
@@ -535,6 +660,16 @@ def _inplace(t, other, op, symbol):
 
 
 # ---------------------------------------------------------------- creation
+def _placed(fn):  # torch-idioms
+    """Give a creation function PyTorch's ``device=`` keyword: the new tensor is moved there (CPU: no copy)."""
+    @functools.wraps(fn)
+    def create(*args, device=None, **kwargs):
+        t = fn(*args, **kwargs)
+        return t if device is None else t.to(device)
+    return create
+
+
+@_placed
 def tensor(data, dtype=None, requires_grad=False):
     """Create a tensor from array-like ``data`` (copied). See :class:`Tensor`."""
     if isinstance(data, Tensor):
@@ -544,11 +679,38 @@ def tensor(data, dtype=None, requires_grad=False):
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
 
 
+@_placed
 def as_tensor(data, dtype=None):
     """Like :func:`tensor` but shares memory with a NumPy array when possible."""
     if isinstance(data, Tensor) and (dtype is None or data.dtype == backend.as_dtype(dtype)):
         return data
     return Tensor(data, dtype=dtype)
+
+
+# --- torch-idioms: from_numpy, is_tensor, is_floating_point, numel
+
+def from_numpy(array):
+    """A tensor that shares memory with the NumPy array ``array`` (writes show in both), as ``torch.from_numpy``."""
+    if not backend.is_array(array):
+        raise TypeError(f"from_numpy: expected a NumPy ndarray, got {type(array).__name__}")
+    if array.dtype.kind not in "fiub":
+        raise TypeError(f"from_numpy: unsupported dtype {array.dtype} (floating, integer and bool arrays only)")
+    return Tensor._wrap(array, False, None)
+
+
+def is_tensor(obj):
+    """True when ``obj`` is a shendu Tensor (or a Parameter)."""
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(t):
+    """True for a tensor of a floating dtype."""
+    return t.is_floating_point()
+
+
+def numel(t):
+    """The number of elements of ``t``."""
+    return t.numel()
 
 
 def _float(dtype):
@@ -575,21 +737,25 @@ def _shape(shape):
     return tuple(shape)
 
 
+@_placed
 def zeros(*shape, dtype=None, requires_grad=False):
     """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
     return _leaf(xp.zeros(_shape(shape), dtype=_float(dtype)), requires_grad, "zeros")
 
 
+@_placed
 def ones(*shape, dtype=None, requires_grad=False):
     """A tensor of ones."""
     return _leaf(xp.ones(_shape(shape), dtype=_float(dtype)), requires_grad, "ones")
 
 
+@_placed
 def empty(*shape, dtype=None, requires_grad=False):
     """An uninitialised tensor (fast; its values are garbage)."""
     return _leaf(xp.empty(_shape(shape), dtype=_float(dtype)), requires_grad, "empty")
 
 
+@_placed
 def full(shape, fill_value, dtype=None, requires_grad=False):
     """A tensor filled with ``fill_value``; the dtype follows the value unless given."""
     if dtype is None:
@@ -598,26 +764,69 @@ def full(shape, fill_value, dtype=None, requires_grad=False):
     return _leaf(xp.full(shape, fill_value, dtype=backend.as_dtype(dtype)), requires_grad, "full")
 
 
-def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
-    """Evenly spaced values in [start, stop); int64 for integer arguments."""
+@_placed
+def arange(start, stop=None, step=1, dtype=None, requires_grad=False, **kw):
+    """Evenly spaced values in [start, stop); int64 for integer arguments (``end=`` is PyTorch's ``stop``).
+
+    With an integer ``dtype`` and float arguments the values are PyTorch's:
+    start and step are truncated to integers, x_i = int(start) + i·int(step);
+    for int64 the end is truncated too and n = ⌈(int(stop) − int(start)) / int(step)⌉,
+    for the narrower integer dtypes n = ⌈(stop − start) / step⌉ (NumPy would
+    round differently).
+    """
+    stop = kw.pop("end", stop)
+    if kw:
+        raise TypeError(f"arange: unexpected keyword arguments {sorted(kw)}")
     if stop is None:
         start, stop = 0, start
+    ints = all(isinstance(v, numbers.Integral) for v in (start, stop, step))
     if dtype is None:
-        ints = all(isinstance(v, numbers.Integral) for v in (start, stop, step))
         dtype = backend.int64 if ints else backend.get_default_dtype()
-    return _leaf(xp.arange(start, stop, step, dtype=backend.as_dtype(dtype)), requires_grad, "arange")
+    dtype = backend.as_dtype(dtype)
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    if dtype.kind not in "iu" or ints:
+        return _leaf(xp.arange(start, stop, step, dtype=dtype), requires_grad, "arange")
+    first, stride = builtins.int(start), builtins.int(step)  # PyTorch truncates to the integer type
+    if dtype == backend.int64:
+        if stride == 0:
+            raise ValueError(f"arange: step {step} truncates to 0 for dtype int64")
+        n = -(-(builtins.int(stop) - first) // stride)
+    else:
+        n = math.ceil((stop - start) / step)
+    values = first + stride * xp.arange(builtins.max(n, 0), dtype=backend.int64)
+    return _leaf(values.astype(dtype), requires_grad, "arange")
 
 
-def linspace(start, stop, num=50, dtype=None):
-    """``num`` evenly spaced values from start to stop inclusive."""
-    return Tensor._wrap(xp.linspace(start, stop, num, dtype=_float(dtype)), False, None)
+@_placed
+def linspace(start, stop, num=50, dtype=None, requires_grad=False, **kw):
+    """``num`` evenly spaced values from start to stop inclusive (``end=``/``steps=`` are PyTorch's names).
+
+    With an integer ``dtype`` the values are PyTorch's: start and stop are
+    truncated to integers, the step h = (stop − start)/(num − 1) stays a
+    float, x_i = start + h·i for the first half and stop − h·(num − 1 − i)
+    for the second, each truncated toward zero.
+    """
+    stop, num = kw.pop("end", stop), kw.pop("steps", num)
+    if kw:
+        raise TypeError(f"linspace: unexpected keyword arguments {sorted(kw)}")
+    dtype = _float(dtype)
+    if dtype.kind not in "iu":
+        return _leaf(xp.linspace(start, stop, num, dtype=dtype), requires_grad, "linspace")
+    a, b = builtins.int(start), builtins.int(stop)
+    h = (b - a) / (num - 1) if num > 1 else 0.0
+    i = xp.arange(num)
+    values = xp.where(i < num // 2, a + h * i, b - h * (num - 1 - i))
+    return _leaf(xp.trunc(values).astype(dtype), requires_grad, "linspace")
 
 
+@_placed
 def eye(n, m=None, dtype=None, requires_grad=False):
     """The identity matrix (n × m)."""
     return _leaf(xp.eye(n, m, dtype=_float(dtype)), requires_grad, "eye")
 
 
+@_placed
 def rand(*shape, dtype=None, requires_grad=False):
     """Uniform samples in [0, 1) from the generator that :func:`manual_seed` seeds."""
     d = _random_float(dtype, "rand")
@@ -626,6 +835,7 @@ def rand(*shape, dtype=None, requires_grad=False):
     return _leaf(sample.astype(d, copy=False), requires_grad, "rand")
 
 
+@_placed
 def randn(*shape, dtype=None, requires_grad=False):
     """Standard normal samples from the generator that :func:`manual_seed` seeds."""
     d = _random_float(dtype, "randn")
@@ -634,6 +844,7 @@ def randn(*shape, dtype=None, requires_grad=False):
     return _leaf(sample.astype(d, copy=False), requires_grad, "randn")
 
 
+@_placed
 def randint(low, high=None, size=(), dtype=None):
     """Random integers in [low, high)."""
     if high is None:
@@ -658,6 +869,7 @@ rand_like = _like(rand)
 randn_like = _like(randn)
 
 
+@_placed
 def full_like(t, fill_value, dtype=None, requires_grad=False):
     """``full`` with the shape (and by default the dtype) of ``t``."""
     return full(t.shape, fill_value, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad)

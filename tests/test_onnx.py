@@ -98,7 +98,7 @@ class Functional(nn.Module):
         outputs = [x.exp(), (a + 1).log(), a.sqrt(), x.clip(-0.5, 0.5), shendu.maximum(x, 0.1),
                   shendu.minimum(x, -0.1), shendu.where(mask, x, 0.0), x ** 2, a ** x, x / a, -x, x - a,
                   x @ self.w, (x @ self.w).transpose(0, 2, 1), x.unsqueeze(1).expand(-1, 4, -1, -1),
-                  x[:, :1].squeeze(1), shendu.pad(x, ((0, 0), (1, 2), (0, 1)), value=0.5),
+                  x[:, :1].squeeze(1), shendu.pad(x, (0, 1, 1, 2), value=0.5),
                   F.threshold(x, 0.2, -1.0), F.step(x), F.heaviside(x, 0.5), F.erf(x)]
         return tuple(outputs)
 

@@ -23,7 +23,7 @@ class Lin(nn.Module):
         return shendu.linear(x, self.weight, self.bias)
 
     def macs(self, inputs, output):
-        return output.size * self.weight.shape[1]
+        return output.numel() * self.weight.shape[1]
 
 
 Linear = getattr(nn, "Linear", None) or Lin
@@ -167,7 +167,7 @@ def test_connections_method_overrides_the_default():
             return x.reshape(n, c, h // 2, 2, w // 2, 2).sum(axis=(3, 5))
 
         def connections(self, inputs, output):
-            return output.size * 5
+            return output.numel() * 5
 
     s = quiet(Subsampling(6), (6, 28, 28))
     assert s.rows[0]["connections"] == 5880 and s.rows[0]["params"] == 12      # LeCun et al. 1998, S2

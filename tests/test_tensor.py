@@ -189,7 +189,7 @@ def test_rng_state_round_trips():
 # ------------------------------------------------------------------ attributes and conversion
 def test_attributes():
     t = shendu.zeros(2, 3, 4)
-    assert t.shape == (2, 3, 4) and t.ndim == 3 and t.size == 24 and t.numel() == 24
+    assert t.shape == (2, 3, 4) and t.ndim == 3 and t.size() == (2, 3, 4) and t.size(1) == 3 and t.numel() == 24
     assert t.dtype == shendu.float32 and len(t) == 2 and t.is_leaf and t.grad is None
     assert t.T.shape == (4, 3, 2)
     assert shendu.zeros(2, 3).T.shape == (3, 2)
@@ -247,15 +247,15 @@ def test_to_cpu_dtype_and_a_clear_error_for_cuda():
     assert t.to("cpu", shendu.float16).dtype == shendu.float16
     assert t.double().dtype == shendu.float64 and t.float().dtype == shendu.float32
     assert t.int().dtype == shendu.int32 and t.bool().dtype == shendu.bool_
-    with pytest.raises(ValueError, match="Device: expected 'cpu' or 'cuda', got 'tpu'"):
+    with pytest.raises(ValueError, match="Device: expected 'cpu', 'cuda' or 'cuda:<index>', got 'tpu'"):
         t.to("tpu")
     if backend._cupy is None:
-        with pytest.raises(RuntimeError, match="CuPy is not installed"):
+        with pytest.raises(RuntimeError, match="CuPy, which is not installed"):
             t.to("cuda")
 
 
 def test_device_objects():
-    assert str(shendu.Device("cuda:1")) == "cuda" and repr(shendu.Device()) == "device(type='cpu')"
+    assert str(shendu.Device("cuda:1")) == "cuda:1" and repr(shendu.Device()) == "device(type='cpu')"
     assert shendu.Device("cpu") == shendu.Device("cpu") != shendu.Device("cuda")
     assert len({shendu.Device("cpu"), shendu.Device("cpu")}) == 1
 

@@ -10,6 +10,9 @@ whose backward is the closed-form derivative, written next to its forward.
 ``relu``, ``sigmoid`` and ``tanh`` are the primitives of :mod:`shendu.ops`,
 re-exported here. Derivatives at kinks follow PyTorch (e.g. relu'(0) = 0,
 leaky_relu'(0) = negative_slope, hardtanh' = 0 at both corners).
+
+``inplace=True`` (PyTorch's flag) is accepted and returns the result as a new
+tensor: the input is never overwritten (autograd may still need it).
 """
 from __future__ import annotations
 
@@ -73,7 +76,7 @@ class Threshold(Function):
         return g * self.mask
 
 
-def threshold(x, threshold, value):
+def threshold(x, threshold, value, inplace=False):
     """x where x > threshold, else ``value`` (``torch.nn.functional.threshold``).
 
     Example:
@@ -101,7 +104,7 @@ class LeakyRelu(Function):
         return get_array_module(g).where(self.mask, g, g * self.slope)
 
 
-def leaky_relu(x, negative_slope=0.01):
+def leaky_relu(x, negative_slope=0.01, inplace=False):
     """max(x, 0) + negative_slope · min(x, 0).
 
     Args:
@@ -126,7 +129,7 @@ class Elu(Function):
         return get_array_module(g).where(self.mask, g * self.scale, g * self.neg_grad)
 
 
-def elu(x, alpha=1.0):
+def elu(x, alpha=1.0, inplace=False):
     """Exponential linear unit: x for x > 0, α(eˣ − 1) otherwise (Clevert et al., 2015).
 
     Args:
@@ -139,7 +142,7 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
 
-def selu(x):
+def selu(x, inplace=False):
     """Scaled ELU: λ·elu(x, α) with α ≈ 1.6733, λ ≈ 1.0507 (Klambauer et al., 2017), self-normalising."""
     return Elu.apply(floating(x), alpha=SELU_ALPHA, scale=SELU_SCALE)
 
@@ -157,14 +160,14 @@ class Hardtanh(Function):
         return g * self.mask
 
 
-def hardtanh(x, min_val=-1.0, max_val=1.0):
+def hardtanh(x, min_val=-1.0, max_val=1.0, inplace=False):
     """clip(x, min_val, max_val): a piecewise-linear tanh."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val must not exceed max_val, got min_val={min_val}, max_val={max_val}")
     return Hardtanh.apply(x, lo=min_val, hi=max_val)
 
 
-def relu6(x):
+def relu6(x, inplace=False):
     """min(max(x, 0), 6) = hardtanh(x, 0, 6)."""
     return Hardtanh.apply(x, lo=0.0, hi=6.0)
 
@@ -183,7 +186,7 @@ class Hardsigmoid(Function):
         return g * self.mask / 6
 
 
-def hardsigmoid(x):
+def hardsigmoid(x, inplace=False):
     """Piecewise-linear sigmoid relu6(x + 3)/6 (PyTorch's and Keras 3's definition). Alias: ``hard_sigmoid``."""
     return Hardsigmoid.apply(floating(x))
 
@@ -207,7 +210,7 @@ class Hardswish(Function):
         return xp.where(x <= -3, 0, xp.where(x < 3, g * (x / 3 + 0.5), g))
 
 
-def hardswish(x):
+def hardswish(x, inplace=False):
     """x · hardsigmoid(x) (MobileNetV3, Howard et al., 2019). Alias: ``hard_swish``."""
     return Hardswish.apply(floating(x))
 
@@ -233,7 +236,7 @@ class Silu(Function):
         return g * s * (1 + self.x * (1 - s))
 
 
-def silu(x):
+def silu(x, inplace=False):
     """Sigmoid-weighted linear unit x·σ(x) (Elfwing et al., 2017; a.k.a. swish). Alias: ``swish``."""
     return Silu.apply(floating(x))
 

@@ -135,7 +135,7 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected input of at least 2 dimensions (N, C, *), got shape {x.shape}")
     batch_stats = training or running_mean is None
-    if batch_stats and x.size == x.shape[1]:
+    if batch_stats and x.numel() == x.shape[1]:
         raise ValueError(f"batch_norm: expected more than 1 value per channel in training, "
                          f"got input of shape {x.shape}")
     if weight is None and bias is None:

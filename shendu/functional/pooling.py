@@ -25,7 +25,7 @@ import numbers
 from .. import backend
 from ..autograd import Function
 from ..backend import get_array_module
-from ..ops import mean, pad, reshape, take
+from ..ops import mean, pad
 from ..parallel import parallel_for
 from ..tensor import Tensor
 from .conv import ConvGeometry, pad_input, pair, window_slices
@@ -793,9 +793,6 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
 
 
 # ----------------------------------------------------------------- padding, joining
-_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
-
-
 def pad4(padding, op):
     """``padding`` (an int, or (left, right, top, bottom)) as four non-negative ints; ValueError naming ``op``."""
     pads = (padding,) * 4 if isinstance(padding, numbers.Integral) else tuple(padding)
@@ -807,25 +804,12 @@ def pad4(padding, op):
 def pad2d(input, padding, mode="constant", value=0.0):
     """Pad the last two axes; ``padding`` = int or (left, right, top, bottom) (PyTorch's order).
 
-    Modes: ``'constant'`` (``value``), ``'reflect'`` (mirror without repeating the
-    edge), ``'replicate'`` (repeat the edge), ``'circular'`` (wrap around). The
-    non-constant modes gather through an index map, so their gradient adds up
-    the copies.
+    :func:`shendu.pad` (``F.pad``) with four amounts: modes ``'constant'``
+    (``value``), ``'reflect'``, ``'replicate'``, ``'circular'``.
 
     Shape: (*, H, W) -> (*, H + top + bottom, W + left + right).
     """
-    left, right, top, bottom = pad4(padding, "pad2d")
-    if mode == "constant":
-        return pad(input, ((0, 0),) * (input.ndim - 2) + ((top, bottom), (left, right)), value=value)
-    if mode not in _PAD_MODES:
-        raise ValueError(f"pad2d: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
-    xp = get_array_module(input.data)
-    h, w = input.shape[-2:]
-    if mode == "reflect" and (max(top, bottom) >= h or max(left, right) >= w):
-        raise ValueError(f"pad2d: reflect padding {padding!r} must be smaller than the input size {(h, w)}")
-    index = xp.pad(xp.arange(h * w).reshape(h, w), ((top, bottom), (left, right)), mode=_PAD_MODES[mode])
-    flat = reshape(input, input.shape[:-2] + (h * w,))
-    return reshape(take(flat, index.reshape(-1), axis=-1 % flat.ndim), input.shape[:-2] + index.shape)
+    return pad(input, pad4(padding, "pad2d"), mode=mode, value=value if mode == "constant" else None)
 
 
 def zero_pad2d(input, padding):

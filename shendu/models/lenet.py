@@ -97,11 +97,11 @@ class Subsampling2d(Module):
 
     def macs(self, inputs, output):
         """k² multiply-adds per output unit (the coefficient shared by the window)."""
-        return output.size * self.kernel_size ** 2
+        return output.numel() * self.kernel_size ** 2
 
     def connections(self, inputs, output):
         """k² inputs and a bias per output unit."""
-        return output.size * (self.kernel_size ** 2 + 1)
+        return output.numel() * (self.kernel_size ** 2 + 1)
 
     def extra_repr(self):
         return f"{self.num_channels}, kernel_size={self.kernel_size}"
@@ -187,12 +187,12 @@ class ConnectionTableConv2d(Module):
 
     def macs(self, inputs, output):
         """k² multiply-adds per connection and output position (absent connections cost nothing)."""
-        positions = output.size // self.out_channels
-        return positions * self.weight.size
+        positions = output.numel() // self.out_channels
+        return positions * self.weight.numel()
 
     def connections(self, inputs, output):
         """The MACs plus one bias per output unit."""
-        return self.macs(inputs, output) + (output.size if self.bias is not None else 0)
+        return self.macs(inputs, output) + (output.numel() if self.bias is not None else 0)
 
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

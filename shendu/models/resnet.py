@@ -123,7 +123,7 @@ class ZeroPadShortcut(Module):
 
     def forward(self, x):
         s = self.stride
-        return pad(x[:, :, ::s, ::s], ((0, 0), (0, self.out_channels - self.in_channels), (0, 0), (0, 0)))
+        return pad(x[:, :, ::s, ::s], (0, 0, 0, 0, 0, self.out_channels - self.in_channels))
 
     def extra_repr(self):
         return f"{self.in_channels}, {self.out_channels}, stride={self.stride}"

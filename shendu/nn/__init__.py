@@ -32,3 +32,8 @@ from .embedding_bag import EmbeddingBag
 from .spatial import Fold, PixelShuffle, PixelUnshuffle, Unfold
 # --- lead: attention of RNN encoder-decoders
 from .seq_attention import AdditiveAttention, DotProductAttention
+
+# --- torch-idioms: PyTorch's nn paths
+from .linear import Unflatten  # noqa: E402
+from . import functional, parallel  # noqa: E402,F401  (shendu.nn.functional is shendu.functional's names)
+from .parallel import DataParallel  # noqa: E402

@@ -87,8 +87,8 @@ class _ConvNd(Module):
         (every input pixel scatters one kernel of C_out/groups channels)."""
         per_position = (self.in_channels // self.groups) * math.prod(self.kernel_size)
         if self._transposed:
-            return inputs[0].size * (self.out_channels // self.groups) * math.prod(self.kernel_size)
-        return output.size * per_position
+            return inputs[0].numel() * (self.out_channels // self.groups) * math.prod(self.kernel_size)
+        return output.numel() * per_position
 
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -312,7 +312,7 @@ class Conv2D(LazyLayer):
 
     def macs(self, inputs, output):
         """N·H_out·W_out·filters·(C_in/groups)·k_h·k_w."""
-        return output.size * (self.in_channels // self.groups) * math.prod(self.kernel_size)
+        return output.numel() * (self.in_channels // self.groups) * math.prod(self.kernel_size)
 
     def extra_repr(self):
         return (f"{self.in_channels}, {self.filters}, kernel_size={self.kernel_size}, strides={self.strides}, "

@@ -15,6 +15,8 @@ kaiming_uniform_       w ~ U(−b, b),  b = gain·√(3 / fan)                  
 kaiming_normal_        w ~ N(0, σ²), σ = gain / √fan
 lecun_normal_          w ~ N(0, 1 / fan_in)                                  (LeCun et al. 1998)
 orthogonal_            w = gain·Q from the QR decomposition of a normal matrix (Saxe et al. 2014)
+trunc_normal_          w ~ N(mean, std²) truncated to [a, b]
+eye_ / dirac_          w = I / the identity convolution
 =====================  ==========================================================
 
 Every function fills ``tensor.data`` from the generator that
@@ -184,6 +186,42 @@ def orthogonal_(tensor, gain=1.0):
     if rows < cols:
         q = q.T
     return _fill(tensor, gain * q[:rows, :cols])
+
+
+# --- torch-idioms: the rest of torch.nn.init's in-place spellings
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
+    """w ~ N(mean, std²) truncated to [a, b] (absolute bounds, as PyTorch): values outside are redrawn."""
+    if not a < b:
+        raise ValueError(f"trunc_normal_: expected a < b, got a={a}, b={b}")
+    shape = tensor.data.shape
+    w = mean + std * backend.rng().standard_normal(shape)
+    bad = (w < a) | (w > b)
+    while bad.any():
+        w[bad] = mean + std * backend.rng().standard_normal(int(bad.sum()))
+        bad = (w < a) | (w > b)
+    return _fill(tensor, w)
+
+
+def eye_(tensor):
+    """w = I (a 2-D weight: ones on the diagonal, zeros elsewhere)."""
+    if tensor.data.ndim != 2:
+        raise ValueError(f"eye_: expected a 2-D tensor, got shape {tuple(tensor.data.shape)}")
+    return _fill(tensor, xp.eye(*tensor.data.shape))
+
+
+def dirac_(tensor, groups=1):
+    """The identity convolution: w[g·o + i, i, centre] = 1 for i < min(out/groups, in), 0 elsewhere."""
+    shape = tensor.data.shape
+    if len(shape) not in (3, 4, 5) or shape[0] % groups:
+        raise ValueError(f"dirac_: expected a 3-, 4- or 5-D weight whose dim 0 divides by groups={groups}, "
+                         f"got shape {tuple(shape)}")
+    w = xp.zeros(shape)
+    per = shape[0] // groups
+    centre = tuple(n // 2 for n in shape[2:])
+    for g in range(groups):
+        for i in range(min(per, shape[1])):
+            w[(g * per + i, i) + centre] = 1
+    return _fill(tensor, w)
 
 
 # Keras-style names.

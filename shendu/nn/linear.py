@@ -59,7 +59,7 @@ class Linear(Module):
 
     def macs(self, inputs, output):
         """in_features·out_features multiply-adds per input row."""
-        return inputs[0].size * self.out_features
+        return inputs[0].numel() * self.out_features
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -199,3 +199,31 @@ class Flatten(Module):
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split axis ``dim`` into the shape ``unflattened_size`` (PyTorch's ``nn.Unflatten``; inverse of Flatten).
+
+    Args:
+        dim: the axis to split. unflattened_size: the new sizes (a tuple; one may be −1).
+
+    Shape: input (*, n, *) -> output (*, s_1, ..., s_k, *) with Π s_i = n.
+
+    Example:
+        >>> nn.Unflatten(1, (3, 4, 4))(shendu.zeros(8, 48)).shape
+        (8, 3, 4, 4)
+    """
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, x):
+        shape, nd = tuple(x.shape), x.ndim
+        if not -nd <= self.dim < nd:
+            raise ValueError(f"Unflatten: axis {self.dim} does not exist in an input of shape {shape}")
+        d = self.dim % nd
+        return x.reshape(shape[:d] + self.unflattened_size + shape[d + 1:])
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

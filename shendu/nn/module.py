@@ -211,6 +211,11 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
 
     def __call__(self, *args, **kwargs):
+        hooked = self.__dict__.get("_torch_hooks")  # torch-idioms: pre-hooks and backward hooks
+        if hooked:
+            args = _run_pre_hooks(self, args)
+            if hooked.backward:
+                args = hooked.watch_inputs(self, args)
         try:  # free until something raises (Python >= 3.11)
             out = self.forward(*args, **kwargs)
         except _SHAPE_ERRORS as exc:
@@ -223,7 +228,40 @@ class Module:
                 res = hook(self, args, out)
                 if res is not None:
                     out = res
+        if hooked and hooked.backward:
+            out = hooked.watch_outputs(out)
         return out
+
+    # --- torch-idioms: forward pre-hooks and full backward hooks
+    def _hooks(self):
+        if "_torch_hooks" not in self.__dict__:
+            object.__setattr__(self, "_torch_hooks", _Hooks())
+        return self._torch_hooks
+
+    def register_forward_pre_hook(self, hook):
+        """Call ``hook(module, args)`` before every forward; returns a handle with ``remove()``.
+
+        A hook that returns something other than None replaces the positional
+        arguments (a tuple, or a single value that becomes a 1-tuple).
+        """
+        hooks = self._hooks()
+        hooks.pre.append(hook)
+        return _HookHandle(hooks.pre, hook)
+
+    def register_full_backward_hook(self, hook):
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients of the module's inputs are computed.
+
+        ``grad_input`` and ``grad_output`` are tuples of Tensors (None where an
+        input requires no gradient). A hook returning a tuple replaces
+        ``grad_input`` (for single-input modules). Returns a handle with ``remove()``.
+        """
+        hooks = self._hooks()
+        hooks.backward.append(hook)
+        return _HookHandle(hooks.backward, hook)
+
+    def register_backward_hook(self, hook):
+        """PyTorch's deprecated name of :meth:`register_full_backward_hook` (same behaviour)."""
+        return self.register_full_backward_hook(hook)
 
     def register_forward_hook(self, hook):
         """Call ``hook(module, inputs, output)`` after every forward; returns a handle with ``remove()``.
@@ -361,8 +399,15 @@ class Module:
             p.requires_grad = requires_grad
         return self
 
-    def to(self, device=None, dtype=None):
-        """Move / cast every parameter and buffer in place (only floating ones change dtype)."""
+    def to(self, device=None, dtype=None, non_blocking=False):
+        """Move / cast every parameter and buffer in place (only floating ones change dtype).
+
+        As ``torch.nn.Module.to``: ``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(tensor)``.
+        """
+        if isinstance(device, Tensor):
+            device, dtype = device.device, device.dtype
+        elif device is not None and not isinstance(device, (str, int, backend.Device)):
+            device, dtype = None, device  # a dtype in the device's place
         dev = backend.Device(device) if device is not None else None
         dt = backend.as_dtype(dtype)
         for t in list(self.parameters()) + list(self.buffers()):
@@ -465,6 +510,119 @@ class _HookHandle:
     def remove(self):
         if self.hook in self.hooks:
             self.hooks.remove(self.hook)
+
+
+# --- torch-idioms: the machinery of pre-hooks and full backward hooks
+class _Hooks:
+    """A module's forward pre-hooks and full backward hooks (created on first registration)."""
+
+    __slots__ = ("pre", "backward", "call")
+
+    def __init__(self):
+        self.pre, self.backward, self.call = [], [], None
+
+    def __bool__(self):
+        return bool(self.pre or self.backward)
+
+    def watch_inputs(self, module, args):
+        """Route each input that requires grad through an identity node that reports its gradient."""
+        call = self.call = _BackwardCall(module, self.backward)
+        out = []
+        for a in args:
+            if isinstance(a, Tensor) and a.requires_grad and autograd.is_grad_enabled():
+                call.pending += 1
+                a = _GradInput.apply(a, call=call, index=len(call.grad_input))
+                call.grad_input.append(None)
+            elif isinstance(a, Tensor):
+                call.grad_input.append(None)
+            out.append(a)
+        return tuple(out)
+
+    def watch_outputs(self, out):
+        """Route the tensor output(s) through identity nodes that record ``grad_output``."""
+        call = self.call
+        if not autograd.is_grad_enabled():
+            return out
+        outs = out if isinstance(out, tuple) else (out,)
+        call.grad_output = [None] * len(outs)
+        wrapped = tuple(_GradOutput.apply(o, call=call, index=i) if isinstance(o, Tensor) and o.requires_grad
+                        else o for i, o in enumerate(outs))
+        call.outputs = sum(isinstance(o, Tensor) and o.requires_grad for o in outs)
+        return wrapped if isinstance(out, tuple) else wrapped[0]
+
+
+class _BackwardCall:
+    """One forward call's backward-hook state: the gradients seen so far."""
+
+    __slots__ = ("module", "hooks", "grad_input", "grad_output", "pending", "outputs")
+
+    def __init__(self, module, hooks):
+        self.module, self.hooks, self.grad_input, self.grad_output = module, hooks, [], []
+        self.pending = self.outputs = 0
+
+    def fire(self):
+        wrap = lambda g: None if g is None else Tensor._wrap(g, False, None)  # noqa: E731
+        grad_input = tuple(wrap(g) for g in self.grad_input)
+        grad_output = tuple(wrap(g) for g in self.grad_output)
+        for hook in list(self.hooks):
+            res = hook(self.module, grad_input, grad_output)
+            if res is not None:
+                grad_input = tuple(res)
+        return grad_input
+
+
+class _GradProbe(autograd.Function):
+    """Identity whose backward reports the gradient to a backward-hook call (subclasses say how)."""
+
+    __slots__ = ("call", "index")
+
+    def forward(self, x, call, index):
+        self.call, self.index = call, index
+        return x
+
+
+class _GradOutput(_GradProbe):
+    """Records the gradient of a module output."""
+
+    __slots__ = ()
+
+    def backward(self, g):
+        call = self.call
+        call.grad_output[self.index] = g
+        call.outputs -= 1
+        if call.outputs == 0 and call.pending == 0:  # no input needs a gradient: fire now, as torch does
+            call.fire()
+        return g
+
+
+class _GradInput(_GradProbe):
+    """Records the gradient of a module input and, once all are in, calls the hooks."""
+
+    __slots__ = ()
+
+    def backward(self, g):
+        call = self.call
+        call.grad_input[self.index] = g
+        call.pending -= 1
+        if call.pending:
+            return g
+        new = call.fire()
+        replaced = new[self.index]
+        if replaced is not None and replaced.data is not g:
+            if sum(x is not None for x in call.grad_input) > 1:
+                raise NotImplementedError(
+                    f"{type(call.module).__name__}: a full backward hook may replace grad_input only for a "
+                    f"module with one input that requires grad; modify the gradient with a hook on that input")
+            return replaced.data
+        return g
+
+
+def _run_pre_hooks(module, args):
+    for hook in list(module._torch_hooks.pre):
+        res = hook(module, args)
+        if res is not None:
+            args = res if isinstance(res, tuple) else (res,)
+    return args
 
 
 def _as_array(value):

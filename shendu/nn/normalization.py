@@ -75,7 +75,7 @@ class _BatchNorm(Module):
 
     def macs(self, inputs, output):
         """One multiply-add per element (normalise, scale and shift folded together)."""
-        return inputs[0].size
+        return inputs[0].numel()
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
@@ -172,7 +172,7 @@ class LayerNorm(Module):
 
     def macs(self, inputs, output):
         """One multiply-add per element (normalise, scale and shift folded together)."""
-        return inputs[0].size
+        return inputs[0].numel()
 
     def extra_repr(self):
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

@@ -61,7 +61,7 @@ class Perceptron(Module):
 
     def macs(self, inputs, output):
         """in_features multiply-adds per sample."""
-        return inputs[0].size
+        return inputs[0].numel()
 
     def predict(self, x):
         """The 0/1 labels (int64) of the rows of ``x`` (tensor, array or nested lists)."""

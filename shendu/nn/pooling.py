@@ -167,7 +167,7 @@ class LocalResponseNorm(Module):
 
     def macs(self, inputs, output):
         """size per element for the windowed sum of squares (the power and division are not counted)."""
-        return inputs[0].size * self.size
+        return inputs[0].numel() * self.size
 
     def extra_repr(self):
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
@@ -227,7 +227,7 @@ class Upsample(Module):
 
     def macs(self, inputs, output):
         """Weighted neighbours per output value: linear 2, bilinear 4, trilinear 8, bicubic 16; nearest: 0."""
-        return {"linear": 2, "bilinear": 4, "trilinear": 8, "bicubic": 16}.get(self.mode, 0) * output.size
+        return {"linear": 2, "bilinear": 4, "trilinear": 8, "bicubic": 16}.get(self.mode, 0) * output.numel()
 
     def extra_repr(self):
         what = f"size={self.size}" if self.size is not None else f"scale_factor={self.scale_factor}"

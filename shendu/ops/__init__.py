@@ -12,6 +12,7 @@ from .indexing import getitem, masked_fill, take
 from .join import cat, chunk, concatenate, pad, split, stack, tensor_split
 from .linalg import dot, linear, matmul
 from .reduction import amax, amin, argmax, argmin, logsumexp, max, mean, min, std, sum, var
+from .shape import clone  # torch-idioms
 from .shape import broadcast_to, expand, expand_dims, flatten, permute, reshape, squeeze, swapaxes, transpose, unsqueeze, view
 
 __all__ = [
@@ -60,3 +61,4 @@ __all__ += [
     "log2", "log10", "logaddexp", "logaddexp2", "reciprocal", "rsqrt", "sin", "sinh", "square", "tan", "ceil",
     "fix", "floor", "floor_divide", "fmod", "frac", "remainder", "round", "trunc", "erf", "erfc", "erfinv",
 ]  # div/divide: rounding.div (rounding_mode=) wraps arithmetic.div and replaces it here
+__all__ += ["clone"]  # torch-idioms

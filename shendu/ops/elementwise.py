@@ -275,7 +275,7 @@ def sigmoid(x):
     return Sigmoid.apply(floating(x))
 
 
-def relu(x):
+def relu(x, inplace=False):
     """max(x, 0) element-wise."""
     return Relu.apply(x)
 

@@ -5,6 +5,8 @@ array of x's shape; repeated integer indices add up (scatter-add).
 """
 from __future__ import annotations
 
+import numbers
+
 from ..autograd import Function
 from ..backend import get_array_module, is_array
 from ..tensor import Tensor
@@ -55,12 +57,50 @@ class GetItem(Function):
 
 
 def getitem(x, key):
-    """``x[key]`` with NumPy semantics; differentiable."""
+    """``x[key]`` with NumPy's semantics, and PyTorch's where the two differ; differentiable.
+
+    The one difference: in a key that mixes integer-array (or mask) indices
+    with Python ints, PyTorch applies the ints first (each removes its
+    dimension, like ``select``) and only then the array indices. NumPy counts
+    the ints among the array indices, which moves the result's dimensions
+    when a slice separates them (``x[0, :, [0, 1]]`` has shape (2, n_1) in
+    NumPy, (n_1, 2) in PyTorch). shendu follows PyTorch: such keys run as two
+    indexing steps, the ints first.
+    """
     key = _plain_key(key)
     adv = _is_advanced(key)
     if adv and isinstance(key, list):
         key = get_array_module(x.data).asarray(key)
+    if adv and isinstance(key, tuple) and any(_is_int(k) for k in key):
+        ints_first, rest = _split_ints(key)
+        x = GetItem.apply(x, key=ints_first, advanced=False)
+        key = rest
     return GetItem.apply(x, key=key, advanced=adv)
+
+
+def _is_int(k):
+    return isinstance(k, numbers.Integral) and not isinstance(k, bool)
+
+
+def _split_ints(key):
+    """``key`` as (the ints with full slices elsewhere, the other entries): PyTorch's order of application."""
+    def width(k):  # how many of x's dimensions an entry consumes
+        if k is None:
+            return 0
+        if (is_array(k) or isinstance(k, list)) and get_array_module(k).asarray(k).dtype == bool:
+            return get_array_module(k).asarray(k).ndim
+        return 1
+    first, rest = [], []
+    for k in key:
+        if _is_int(k):
+            first.append(k)
+        elif k is Ellipsis:
+            first.append(Ellipsis)
+            rest.append(Ellipsis)
+        else:
+            first.extend([slice(None)] * width(k))
+            rest.append(k)
+    return tuple(first), tuple(rest)
 
 
 def take(x, indices, axis=0):

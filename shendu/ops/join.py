@@ -196,34 +196,55 @@ def chunk(x, chunks, dim=0, **kw):
     return split(x, -(-n // chunks), axis)
 
 
-def pad(x, pad_width, value=0.0):
-    """Pad with a constant ``value`` (NumPy's ``pad(mode="constant")``).
+_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
-    ``pad_width`` as in NumPy: an int (the same before and after every axis),
-    one ``(before, after)`` pair for every axis, or a pair per axis
-    ``((before_0, after_0), (before_1, after_1), ...)``. (PyTorch's
-    last-axis-first ``F.pad`` convention lives in the functional layer.)
 
-    Shape: x (n_0, n_1, ...) -> (before_0 + n_0 + after_0, ...).
+def pad(x, pad, mode="constant", value=None):
+    """Pad the last dimensions, as ``torch.nn.functional.pad``.
+
+    ``pad`` is a flat tuple of (before, after) amounts from the LAST dimension
+    backwards: ``(left, right)`` pads the last axis, ``(left, right, top,
+    bottom)`` the last two, and so on (``len(pad) // 2 <= x.ndim``).
+
+    Modes: ``'constant'`` (fill with ``value``, default 0; negative amounts
+    crop), ``'reflect'`` (mirror without repeating the edge, amounts < the
+    size), ``'replicate'`` (repeat the edge), ``'circular'`` (wrap around,
+    amounts <= the size). The constant mode's gradient is the interior of g;
+    the others gather through an index map, so their gradient adds up the copies.
+
+    Shape: (*, n_{d-1}, n_d) -> (*, top + n_{d-1} + bottom, left + n_d + right).
     """
     nd = x.data.ndim
-    if isinstance(pad_width, numbers.Integral):
-        pw = [(pad_width, pad_width)] * nd
-    elif len(pad_width) == 2 and all(isinstance(p, numbers.Integral) for p in pad_width):
-        pw = [tuple(pad_width)] * nd
-    elif len(pad_width) == 1:
-        p = pad_width[0]
-        pw = [(p, p) if isinstance(p, numbers.Integral) else tuple(p)] * nd
-    elif all(isinstance(p, numbers.Integral) for p in pad_width):
-        # A flat tuple of 4 or 6 ints is PyTorch's F.pad convention (last axis first);
-        # reading it NumPy's way would silently pad the wrong axes.
-        raise ValueError(f"pad: a flat pad_width {tuple(pad_width)!r} is ambiguous; give one (before, after) pair "
-                         f"per axis (NumPy's convention), or use shendu.functional.pad2d for PyTorch's "
-                         f"(left, right, top, bottom) order")
-    else:
-        pw = [(p, p) if isinstance(p, numbers.Integral) else tuple(p) for p in pad_width]
-    if len(pw) != nd or any(len(p) != 2 for p in pw):
-        raise ValueError(f"pad: pad_width needs one (before, after) pair per axis ({nd}), got {pad_width!r}")
-    if any(a < 0 or b < 0 for a, b in pw):
-        raise ValueError(f"pad: pad widths must be non-negative, got {pad_width!r}")
-    return Pad.apply(x, pad_width=tuple(pw), value=value)
+    if not isinstance(pad, (tuple, list)) or not all(isinstance(p, numbers.Integral) for p in pad):
+        raise ValueError(f"pad: expected a flat tuple of ints (left, right, top, bottom, ...) from the last "
+                         f"dimension backwards, as torch.nn.functional.pad; got {pad!r} (NumPy's per-axis "
+                         f"pairs first axis first are not accepted: reverse and flatten them)")
+    if len(pad) % 2 or len(pad) // 2 > nd:
+        raise ValueError(f"pad: expected an even number of amounts, at most 2 per dimension ({2 * nd} for a "
+                         f"tensor of shape {x.data.shape}), got {tuple(pad)!r}")
+    k = len(pad) // 2
+    pairs = [(int(pad[2 * i]), int(pad[2 * i + 1])) for i in range(k)][::-1]  # first padded axis first
+    shape = x.data.shape[nd - k:]
+    if mode == "constant":
+        if any(a < 0 or b < 0 for a, b in pairs):  # negative amounts crop
+            crop = tuple(slice(builtins.max(-a, 0), n - builtins.max(-b, 0)) for (a, b), n in zip(pairs, shape))
+            x = GetItem.apply(x, key=(slice(None),) * (nd - k) + crop, advanced=False)
+            pairs = [(builtins.max(a, 0), builtins.max(b, 0)) for a, b in pairs]
+        width = ((0, 0),) * (nd - k) + tuple(pairs)
+        return Pad.apply(x, pad_width=width, value=0.0 if value is None else value)
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
+    if value not in (None, 0, 0.0):
+        raise ValueError(f"pad: value= applies to mode='constant' only, got value={value!r} with mode={mode!r}")
+    for (a, b), n in zip(pairs, shape):
+        limit = n - 1 if mode == "reflect" else n
+        if a < 0 or b < 0 or builtins.max(a, b) > limit or n == 0:
+            raise ValueError(f"pad: {mode} padding {tuple(pad)!r} needs non-negative amounts "
+                             f"{'smaller than' if mode == 'reflect' else 'at most'} the padded sizes "
+                             f"{tuple(shape)}")
+    xp = get_array_module(x.data)
+    for axis, (pair, n) in enumerate(zip(pairs, shape), start=nd - k):  # one gather per padded axis
+        if pair != (0, 0):
+            index = xp.pad(xp.arange(n), pair, mode=_PAD_MODES[mode])
+            x = GetItem.apply(x, key=(slice(None),) * axis + (index,), advanced=True)
+    return x

@@ -2,6 +2,7 @@
 expand/broadcast_to. Their gradients move the same numbers back into place."""
 from __future__ import annotations
 
+import builtins
 import numbers
 
 from ..autograd import Function
@@ -70,6 +71,23 @@ class BroadcastTo(Function):
         return f"broadcast_to: cannot broadcast a tensor of shape {shapes[0]} to {options.get('shape')}"
 
 
+class Clone(Function):
+    """y = a copy of x (new memory);  the gradient passes through unchanged."""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, g):
+        return g
+
+
+def clone(x):
+    """A copy of ``x`` with its own memory, differentiable (``torch.clone``)."""
+    return Clone.apply(x)
+
+
 def reshape(x, *shape):
     """The same elements in a new shape (one dimension may be −1)."""
     shape = _shape_arg(shape)
@@ -120,17 +138,19 @@ def swapaxes(x, axis1, axis2):
 
 
 def squeeze(x, axis=None, **kw):
-    """Remove size-1 axes (all of them, or the given ones)."""
+    """Remove size-1 axes: all of them, or those among the given ones (alias ``dim=``; an int or a tuple).
+
+    As in PyTorch, a given axis whose size is not 1 is left alone (no error).
+    """
     axis = kw.pop("dim", axis)
+    if kw:
+        raise TypeError(f"squeeze: unexpected keyword arguments {sorted(kw)}")
     shape = x.data.shape
     if axis is None:
         new = tuple(n for n in shape if n != 1)
     else:
-        axes = normalize_axes(axis, len(shape), "squeeze")
-        for a in axes:
-            if shape[a] != 1:
-                raise ValueError(f"squeeze: axis {a} of a tensor of shape {shape} has size {shape[a]}, not 1")
-        new = tuple(n for i, n in enumerate(shape) if i not in axes)
+        axes = normalize_axes(axis, builtins.max(len(shape), 1), "squeeze")
+        new = tuple(n for i, n in enumerate(shape) if i not in axes or n != 1)
     return reshape(x, new)
 
 
