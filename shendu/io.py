@@ -39,7 +39,7 @@ from .backend import xp
 from .nn.module import Module, Parameter
 from .nn.saving import load as load_model
 from .nn.saving import save as save_model
-from .serialization import load_file, save_file
+from .serialization import ChecksumError, load_file, save_file
 from .tensor import Size, Tensor
 
 FORMAT = "object-1"
@@ -220,6 +220,8 @@ def load(f, map_location=None, weights_only=None, mmap=None, **kwargs):
         return _via_temp_file(through)
     try:
         tensors, meta = load_file(f, with_metadata=True)
+    except ChecksumError:
+        raise  # a shendu file, but corrupt: the error names the file and the tensor
     except ValueError as exc:
         raise ValueError(f"load: {os.fspath(f)} is not a shendu (safetensors) file: {exc}. PyTorch's own "
                          f".pt files are pickles, which shendu never loads (they can run code): save them "

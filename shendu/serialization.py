@@ -55,6 +55,10 @@ class SafetensorsError(ValueError):
     """A file that is not a valid safetensors file, or whose bytes no longer match their checksums."""
 
 
+class ChecksumError(SafetensorsError):
+    """A valid safetensors file whose tensor bytes no longer match the sha256 it records (corrupt or modified)."""
+
+
 def _code(dtype):
     d = xp.dtype(dtype).newbyteorder("<") if xp.dtype(dtype).byteorder == ">" else xp.dtype(dtype)
     try:
@@ -289,7 +293,7 @@ def load_file(path, with_metadata=False):
     out = {}
     for name, (code, shape, begin, end) in entries.items():
         if sums is not None and hashlib.sha256(data[begin:end]).hexdigest() != sums[name]:
-            raise SafetensorsError(f"safetensors: {path}: tensor {name!r}: its bytes do not match the sha256 the "
+            raise ChecksumError(f"safetensors: {path}: tensor {name!r}: its bytes do not match the sha256 the "
                                    f"file records: the file is corrupt or was modified")
         dt = xp.dtype(_DTYPES[code])
         out[name] = xp.frombuffer(data[begin:end], dtype=dt).reshape(shape).astype(dt.newbyteorder("="))

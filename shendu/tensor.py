@@ -268,10 +268,6 @@ class Tensor:
         """Element-wise ``self == other`` (a bool tensor)."""
         return eq(self, other)
 
-    def view_as(self, other):
-        """This tensor reshaped to ``other``'s shape."""
-        return reshape(self, other.shape)
-
     def copy_(self, src, non_blocking=False):
         """Copy ``src`` (broadcast to this shape, cast to this dtype) into this tensor in place."""
         if isinstance(src, Tensor) and src.device != self.device:

@@ -575,16 +575,16 @@ def prelu(x, weight):
 
     Shape: (*) -> (*).
     """
-    if weight.ndim != 1 and weight.size != 1:
+    if weight.ndim != 1 and weight.numel() != 1:
         raise ValueError(f"prelu: expected weight of 1 dimension, got shape {tuple(weight.shape)}")
-    if weight.size == 1:
+    if weight.numel() == 1:
         a = reshape(weight, ())
     else:
         channels = x.shape[1] if x.ndim >= 2 else None
-        if channels != weight.size:
-            raise ValueError(f"prelu: weight of {weight.size} slopes needs input (N, {weight.size}, *), "
+        if channels != weight.numel():
+            raise ValueError(f"prelu: weight of {weight.numel()} slopes needs input (N, {weight.numel()}, *), "
                              f"got shape {tuple(x.shape)}")
-        a = reshape(weight, (weight.size,) + (1,) * (x.ndim - 2))
+        a = reshape(weight, (weight.numel(),) + (1,) * (x.ndim - 2))
     return Prelu.apply(x, a)
 
 

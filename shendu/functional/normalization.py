@@ -268,7 +268,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         if running_mean is None:
             raise ValueError("instance_norm: use_input_stats=False needs running_mean and running_var")
         return batch_norm(input, running_mean, running_var, weight, bias, training=False, eps=eps)
-    positions = input.size // (input.shape[0] * input.shape[1])
+    positions = input.numel() // (input.shape[0] * input.shape[1])
     if positions == 1:
         raise ValueError(f"instance_norm: expected more than 1 spatial element per channel, "
                          f"got input of shape {tuple(input.shape)}")

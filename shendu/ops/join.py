@@ -8,6 +8,7 @@ import numbers
 from ..autograd import Function
 from ..backend import get_array_module
 from ._util import binary_operands, normalize_axes
+from .indexing import GetItem
 
 
 class Concatenate(Function):
