@@ -198,7 +198,8 @@ class Trainer:
         for name, (spec, options) in self.optimizer_specs.items():
             params = self._params_of(name)
             if name not in self.optimizers:
-                self.optimizers[name] = resolve_optimizer(spec, params, self.lr, **dict(options))
+                options = dict(options)
+                self.optimizers[name] = resolve_optimizer(spec, params, options.pop("lr", self.lr), **options)
                 self.created.append(name)
             elif name in self.created:
                 held = {id(p) for g in self.optimizers[name].param_groups for p in g["params"]}
