@@ -56,8 +56,8 @@ def test_mixed_eager_and_lazy_model_trains_every_parameter_in_fit():
 
 def test_mixed_model_in_lr_find():
     x, y = blobs()
-    results = [shendu.lr_find(m, (x, y), optimizer="sgd", num_steps=12, batch_size=16, end_lr=1.0)
-               for m in (mixed(False), mixed(True))]
+    results = [shendu.lr_find(mixed(built), (x, y), optimizer="sgd", num_steps=12, batch_size=16, end_lr=1.0)
+               for built in (False, True)]  # each model made (and seeded) just before its test
     assert results[0].raw_losses == results[1].raw_losses
 
 
