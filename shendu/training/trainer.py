@@ -147,7 +147,7 @@ class Trainer:
             {} if scheduler is None else {"default": scheduler})
         if schedule not in (None, *SCHEDULES):
             raise ValueError(f"compile: schedule must be one of {SCHEDULES} or None, got {schedule!r}")
-        self.schedule = schedule
+        self.schedule, self.scheduled = schedule, []  # scheduled: the schedules this Trainer steps
         self.loss_fn = None if loss is None else resolve_loss(loss)
         self.loss_name = loss if isinstance(loss, str) else getattr(self.loss_fn, "__name__", type(loss).__name__)
         self.metric_specs = list(metrics or [])
@@ -210,12 +210,13 @@ class Trainer:
             for name, opt in self.optimizers.items():
                 if name not in self.schedulers:
                     self.schedulers[name] = CosineAnnealingLR(opt, T_max=max(1, epochs * steps_per_epoch))
+                    self.scheduled.append(name)
         return self
 
     def _params_of(self, name):
         if name == "default":
             return list(self.model.parameters())
-        part = self.model.__dict__.get("_modules", {}).get(name)
+        part = dict(self.model.named_children()).get(name)
         if part is None:
             raise ValueError(f"compile: optimizer {name!r} is given by name, so it trains model.{name}, but "
                              f"{type(self.model).__name__} has no sub-module {name!r}; pass an Optimizer over "
@@ -392,8 +393,7 @@ class Trainer:
         if resume is not None:
             initial_epoch = self.load_checkpoint(resume)["epoch"]
         history = cb.History()
-        cbs = [cb.LearningRateScheduler(self.schedulers[name], per="batch") for name in self.created
-               if self.schedule == "cosine" and name in self.schedulers]
+        cbs = [cb.LearningRateScheduler(self.schedulers[name], per="batch") for name in self.scheduled]
         cbs += list(callbacks or [])
         if verbose == "auto":
             verbose = 1
@@ -492,6 +492,7 @@ class Trainer:
 
     def evaluate(self, x=None, y=None, batch_size=256):
         """Loss and metrics over the data, in eval mode, without recording a graph: a dict."""
+        check_batch_size(batch_size, "evaluate")
         return self.run_evaluation(make_batches(x, y, batch_size, False, 0))
 
     def predict(self, x, batch_size=256):

@@ -43,4 +43,5 @@ from .space import DEFAULT_GRID, DEFAULT_SPACE, KINDS, describe_space, grid_of, 
 
 __all__ = ["search", "tune_model", "SearchResult", "Trial", "PruningCallback", "parse_space", "suggest", "grid_of",
            "make_sampler", "make_pruner", "open_storage", "safe_url", "add_arguments", "run", "DEFAULT_SPACE",
-           "DEFAULT_GRID", "TRAINING", "SAMPLERS", "PRUNERS"]
+           "DEFAULT_GRID", "TRAINING", "SAMPLERS", "PRUNERS", "KINDS", "FILES", "FINISHED", "ModelBuilder",
+           "train_config", "describe_space"]

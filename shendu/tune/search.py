@@ -106,8 +106,9 @@ def search(objective, space, n_trials=20, *, sampler="tpe", pruner="median", war
             ``postgresql://…`` for workers on several machines), ``':memory:'`` or an Optuna storage.
         study_name: the study's name in the storage (default ``'shendu'``).
         direction: ``'maximize'`` (default) or ``'minimize'``. metric: the value's name, for tables and plots.
-        seed: seeds the sampler (offset by the number of trials already in the study, so that a
-            resumed search draws new points; give parallel workers different seeds).
+        seed: seeds the sampler (offset by the number of finished trials already in the study, so that
+            a resumed search draws new points, the same ones whether or not the kill interrupted a
+            trial; give parallel workers different seeds).
         timeout: stop starting trials after this many seconds.
         settings: a JSON-able dict stored with a new study; resuming it with different settings is an
             error (the values of trials run differently are not comparable). The space is always part.
@@ -134,9 +135,9 @@ def search(objective, space, n_trials=20, *, sampler="tpe", pruner="median", war
                                     load_if_exists=True)
         _check_settings(study, settings, direction, safe_url(url))
         _fail_interrupted(study)
-        study.sampler = make_sampler(sampler, seed + len(study.trials), space)
-        study.pruner = make_pruner(pruner, warmup_steps)
         done = finished_count(study)
+        study.sampler = make_sampler(sampler, seed + done, space)
+        study.pruner = make_pruner(pruner, warmup_steps)
         remaining = max(0, n_trials - done)
         if verbose:
             where = safe_url(url)
