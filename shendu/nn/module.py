@@ -364,7 +364,10 @@ class Module:
     @property
     def optimizers(self):
         """The compiled model's optimizers by name (``{"default": …}`` for one), for a custom ``train_step``."""
-        return self._compiled("optimizers").optimizers
+        trainer = self.__dict__.get("trainer")
+        if trainer is None:  # an AttributeError, so that hasattr() and introspection see no attribute
+            raise AttributeError(f"{type(self).__name__}.optimizers: call model.compile(optimizer, …) first")
+        return trainer.optimizers
 
     def save(self, path):
         """Write the weights and the architecture to ``path``: :func:`shendu.nn.saving.save`."""
