@@ -30,7 +30,7 @@ from . import data  # noqa: E402  (datasets, DataLoader, augmentation)
 from . import utils  # noqa: E402  (shendu.utils.data: PyTorch's path to the data pipeline)
 from . import models  # noqa: E402  (the model zoo and its registry)
 from . import functional, nn  # noqa: E402
-from . import training  # noqa: E402  (adds compile/fit/evaluate/predict to nn.Module)
+from . import training  # noqa: E402  (Trainer, losses, metrics, callbacks, checkpoints)
 from .nn.saving import load_weights, save_weights  # noqa: E402
 from . import onnx  # noqa: E402  (ONNX export; imports the onnx package only when used)
 from . import interop  # noqa: E402  (PyTorch state dicts; torch imported only on use)

@@ -250,3 +250,33 @@ def matmul(a, b, out=None):
     if out is None:
         return a @ b
     return get_array_module(a).matmul(a, b, out=out)
+
+
+# --- training: run a block of code on another generator
+class use_rng:
+    """Within ``with use_rng(generator):`` every draw of the library (initialisers, dropout,
+    shuffling…) comes from ``generator`` instead of the generator :func:`manual_seed` seeds;
+    the library generator, untouched, is back after the block.
+
+    ``generator`` is a ``numpy.random.Generator`` (or any object with the methods the
+    initialisers call: ``uniform``, ``normal``, ``standard_normal``, ``random``, ``integers``).
+    A :func:`manual_seed` inside the block seeds a new generator that lasts until the block ends.
+
+    Example:
+        >>> g = numpy.random.default_rng(0)
+        >>> with use_rng(g):
+        ...     w = rng().random()          # drawn from g
+    """
+
+    def __init__(self, generator):
+        self.generator = generator
+
+    def __enter__(self):
+        global _rng
+        self.saved, _rng = _rng, self.generator
+        return self.generator
+
+    def __exit__(self, *exc):
+        global _rng
+        _rng = self.saved
+        return False

@@ -32,7 +32,8 @@ import os
 from . import backend
 from .backend import xp
 from .optim import Optimizer
-from .training.trainer import Trainer, _ArrayBatches, _loader_from, _model_dtype
+from .training.batches import ArrayBatches, make_batches, model_dtype
+from .training.trainer import Trainer
 
 __all__ = ["lr_find", "LRFinderResult", "lr_find_run", "add_arguments", "run"]
 
@@ -164,18 +165,18 @@ def lr_find(model, data, y=None, *, loss="cross_entropy", optimizer="sgd", start
         raise ValueError(f"lr_find: smooth must be in (0, 1], got {smooth!r}")
     if not diverge_threshold > 1:
         raise ValueError(f"lr_find: diverge_threshold must be above 1, got {diverge_threshold!r}")
-    loader = _loader_from(data, y, batch_size, True, seed, transform, what="data")
-    if isinstance(loader, _ArrayBatches):
-        loader.dtype = _model_dtype(model)
+    loader = make_batches(data, y, batch_size, True, seed, transform, what="data")
     if not (isinstance(optimizer, (str, Optimizer)) or callable(optimizer)):
         raise TypeError(f"lr_find: optimizer must be a name, an Optimizer or a function params -> Optimizer, "
                         f"got {type(optimizer).__name__}")
-    factory = None if isinstance(optimizer, (str, Optimizer)) else optimizer
+    if isinstance(loader, ArrayBatches):
+        loader.dtype = model_dtype(model)
     batches = _batches(loader)
     first = next(batches)
-    trainer = Trainer(model, optimizer="sgd" if factory else optimizer, loss=loss, lr=start_lr)
-    trainer._ensure_optimizer(first[0])  # builds lazily created layers (as fit does), then a named optimizer
-    opt = factory(model.parameters()) if factory else trainer.optimizer
+    # the set-up of fit: lazy layers built from the first batch, then the optimizer over every parameter
+    trainer = Trainer(model, optimizer=optimizer, loss=loss, lr=start_lr if isinstance(optimizer, str) else None)
+    trainer.setup(first)
+    opt = trainer.optimizer
 
     params = list(model.parameters())
     saved_weights = {k: t.data.copy() for k, t in model.state_dict().items()}
@@ -185,6 +186,7 @@ def lr_find(model, data, y=None, *, loss="cross_entropy", optimizer="sgd", start
     lrs = start_lr * (end_lr / start_lr) ** (xp.arange(num_steps) / (num_steps - 1))
     taken, smoothed, raw = [], [], []
     average, best, diverged = 0.0, math.inf, False
+    trainer.nan_guard = False
     try:
         model.train()
         batch = first
@@ -193,14 +195,10 @@ def lr_find(model, data, y=None, *, loss="cross_entropy", optimizer="sgd", start
                 batch = next(batches)
             for group in opt.param_groups:
                 group["lr"] = lr
-            opt.zero_grad()
-            batch_loss = trainer.compute_loss(model(batch[0]), batch[1])
-            batch_loss.backward()
-            value = batch_loss.item()
+            value = trainer.train_step(batch)["loss"]  # fit's step, without its guard
             if not math.isfinite(value):
                 diverged = True
                 break
-            opt.step()
             average = beta * average + (1 - beta) * value
             level = average / (1 - beta ** (i + 1))
             taken.append(lr)
@@ -235,7 +233,7 @@ def lr_find_run(model="lenet5", dataset="digits", optimizer=None, batch_size=Non
         ``optimizer``, ``batch_size`` and ``files``.
     """
     from .data import DataLoader
-    from .training.run import DEFAULTS, Preprocess, _build_model, load_dataset
+    from .training.run import DEFAULTS, Preprocess, build_model, load_dataset
 
     optimizer = DEFAULTS["optimizer"] if optimizer is None else optimizer
     batch_size = DEFAULTS["batch_size"] if batch_size is None else batch_size
@@ -243,7 +241,7 @@ def lr_find_run(model="lenet5", dataset="digits", optimizer=None, batch_size=Non
     backend.manual_seed(seed)
     splits = load_dataset(dataset, data_dir)
     data = splits.with_validation(val, seed=seed) if val else splits
-    net, info = _build_model(model, data.num_classes, data.x_train.shape[1])
+    net, info = build_model(model, data.num_classes, data.x_train.shape[1])
     pre = Preprocess.for_images(data.x_train, info.input_shape[1:])
     loader = DataLoader((data.x_train, data.y_train), batch_size=batch_size, shuffle=True, seed=seed, transform=pre)
     result = lr_find(net, loader, optimizer=optimizer, start_lr=start_lr, end_lr=end_lr, num_steps=num_steps)

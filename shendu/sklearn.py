@@ -23,7 +23,7 @@ initialisation, shuffling and dropout run on the estimator's own random
 stream, so two fits give identical networks and shendu's global generator is
 left exactly as it was. With ``random_state=None`` they draw from shendu's
 global generator (seeded by ``shendu.manual_seed``), like any shendu code.
-The stream is swapped in and out of the global generator during ``fit``, so
+The stream replaces the global generator during ``fit`` (``backend.use_rng``), so
 fit estimators with an integer ``random_state`` from one thread at a time
 (processes, joblib's default for ``n_jobs``, are fine).
 
@@ -49,7 +49,7 @@ from shendu import functional as F  # noqa: E402
 from shendu.autograd import no_grad  # noqa: E402
 from shendu.backend import xp  # noqa: E402
 from shendu.tensor import Tensor  # noqa: E402
-from shendu.training.trainer import Trainer, resolve_optimizer  # noqa: E402
+from shendu.training import Trainer  # noqa: E402
 
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor", "mlp"]
 
@@ -159,7 +159,7 @@ class _NeuralNet(BaseEstimator):
     def _start(self):
         """A new network, optimizer and Trainer; empty learning curves."""
         self.model_ = self._build_module()
-        self._trainer = Trainer(self.model_, self._make_optimizer(self.model_), loss=self._loss)
+        self._trainer = self._make_trainer(self.model_)
         self.loss_curve_, self.validation_loss_curve_, self.n_iter_ = [], [], 0
 
     def _build_module(self):
@@ -183,15 +183,16 @@ class _NeuralNet(BaseEstimator):
                              f"({self._outputs_meaning}); for one sample it returned shape {tuple(out.shape)}")
         return model
 
-    def _make_optimizer(self, model):
-        spec, params = self.optimizer, model.parameters()
-        opt = resolve_optimizer(spec, params, self.lr) if isinstance(spec, str) else spec(params, lr=self.lr)
-        if self.weight_decay:
-            if "weight_decay" not in opt.defaults:
-                raise ValueError(f"{type(self).__name__}: optimizer {type(opt).__name__} has no weight_decay option")
-            for group in opt.param_groups:  # options live in the groups, as schedulers change lr
-                group["weight_decay"] = float(self.weight_decay)
-        return opt
+    def _make_trainer(self, model):
+        """The Trainer of ``fit``: the optimizer by name or factory, with ``lr`` and ``weight_decay``."""
+        options = {"weight_decay": float(self.weight_decay)} if self.weight_decay else None
+        try:
+            return Trainer(model, self.optimizer, loss=self._loss, lr=self.lr, optimizer_options=options).setup()
+        except TypeError as exc:
+            if options and "weight_decay" in str(exc):
+                raise ValueError(f"{type(self).__name__}: optimizer {self.optimizer!r} has no weight_decay "
+                                 f"option") from None
+            raise
 
     def _train(self, X, target, epochs):
         history = self._trainer.fit(X, target, epochs=epochs, batch_size=self.batch_size,
@@ -209,16 +210,11 @@ class _NeuralNet(BaseEstimator):
         if self.random_state is None:
             yield
             return
-        if restart or getattr(self, "_rng_state", None) is None:
+        if restart or getattr(self, "_generator", None) is None:
             seed = check_random_state(self.random_state).randint(2 ** 31 - 1)
-            self._rng_state = xp.random.default_rng(seed).bit_generator.state
-        saved = backend.get_rng_state()
-        backend.set_rng_state(self._rng_state)
-        try:
+            self._generator = xp.random.default_rng(seed)
+        with backend.use_rng(self._generator):
             yield
-        finally:
-            self._rng_state = backend.get_rng_state()
-            backend.set_rng_state(saved)
 
     # ------------------------------------------------------------ predicting
     def _outputs(self, X):
@@ -249,9 +245,9 @@ class _NeuralNet(BaseEstimator):
             finally:
                 backend.set_rng_state(saved)
             model.load_state_dict(model_state)
-            optimizer = self._make_optimizer(model)
-            optimizer.load_state_dict(optimizer_state)
-            self.model_, self._trainer = model, Trainer(model, optimizer, loss=self._loss)
+            trainer = self._make_trainer(model)
+            trainer.optimizer.load_state_dict(optimizer_state)
+            self.model_, self._trainer = model, trainer
 
 
 def _is_widths(value):

@@ -372,6 +372,53 @@ class Module:
         from .regularizers import regularization_loss
         return regularization_loss(self)
 
+    # --- training: Keras-style methods; the work is done by shendu.training.Trainer (a higher
+    # layer, imported on use: nn never imports training at module level). docs/training.md.
+    def compile(self, optimizer="adam", loss="cross_entropy", metrics=(), **options):
+        """Configure training: a :class:`shendu.training.Trainer` for this model, kept as ``self.trainer``.
+
+        ``optimizer``: a name, an Optimizer, or a dict of named ones for a custom ``train_step``;
+        ``loss``: a name or callable; ``metrics``: names or Metric objects; ``options``: ``lr``,
+        ``schedule``, ``scheduler``, ``optimizer_options`` (see ``Trainer``). Returns self.
+        """
+        from ..training.trainer import Trainer
+        object.__setattr__(self, "trainer", Trainer(self, optimizer, loss, metrics, **options))
+        return self
+
+    def _compiled(self, what):
+        trainer = self.__dict__.get("trainer")
+        if trainer is None:
+            raise RuntimeError(f"{type(self).__name__}.{what}: call model.compile(optimizer, loss, metrics) first")
+        return trainer
+
+    def fit(self, x=None, y=None, epochs=1, batch_size=32, **kwargs):
+        """Train the compiled model: :meth:`shendu.training.Trainer.fit`; returns a ``History``."""
+        return self._compiled("fit").fit(x, y, epochs=epochs, batch_size=batch_size, **kwargs)
+
+    def evaluate(self, x=None, y=None, batch_size=256):
+        """Loss and metrics of the compiled model: :meth:`shendu.training.Trainer.evaluate` (a dict)."""
+        return self._compiled("evaluate").evaluate(x, y, batch_size)
+
+    def predict(self, x, batch_size=256):
+        """The outputs for ``x`` in eval mode, as an array: :meth:`shendu.training.Trainer.predict`
+        (works without compile)."""
+        from ..training.trainer import Trainer
+        trainer = self.__dict__.get("trainer") or Trainer(self, optimizer=None, loss=None)
+        return trainer.predict(x, batch_size)
+
+    @property
+    def optimizers(self):
+        """The compiled model's optimizers by name (``{"default": …}`` for one), for a custom ``train_step``."""
+        trainer = self.__dict__.get("trainer")
+        if trainer is None:  # an AttributeError, so that hasattr() and introspection see no attribute
+            raise AttributeError(f"{type(self).__name__}.optimizers: call model.compile(optimizer, …) first")
+        return trainer.optimizers
+
+    def save(self, path):
+        """Write the weights and the architecture to ``path``: :func:`shendu.nn.saving.save`."""
+        from .saving import save
+        save(self, path)
+
     # ------------------------------------------------------------ modes
     def train(self, mode=True):
         """Set training mode on this module and every descendant (Dropout drops, BatchNorm uses batch statistics)."""

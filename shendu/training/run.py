@@ -27,7 +27,6 @@ stored in the checkpoint, so ``evaluate`` and ``predict`` apply exactly what tra
 """
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
 import math
@@ -38,13 +37,11 @@ import warnings
 from .. import backend
 from ..backend import get_array_module, xp
 from ..data import DataLoader, DatasetSplits, Normalize, RandomAffine, RandomCrop, RandomHorizontalFlip, Transform
-from ..data import datasets as _datasets
+from ..data import datasets
 from ..nn.config import from_config
-from ..optim.lr_scheduler import CosineAnnealingLR
 from ..tensor import Tensor
 from . import callbacks as cb
-from .checkpoint import read_checkpoint, save_checkpoint
-from .trainer import resolve_optimizer
+from .checkpoint import read_checkpoint
 
 #: The defaults of ``shendu train``: LeNet-5 (modern) on digits, Adam 3e-3 with a cosine
 #: schedule, 20 epochs of batches of 64; 10 % of the training images for validation.
@@ -182,13 +179,14 @@ def load_dataset(name, data_dir=None):
     datasets' files are (``root=``), an error for the embedded and generated ones."""
     key = name.lower().replace("-", "_")
     if data_dir is None:
-        return _datasets.load(key)
+        return datasets.load(key)
     if key not in DOWNLOADED:
         raise ValueError(f"--data-dir applies to {', '.join(DOWNLOADED)}; {name!r} needs no files")
-    return _datasets.load(key, root=data_dir)
+    return datasets.load(key, root=data_dir)
 
 
-def _build_model(name, num_classes, in_channels):
+def build_model(name, num_classes, in_channels):
+    """The zoo model ``name`` for ``num_classes`` classes and ``in_channels`` channels, and its info."""
     from ..models import get_model, model_info  # the zoo sits above training
 
     info = model_info(name)
@@ -307,19 +305,15 @@ def train_run(model=None, dataset=None, epochs=None, batch_size=None, optimizer=
         splits = load_dataset(run["dataset"], data_dir)
     run["data_dir"] = None if data_dir is None else os.path.abspath(data_dir)
     data = splits.with_validation(run["val"], seed=run["seed"]) if run["val"] else splits
-    net, info = _build_model(run["model"], data.num_classes, data.x_train.shape[1])
+    net, info = build_model(run["model"], data.num_classes, data.x_train.shape[1])
     pre = Preprocess.for_images(data.x_train, info.input_shape[1:])
 
-    opt = resolve_optimizer(run["optimizer"], net.parameters(), run["lr"])
-    steps = -(-len(data.x_train) // run["batch_size"])
-    scheduler = CosineAnnealingLR(opt, T_max=epochs * steps) if run["schedule"] == "cosine" else None
-    net.compile(opt, loss="cross_entropy", metrics=["accuracy"], scheduler=scheduler)
+    net.compile(run["optimizer"], loss="cross_entropy", metrics=["accuracy"], lr=run["lr"], schedule=run["schedule"])
 
     record = _Record(history)
     extra = lambda: {"run": run, "model": run["model"], "dataset": run["dataset"],  # noqa: E731
                      "classes": list(data.classes), "preprocess": pre.to_dict(), "history": record.history}
-    callbacks = ([cb.LearningRateScheduler(scheduler, per="batch")] if scheduler is not None else []) + \
-        [record, cb.ModelCheckpoint(out, save_best=False, extra=extra)]
+    callbacks = [record, cb.ModelCheckpoint(out, save_best=False, extra=extra)]
     os.makedirs(out, exist_ok=True)
     validation = _loader(data.x_val, data.y_val, pre) if data.val is not None else None
     net.fit(data.x_train, data.y_train, epochs=epochs, batch_size=run["batch_size"], validation_data=validation,
@@ -338,8 +332,7 @@ def train_run(model=None, dataset=None, epochs=None, batch_size=None, optimizer=
                "settings": dict(run), "preprocess": pre.to_dict(),
                "files": paths, "history": h}
     if not os.path.exists(paths["checkpoint"]):  # resumed into another directory with no epoch left to run
-        save_checkpoint(paths["checkpoint"], net, opt, scheduler, epoch=meta["epoch"], step=meta["step"],
-                        extra=extra())
+        net.trainer.save_checkpoint(paths["checkpoint"], epoch=meta["epoch"], extra=extra())
     try:
         if not plot:
             raise ImportError("plot=False")
@@ -369,7 +362,7 @@ def load_run(path):
     if meta.get("config") is not None:
         model = from_config(meta["config"], source=str(path))
     elif "model" in extra and "preprocess" in extra:
-        model, _ = _build_model(extra["model"], len(extra["classes"]), extra["preprocess"]["input_shape"][0])
+        model, _ = build_model(extra["model"], len(extra["classes"]), extra["preprocess"]["input_shape"][0])
     else:
         raise ValueError(f"{path}: the checkpoint records no architecture; rebuild the model in code and use "
                          f"shendu.training.load_checkpoint")
@@ -471,54 +464,5 @@ def predict_images(checkpoint, paths, top=3, invert=None):
     return results
 
 
-# ------------------------------------------------------------------ the zoo
-class _Zeros:
-    """Stands in for the library generator while models are built only to be counted: the
-    initialisers receive zeros instead of random draws (VGG-19 has 144 million weights)."""
-
-    def _zeros(self, size, dtype=None):
-        return xp.zeros(() if size is None else size, dtype=dtype or backend.get_default_dtype())
-
-    def uniform(self, low=0.0, high=1.0, size=None):
-        return self._zeros(size)
-
-    def normal(self, loc=0.0, scale=1.0, size=None):
-        return self._zeros(size)
-
-    def standard_normal(self, size=None, dtype=None):
-        return self._zeros(size, dtype)
-
-    def random(self, size=None, dtype=None):
-        return self._zeros(size, dtype)
-
-
-@contextlib.contextmanager
-def _zero_initialisation():
-    saved = backend._rng
-    backend._rng = _Zeros()
-    try:
-        yield
-    finally:
-        backend._rng = saved
-
-
-def model_table():
-    """Every model of the zoo: ``[{"name", "parameters", "input_shape", "num_classes", "description"}]``,
-    each built with its default classes and channels (initialised with zeros, to be quick)."""
-    from ..models import list_models
-
-    rows = []
-    for info in list_models():
-        try:
-            with _zero_initialisation():
-                model = info.factory(num_classes=info.num_classes, in_channels=info.input_shape[0])
-        except AttributeError:  # an initialiser that draws in another way: build it for real
-            model = info.factory(num_classes=info.num_classes, in_channels=info.input_shape[0])
-        rows.append({"name": info.name, "parameters": model.num_parameters(), "input_shape": list(info.input_shape),
-                     "num_classes": info.num_classes, "description": info.description})
-        del model
-    return rows
-
-
 __all__ = ["DEFAULTS", "FILES", "FitSize", "Preprocess", "train_run", "evaluate_run", "predict_images", "read_image",
-           "load_run", "load_dataset", "model_table"]
+           "load_run", "load_dataset", "build_model"]
