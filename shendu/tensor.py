@@ -420,7 +420,7 @@ class Tensor:
                     "setitem: assigning a tensor that requires grad into another tensor would drop "
                     "its gradient (assignment is not recorded); build the result with shendu.where, "
                     "concatenate, stack or pad, or assign value.detach()")
-        self.data[_plain_key(key)] = value.data if isinstance(value, Tensor) else value
+        self.data[plain_key(key)] = value.data if isinstance(value, Tensor) else value
         autograd.bump_version(self)
 
     # ------------------------------------------------------------ methods
@@ -875,4 +875,4 @@ from . import autograd  # noqa: E402
 from . import ops  # noqa: E402  (ops-select: ops.scan.all/any for Tensor.all/any, names that shadow builtins)
 from .ops import *  # noqa: E402,F401,F403  (the operators above call these)
 from .ops import abs, max, min, pow, sum  # noqa: E402  (names that shadow builtins, on purpose)
-from .ops.indexing import _plain_key  # noqa: E402
+from .ops.indexing import plain_key  # noqa: E402

@@ -21,7 +21,8 @@ from ..functional import pooling as P
 from ..functional import recurrent as R
 from ..functional.dropout import Dropout as DropoutFn
 from ..functional.embedding import Embedding as EmbeddingFn
-from ..ops import _util, arithmetic, elementwise, indexing, join, linalg, reduction, shape, special
+from ..ops import arithmetic, elementwise, indexing, join, linalg, reduction, shape, special
+from ..ops._util import Cast, normalize_axes
 from .export import INT64_MAX, INT64_MIN, Dim
 
 #: Function class -> emitter(builder, node).
@@ -60,7 +61,7 @@ def _same(b, n):
     b.op(_SAME[type(n.fn)], n.inputs, n.output)
 
 
-@emits(_util.Cast)
+@emits(Cast)
 def _cast(b, n):
     b.op("Cast", n.inputs, n.output, to=b.tensor_type(n.tensor.dtype))
 
@@ -518,7 +519,7 @@ def _variance(b, n, output):
     if not ddof:
         return b.reduce("ReduceMean", b.op("Mul", [xc, xc]), axis, keepdims, output)
     dims = b.dims(t)
-    reduced = [dims[a] for a in _util.normalize_axes(axis, t.ndim)]
+    reduced = [dims[a] for a in normalize_axes(axis, t.ndim)]
     if any(isinstance(d, Dim) for d in reduced):
         n.fail("a variance with ddof over the batch axis is not supported (export with batch_axis=None)")
     count = math.prod(reduced)

@@ -21,7 +21,7 @@ def _is_advanced(key):
     return False
 
 
-def _plain_key(key):
+def plain_key(key):
     """Replace Tensors inside an index by their arrays."""
     if isinstance(key, Tensor):
         return key.data
@@ -67,7 +67,7 @@ def getitem(x, key):
     NumPy, (n_1, 2) in PyTorch). shendu follows PyTorch: such keys run as two
     indexing steps, the ints first.
     """
-    key = _plain_key(key)
+    key = plain_key(key)
     adv = _is_advanced(key)
     if adv and isinstance(key, list):
         key = get_array_module(x.data).asarray(key)
