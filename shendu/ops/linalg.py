@@ -21,11 +21,17 @@ class MatMul(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
+        if a.ndim > 2 and b.ndim == 2:  # (..., K) @ (K, N): one GEMM, not one per leading index
+            return backend.matmul(a.reshape(-1, a.shape[-1]), b).reshape(*a.shape[:-1], b.shape[1])
         return backend.matmul(a, b)
 
     def backward(self, g):
         ia, ib = self.inputs
         a, b = self.a, self.b
+        if a.ndim > 2 and b.ndim == 2:  # the folded product's gradients, again one GEMM each
+            a2, g2 = a.reshape(-1, a.shape[-1]), g.reshape(-1, g.shape[-1])
+            return (backend.matmul(g2, b.T).reshape(a.shape) if ia.requires_grad else None,
+                    backend.matmul(a2.T, g2) if ib.requires_grad else None)
         a1, b1 = a.ndim == 1, b.ndim == 1
         if a1 and b1:  # the dot product of two vectors: g is a scalar
             return (g * b if ia.requires_grad else None, g * a if ib.requires_grad else None)
@@ -67,7 +73,10 @@ class Linear(Function):
 
     def forward(self, x, w, b=None):
         self.x, self.w, self.has_bias = x, w, b is not None
-        y = backend.matmul(x, w.T)
+        if x.ndim > 2:  # one GEMM over all leading axes, not one per leading index (NumPy's stacked matmul)
+            y = backend.matmul(x.reshape(-1, x.shape[-1]), w.T).reshape(*x.shape[:-1], w.shape[0])
+        else:
+            y = backend.matmul(x, w.T)
         if b is not None:
             y += b
         return y
@@ -75,7 +84,9 @@ class Linear(Function):
     def backward(self, g):
         x, w = self.x, self.w
         ix, iw = self.inputs[0], self.inputs[1]
-        gx = backend.matmul(g, w) if ix.requires_grad else None
+        gx = None
+        if ix.requires_grad:
+            gx = backend.matmul(g.reshape(-1, g.shape[-1]), w).reshape(x.shape) if g.ndim > 2 else backend.matmul(g, w)
         gw = gb = None
         if iw.requires_grad:
             g2 = g.reshape(-1, g.shape[-1])
