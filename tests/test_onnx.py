@@ -481,3 +481,40 @@ def test_errors(tmp_path):
     with pytest.raises(ValueError, match=r"Dropout in layer '1' \(Noisy\)"):
         shendu.onnx.export(nn.Sequential(nn.Linear(4, 4), Noisy()), shendu.randn(2, 4), path)
     assert not path.exists()  # nothing written by a failed export
+
+
+# ---------------------------------------------------------------- attention and transformers
+def test_gpt_vit_and_transformer_export(tmp_path):
+    from shendu.models import GPT, ViT
+    gpt = GPT(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=16)
+    ids = shendu.randint(0, 11, (2, 8))
+    roundtrip(gpt, ids, tmp_path, more=[shendu.randint(0, 11, (3, 8))])
+    vit = ViT(image_size=28, patch_size=7, dim=16, depth=2, heads=2, mlp_dim=32)
+    x, more = batches(2, 1, 28, 28)
+    roundtrip(vit, x, tmp_path, more=more)
+    t = nn.Transformer(d_model=16, nhead=2, num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=32,
+                       batch_first=True)
+    mask = nn.Transformer.generate_square_subsequent_mask(5)
+
+    class Seq2Seq(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.t = t
+
+        def forward(self, src, tgt):
+            return self.t(src, tgt, tgt_mask=mask)
+
+    roundtrip(Seq2Seq(), (shendu.randn(2, 7, 16), shendu.randn(2, 5, 16)), tmp_path,
+              more=[(shendu.randn(3, 7, 16), shendu.randn(3, 5, 16))])
+    mha = nn.MultiheadAttention(16, 4, batch_first=True)
+
+    class SelfAttention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mha = mha
+
+        def forward(self, x):
+            return self.mha(x, x, x, need_weights=False)[0]
+
+    x, more = batches(2, 6, 16)
+    roundtrip(SelfAttention(), x, tmp_path, more=more)

@@ -15,6 +15,7 @@ import numbers
 
 from ..backend import xp
 from ..functional import activation as A
+from ..functional import attention as Att
 from ..functional import conv as C
 from ..functional import normalization as N
 from ..functional import pooling as P
@@ -320,6 +321,23 @@ def _layer_norm(b, n):
     k, t = n.options["k"], n.tensor
     scale, bias = _affine_inputs(b, n, t.shape[t.ndim - k:])
     b.op("LayerNormalization", [n.inputs[0], scale, bias], n.output, axis=-k, epsilon=float(n.options["eps"]))
+
+
+@emits(Att.ScaledDotProductAttention)
+def _attention(b, n):
+    """softmax(Q Kᵀ·scale + mask)·V written out: MatMul, Mul, Where (bool mask) or Add (float mask), Softmax,
+    MatMul. Unlike the shendu op, a query whose keys are all masked gives NaN here (ONNX's Softmax)."""
+    if n.options["drop"] is not None:
+        n.fail("attention dropout in training mode is random; export runs the model in eval mode")
+    q, k, v = n.inputs
+    nd, dtype = n.tensors[1].ndim, n.tensor.dtype
+    s = b.op("MatMul", [q, b.op("Transpose", [k], perm=[*range(nd - 2), nd - 1, nd - 2])])
+    s = b.op("Mul", [s, b.scalar(n.options["scale"], dtype)])
+    mask = n.options["mask"]
+    if mask is not None:
+        m = b.array_option(n, "mask", "the attention mask")
+        s = b.op("Where", [m, s, b.scalar(-math.inf, dtype)]) if mask.dtype == bool else b.op("Add", [s, m])
+    b.op("MatMul", [b.op("Softmax", [s], axis=-1), v], n.output)
 
 
 @emits(EmbeddingFn)
