@@ -203,3 +203,31 @@ def test_luong_dot_and_general_attention():
         nn.DotProductAttention(4, 6)
     with pytest.raises(ValueError, match="expected a bool mask"):
         dot(shendu.tensor(q), shendu.tensor(k), mask=shendu.ones(2, 4, dtype=shendu.bool))
+
+
+def test_transformer_classifier_ignores_padding_and_learns():
+    from shendu.models import TransformerClassifier
+    shendu.manual_seed(0)
+    model = TransformerClassifier(vocab_size=8, num_classes=2, max_len=12, d_model=16, nhead=2, num_layers=1,
+                                  dropout=0.0)
+    ids = np.array([[5, 7, 3, 0], [3, 2, 0, 0]])
+    longer = np.pad(ids, ((0, 0), (0, 3)))
+    model.eval()
+    np.testing.assert_allclose(model(shendu.tensor(ids)).numpy(), model(shendu.tensor(longer)).numpy(), atol=1e-6)
+    np.testing.assert_allclose(model(shendu.tensor(ids), lengths=[3, 2]).numpy(),
+                               model(shendu.tensor(ids)).numpy(), atol=1e-6)
+    rng = np.random.default_rng(0)                     # the class: does token 1 occur?
+    x = rng.integers(2, 8, (256, 10))
+    y = rng.integers(0, 2, 256)
+    x[y == 1, rng.integers(0, 10, int(y.sum()))] = 1
+    model.train()
+    opt = shendu.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(40):
+        loss = F.cross_entropy(model(shendu.tensor(x)), shendu.tensor(y))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    assert (model(shendu.tensor(x)).numpy().argmax(1) == y).mean() > 0.95
+    with pytest.raises(ValueError, match="integer dtype"):
+        model(shendu.randn(2, 3))
