@@ -2,13 +2,15 @@
 
     shendu train [MODEL] [--dataset D] [--epochs N] [--batch-size B] [--optimizer O] [--lr LR]
                  [--augment] [--out DIR] [--resume CKPT] [--seed S]
+    shendu train gpt --text FILE [--steps N] [--block-size T] [--batch-size B] [--lr LR] [--out DIR]
+    shendu generate CKPT [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K] [--seed S]
     shendu evaluate CKPT [--dataset D] [--split test|val|train]
     shendu predict CKPT IMAGE... [--top K] [--invert | --no-invert]
     shendu summary MODEL|CKPT
     shendu models
     shendu bench ...            (the benchmark suite, shendu.bench)
 
-The work is done by :mod:`shendu.training.run` (docs/cli.md). Wrong arguments, unknown
+The work is done by :mod:`shendu.training.run` and :mod:`shendu.training.text_run` (docs/cli.md). Wrong arguments, unknown
 models or datasets and unreadable files end with one line ``shendu: error: …`` on stderr and
 exit status 2; a training run that diverges ends with status 1. ``SHENDU_DEBUG=1`` shows the
 traceback of an unexpected error.
@@ -19,6 +21,7 @@ import argparse
 import json
 import os
 import sys
+import time
 
 USAGE_ERROR, RUN_ERROR = 2, 1
 
@@ -90,6 +93,20 @@ def build_parser():
     t.add_argument("--seed", type=int, help=f"random seed (default {DEFAULTS['seed']})")
     t.add_argument("--data-dir", metavar="DIR", help="where the mnist / fashion_mnist / cifar10 files are")
     t.add_argument("--quiet", action="store_true", help="print only the final line")
+    t.add_argument("--text", metavar="FILE", help="train MODEL gpt on this UTF-8 text file (a language model)")
+    t.add_argument("--steps", type=_positive_int, help="language model: training steps (default 2000)")
+    t.add_argument("--block-size", type=_positive_int, help="language model: context length (default 64)")
+    t.add_argument("--tokenizer", choices=("char", "byte"), default="char",
+                   help="language model: one id per character (default) or per UTF-8 byte")
+
+    g = sub.add_parser("generate", help="continue a prompt with a language-model checkpoint (shendu train gpt)",
+                       description="Sample text from the GPT of CKPT after PROMPT, printed as it is generated.")
+    g.add_argument("checkpoint", metavar="CKPT")
+    g.add_argument("--prompt", default="\n", help="the text to continue (default a newline)")
+    g.add_argument("--tokens", type=_positive_int, default=200, help="tokens to generate (default 200)")
+    g.add_argument("--temperature", type=_positive_float, default=1.0, help="softmax temperature (default 1.0)")
+    g.add_argument("--top-k", type=_positive_int, help="sample among the k most likely tokens only")
+    g.add_argument("--seed", type=int, help="random seed of the sampling")
 
     e = sub.add_parser("evaluate", help="loss and accuracy of a checkpoint on its test split",
                        description="Evaluate the model of CKPT on a split of its dataset, preprocessed as in training.")
@@ -137,6 +154,8 @@ def _version():
 
 # ------------------------------------------------------------------ commands
 def cmd_train(a):
+    if a.model == "gpt" or a.text is not None:
+        return cmd_train_text(a)
     from .training.run import train_run
 
     metrics = train_run(model=a.model, dataset=a.dataset, epochs=a.epochs, batch_size=a.batch_size,
@@ -149,6 +168,28 @@ def cmd_train(a):
           f"test loss {metrics['test_loss']:.4f}; {metrics['model']} on {metrics['dataset']}, "
           f"{metrics['epochs']} epoch{'s' if metrics['epochs'] != 1 else ''} in {metrics['seconds']:.1f} s; wrote "
           f"{', '.join(os.path.basename(f) for f in files.values())} to {out}", flush=True)
+    return 0
+
+
+def cmd_train_text(a):
+    if a.model not in (None, "gpt") or a.text is None:
+        raise _UsageError("shendu train: a language model is trained as `shendu train gpt --text FILE`")
+    from .training.text_run import train_text_run
+
+    out = a.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
+    m = train_text_run(a.text, steps=a.steps, batch_size=a.batch_size, block_size=a.block_size, lr=a.lr,
+                       tokenizer=a.tokenizer, out=out, seed=a.seed, verbose=0 if a.quiet else 1)
+    print(f"validation loss {m['val_loss']:.4f} nats/token; gpt ({m['parameters']:,} parameters), {m['steps']} steps "
+          f"in {m['seconds']:.1f} s ({m['ms_per_step']:.1f} ms/step); wrote {m['checkpoint']}", flush=True)
+    return 0
+
+
+def cmd_generate(a):
+    from .training.text_run import generate_text
+
+    generate_text(a.checkpoint, a.prompt, a.tokens, a.temperature, a.top_k, a.seed,
+                  stream=lambda piece: print(piece, end="", flush=True))
+    print(flush=True)
     return 0
 
 
@@ -235,8 +276,8 @@ def cmd_lr_find(args):
     return lr_finder.run(args)
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "summary": cmd_summary,
-            "models": cmd_models, "tune": cmd_tune, "lr-find": cmd_lr_find}
+COMMANDS = {"train": cmd_train, "generate": cmd_generate, "evaluate": cmd_evaluate, "predict": cmd_predict,
+            "summary": cmd_summary, "models": cmd_models, "tune": cmd_tune, "lr-find": cmd_lr_find}
 
 
 def main(argv=None):

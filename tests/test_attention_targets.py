@@ -33,7 +33,7 @@ def test_character_gpt_on_tiny_shakespeare(shared_data):
     text = shared_data / "text" / "tinyshakespeare.txt"
     if not text.exists():
         pytest.skip("../shared/data/text/tinyshakespeare.txt is not present")
-    val_loss, per_step, params, sample = _example("gpt_shakespeare").main(text, log_every=0)
+    val_loss, per_step, params, sample = _example("gpt_shakespeare").main(text, verbose=0)
     print(f"GPT on tiny shakespeare: {params:,} parameters, validation {val_loss:.4f} nats/char, "
           f"{per_step * 1e3:.1f} ms/step\n{sample}")
     assert params == 804_096 and val_loss <= 1.95
