@@ -43,8 +43,8 @@ class CausalSelfAttention(Module):
     def forward(self, x):
         N, T, E = x.shape
         h = self.n_head
-        qkv = self.c_attn(x).reshape(N, T, 3, h, E // h).permute(2, 0, 3, 1, 4)   # (3, N, h, T, d)
-        q, k, v = qkv[0], qkv[1], qkv[2]
+        q, k, v = (t.reshape(N, T, h, E // h).transpose(1, 2)        # (N, h, T, d) each
+                   for t in self.c_attn(x).split(E, dim=2))             # one Split node for the three
         if self.rotary is not None:
             q, k = self.rotary(q), self.rotary(k)
         y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=self.dropout if self.training else 0.0)
