@@ -144,3 +144,14 @@ def test_a_recurrent_layer_is_one_node_whose_outputs_are_the_sequence_and_the_fi
     sum(s.sum() for s in states).backward()
     sum(s.sum() for s in t_states).backward()
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_sort_and_topk_are_one_node_with_two_outputs():
+    x = shendu.tensor([[3.0, 1.0, 2.0, 1.0]], requires_grad=True)
+    values, indices = shendu.topk(x, 3)
+    assert type(values._ctx).__name__ == "SortAlong" and indices.dtype == np.int64 and not indices.requires_grad
+    assert values.tolist() == [[3.0, 2.0, 1.0]] and indices.tolist() == [[0, 2, 1]]
+    (values * shendu.tensor([[1.0, 10.0, 100.0]])).sum().backward()
+    assert x.grad.tolist() == [[1.0, 100.0, 10.0, 0.0]]   # the tied 1.0 at index 3 was not taken
+    s = shendu.sort(x, descending=True)
+    assert type(s.values._ctx).__name__ == "SortAlong" and s.indices.tolist() == [[0, 2, 1, 3]]

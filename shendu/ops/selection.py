@@ -363,19 +363,44 @@ def gather_along(input, indices, dim):
     return GetItem.apply(input, key=_coords(indices, dim), advanced=True)
 
 
+class SortAlong(Function):
+    """(values, indices) of the first ``k`` elements of x along ``axis`` in stable sorted order, one node.
+
+    Two outputs: the gradient of ``values`` goes back to the positions in ``indices`` (each element is
+    taken once, so the scatter is an assignment); ``indices`` is int64 and takes no gradient.
+    """
+
+    __slots__ = ("shape", "axis", "index")
+    saved_inputs = ()
+
+    def forward(self, x, axis, descending, k):
+        xp = get_array_module(x)
+        index = _stable_order(x, axis, descending)
+        if k != x.shape[axis]:
+            index = index[(slice(None),) * axis + (slice(0, k),)]
+        self.shape, self.axis, self.index = x.shape, axis, index
+        return xp.take_along_axis(x, index, axis=axis), index.astype(int64)
+
+    def backward(self, g, g_indices):
+        if g is None:
+            return None
+        gx = get_array_module(g).zeros(self.shape, dtype=g.dtype)
+        get_array_module(g).put_along_axis(gx, self.index, g, axis=self.axis)
+        return gx
+
+
 def sort(input, dim=-1, descending=False, stable=False, **kw):
     """(values, indices): ``input`` sorted along ``dim``, ascending unless ``descending``.
 
     The sort is always stable: equal values keep their order (PyTorch's ``stable=True``); NaN
-    sorts as the largest value. ``indices`` is int64 without gradient; ``values`` is the
-    input gathered at ``indices`` (its gradient scatters back).
+    sorts as the largest value. One node with two outputs (:class:`SortAlong`): ``indices`` is
+    int64 without gradient; the gradient of ``values`` scatters back to where they came from.
     """
     dim, _ = dim_keywords(dim, None, kw, "sort")
     dim = one_dim(dim, input.ndim, "sort")
     if input.ndim == 0:
         return sort_result(input, constant(get_array_module(input.data).zeros((), dtype=int64)))
-    idx = _stable_order(input.data, dim, descending).astype(int64)
-    return sort_result(gather_along(input, idx, dim), constant(idx))
+    return sort_result(*SortAlong.apply(input, axis=dim, descending=descending, k=input.shape[dim]))
 
 
 def argsort(input, dim=-1, descending=False, stable=False, **kw):
@@ -386,8 +411,8 @@ def argsort(input, dim=-1, descending=False, stable=False, **kw):
 def topk(input, k, dim=-1, largest=True, sorted=True):
     """(values, indices) of the ``k`` largest (or smallest) elements along ``dim``, in sorted order.
 
-    Equal values are taken in index order. ``values`` is differentiable (a gather of the input);
-    ``indices`` is int64.
+    Equal values are taken in index order. One :class:`SortAlong` node: ``values`` is
+    differentiable, ``indices`` is int64.
     """
     dim = one_dim(dim, input.ndim, "topk")
     n = input.shape[dim] if input.ndim else 1
@@ -395,9 +420,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
         raise RuntimeError(f"topk: k ({k}) must be between 0 and the size of dim {dim} ({n})")
     if input.ndim == 0:
         return topk_result(*sort(input))
-    idx = _stable_order(input.data, dim, largest)
-    idx = idx[(slice(None),) * dim + (slice(0, k),)].astype(int64)
-    return topk_result(gather_along(input, idx, dim), constant(idx))
+    return topk_result(*SortAlong.apply(input, axis=dim, descending=largest, k=k))
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
