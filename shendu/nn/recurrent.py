@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from .. import functional as F
+from ..checks import int_arg
 from ..tensor import Tensor, empty
 from . import init
 from .module import Module, Parameter
@@ -34,8 +35,7 @@ class RNNBase(Module):
         if mode not in _GATES:
             raise ValueError(f"{name}: unknown mode {mode!r}; expected one of {sorted(_GATES)}")
         for arg, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
-            if int(value) != value or value < 1:
-                raise ValueError(f"{name}: {arg} must be a positive integer, received {arg}={value!r}")
+            int_arg(name, arg, value)
         if not 0 <= dropout <= 1:
             raise ValueError(f"{name}: dropout must be a probability in [0, 1], received dropout={dropout}")
         self.mode = mode
