@@ -82,3 +82,21 @@ def test_a_wrong_doctest_output_fails(tmp_path):
     page.write_text("```python\nx = 1\n```\n```python\n>>> x + 1\n3\n```\n")
     with pytest.raises(pytest.fail.Exception, match="x \\+ 1"):
         run_page(page, {})
+
+
+def test_examples_write_their_outputs_under_runs_not_the_tracked_tree(tmp_path, monkeypatch):
+    """examples/xo_walkthrough.py used to overwrite docs/img/xo_feature_maps.png; its default is now ./runs/."""
+    import importlib.util
+
+    pytest.importorskip("matplotlib")
+    spec = importlib.util.spec_from_file_location("xo_walkthrough", ROOT / "examples" / "xo_walkthrough.py")
+    walkthrough = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(walkthrough)
+    monkeypatch.chdir(tmp_path)
+    before = (ROOT / "docs" / "img" / "xo_feature_maps.png").stat().st_mtime_ns
+    walkthrough.main(n_train=64, n_test=32, epochs=1, verbose=False)
+    assert (tmp_path / "runs" / "xo_walkthrough" / "xo_feature_maps.png").stat().st_size > 0
+    assert (ROOT / "docs" / "img" / "xo_feature_maps.png").stat().st_mtime_ns == before
+    for example in (ROOT / "examples").glob("*.py"):  # no example names a tracked directory as an output default
+        code = example.read_text()
+        assert '"docs"' not in code and "'docs'" not in code and '"docs/' not in code, example.name
