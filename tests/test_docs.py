@@ -10,6 +10,7 @@ The contract (docs/index.md repeats it for writers of pages):
 import doctest
 import pathlib
 import re
+import textwrap
 
 import pytest
 
@@ -18,7 +19,7 @@ import shendu
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md"))
 FRAGMENT = "<!-- fragment -->"
-FENCE = re.compile(r"^```python[ \t]*$")
+FENCE = re.compile(r"^[ \t]*```python[ \t]*$")  # indented fences (inside list items) count too
 
 
 def python_blocks(text):
@@ -31,12 +32,12 @@ def python_blocks(text):
             fragment = i > 0 and lines[i - 1].strip() == FRAGMENT
             i += 1
             body = []
-            while i < len(lines) and not lines[i].startswith("```"):
+            while i < len(lines) and not lines[i].lstrip().startswith("```"):
                 body.append(lines[i])
                 i += 1
             if i == len(lines):
                 raise ValueError(f"line {start + 1}: ```python block is never closed")
-            blocks.append((start + 1, "\n".join(body) + "\n", fragment))
+            blocks.append((start + 1, textwrap.dedent("\n".join(body)) + "\n", fragment))
         i += 1
     return blocks
 
