@@ -15,7 +15,7 @@ Both models read the sequence and regress the sum from their final hidden state
 batches (the learning rate cosine-annealed to 0), with the same hidden size, steps and batch size; the test MSE on a fixed set of sequences is
 recorded along the way. The curves and numbers are in docs/rnn.md.
 
-Run:  OMP_NUM_THREADS=1 python examples/adding_problem.py [--steps 5000] [--plot docs/img/adding_problem.png]
+Run:  OMP_NUM_THREADS=1 python examples/adding_problem.py [--steps 5000] [--plot runs/adding_problem.png]
 """
 import argparse
 import json

@@ -10,10 +10,11 @@ stroke width and noise. Five steps:
 3. training: mini-batches, cross-entropy loss, ``loss.backward()``, Adam steps;
 4. evaluation on images the network never saw;
 5. a look inside: what the four filters learned and where they fire
-   (docs/img/xo_feature_maps.png).
+   (runs/xo_walkthrough/xo_feature_maps.png, or ``--figure PATH``; docs/img holds a copy).
 
-Run:  python examples/xo_walkthrough.py   (a few seconds; writes the figure)
+Run:  python examples/xo_walkthrough.py [--figure PATH]   (a few seconds; writes the figure)
 """
+import argparse
 import pathlib
 
 import numpy as np
@@ -23,7 +24,7 @@ import shendu.functional as F
 from shendu import models, optim
 from shendu.data import DataLoader, TensorDataset, make_xo
 
-FIGURE = pathlib.Path(__file__).resolve().parent.parent / "docs" / "img" / "xo_feature_maps.png"
+FIGURE = pathlib.Path("runs") / "xo_walkthrough" / "xo_feature_maps.png"  # under the working directory, untracked
 
 
 def main(n_train=2000, n_test=500, epochs=3, batch_size=32, lr=0.01, seed=0, figure=FIGURE, verbose=True):
@@ -111,4 +112,6 @@ def plot_feature_maps(net, images, labels, path):
 
 
 if __name__ == "__main__":
-    main()
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--figure", default=FIGURE, help=f"where to write the feature maps (default {FIGURE})")
+    main(figure=p.parse_args().figure)

@@ -31,21 +31,23 @@ from __future__ import annotations
 import math
 
 from shendu.backend import get_array_module
+from shendu.checks import int_tuple
 
 from ._rng import generator
 
 
-def _pair(v, name):
-    if isinstance(v, (tuple, list)):
-        if len(v) != 2:
-            raise ValueError(f"{name}: expected an int or a pair (h, w), got {v!r}")
-        return int(v[0]), int(v[1])
-    return int(v), int(v)
+def _pair(v, name, arg="size", minimum=0):
+    """An int or a pair (h, w) of ints ≥ ``minimum`` as a pair."""
+    return int_tuple(name, arg, v, 2, minimum)
 
 
 def _check_batch(x, name):
     if x.ndim != 4:
         raise ValueError(f"{name}: expected a batch of 4 dimensions (N, C, H, W), got shape {tuple(x.shape)}")
+    n, c, h, w = x.shape
+    if w in (1, 3, 4) and c > w and h > w and c not in (1, 3, 4):  # (N, H, W, C): an image with C ≤ 4 channels
+        raise ValueError(f"{name}: expected channels-first images (N, C, H, W), got shape {tuple(x.shape)}, "
+                         f"which looks channels-last (N, H, W, C); use x.transpose(0, 3, 1, 2)")
 
 
 class Transform:
@@ -130,8 +132,8 @@ class RandomCrop(Transform):
 
     def __init__(self, size, padding=0, fill=0.0, seed=None):
         super().__init__(seed)
-        self.size = _pair(size, "RandomCrop")
-        self.padding = _pair(padding, "RandomCrop")
+        self.size = _pair(size, "RandomCrop", "size", minimum=1)
+        self.padding = _pair(padding, "RandomCrop", "padding", minimum=0)
         self.fill = fill
 
     def apply(self, x, rng):
@@ -167,7 +169,7 @@ class RandomShift(Transform):
 
     def __init__(self, max_shift, fill=0.0, seed=None):
         super().__init__(seed)
-        self.max_shift = _pair(max_shift, "RandomShift")
+        self.max_shift = _pair(max_shift, "RandomShift", "max_shift")
         self.fill = fill
 
     def apply(self, x, rng):

@@ -54,6 +54,10 @@ def embedding(input, weight, padding_idx=None):
     if weight.ndim != 2:
         raise ValueError(f"embedding: expected a weight of 2 dimensions (num_embeddings, embedding_dim), "
                          f"got shape {weight.shape}")
+    n = weight.shape[0]
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):  # a negative index would wrap silently
+        raise IndexError(f"embedding: index out of range: expected indices in [0, {n}) for a table of {n} rows, "
+                         f"got indices from {int(idx.min())} to {int(idx.max())}")
     if padding_idx is not None:
-        padding_idx %= weight.shape[0]
+        padding_idx %= n
     return Embedding.apply(weight, indices=idx, padding_idx=padding_idx)

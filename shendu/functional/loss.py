@@ -23,7 +23,8 @@ from ..autograd import Function
 from ..backend import get_array_module
 from ..ops import abs, clip, exp, log, relu, sum, where
 from ..tensor import Tensor
-from .activation import _sigmoid_array, log_softmax
+from ..ops.elementwise import sigmoid_array
+from .activation import log_softmax
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -207,6 +208,11 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     _check_reduction(reduction, "binary_cross_entropy")
     target = _as_target(target, input)
     _check_same_shape(input, target, "binary_cross_entropy", strict=True)
+    p = input.data
+    if p.size and not bool(((p >= 0) & (p <= 1)).all()):  # NaN fails both comparisons, as in PyTorch
+        raise ValueError(f"binary_cross_entropy: all elements of input should be between 0 and 1 (probabilities; "
+                         f"use binary_cross_entropy_with_logits on raw scores), got values in "
+                         f"[{float(p.min())}, {float(p.max())}]")
     loss = BinaryCrossEntropy.apply(input, target)
     if weight is not None:
         loss = loss * _as_target(weight, input)
@@ -236,7 +242,7 @@ class BinaryCrossEntropyWithLogits(Function):
         x, y, pw, sp = self.x, self.y, self.pw, self.sp
         gx = gy = gw = None
         if ins[0].requires_grad:
-            s = _sigmoid_array(x)
+            s = sigmoid_array(x)
             gx = g * (s - y) if pw is None else g * ((1 - y) - (1 + (pw - 1) * y) * (1 - s))
         if ins[1].requires_grad:
             gy = -g * x if pw is None else g * ((pw - 1) * sp - x)
@@ -391,7 +397,8 @@ class SoftmaxCrossEntropy(Function):
         return _classes_back(gx, self.shape)
 
 
-def _check_class_target(input, target, op):
+def _check_class_target(input, target, op, ignore_index):
+    """Class-index targets: the input's batch shape, integers, each in [0, C) or equal to ignore_index."""
     if input.ndim == 0:
         raise ValueError(f"{op}: expected input of shape (C,), (N, C) or (N, C, d1, ...), got a scalar")
     want = () if input.ndim == 1 else (input.shape[0],) + tuple(input.shape[2:])
@@ -401,6 +408,14 @@ def _check_class_target(input, target, op):
                          f"got {tuple(target.shape)}")
     if target.dtype.kind not in "iu":
         raise TypeError(f"{op}: class-index targets must be integers, got dtype {target.dtype}")
+    t = target.data
+    n_classes = input.shape[0 if input.ndim == 1 else 1]
+    bad = t[((t < 0) | (t >= n_classes)) & (t != ignore_index)]
+    if bad.size:
+        raise IndexError(f"{op}: class-index targets must be in [0, {n_classes}) for input with {n_classes} "
+                         f"classes (or equal ignore_index={ignore_index}), got {int(bad.min())}"
+                         + (f" and {int(bad.max())}" if bad.size > 1 and bad.max() != bad.min() else "")
+                         + f" ({bad.size} target(s) out of range)")
 
 
 def _weight_array(weight, input, op):
@@ -429,7 +444,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """
     _check_reduction(reduction, "nll_loss")
     target = target if isinstance(target, Tensor) else Tensor(target)
-    _check_class_target(input, target, "nll_loss")
+    _check_class_target(input, target, "nll_loss", ignore_index)
     w = _weight_array(weight, input, "nll_loss")
     return NegativeLogLikelihood.apply(input, target, weight=w, ignore_index=ignore_index, reduction=reduction)
 
@@ -465,7 +480,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     w = _weight_array(weight, input, "cross_entropy")
     if target.dtype.kind == "f":
         return _soft_cross_entropy(input, target, weight, reduction, label_smoothing)
-    _check_class_target(input, target, "cross_entropy")
+    _check_class_target(input, target, "cross_entropy", ignore_index)
     return SoftmaxCrossEntropy.apply(input, target, weight=w, ignore_index=ignore_index, reduction=reduction,
                                      label_smoothing=float(label_smoothing))
 

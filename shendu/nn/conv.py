@@ -13,6 +13,7 @@ import numbers
 from .. import functional as F
 from ..functional import conv as C
 from ..functional.pooling import pad2d
+from ..checks import int_arg, int_tuple
 from ..tensor import empty
 from . import init
 from .lazy import LazyLayer
@@ -33,6 +34,9 @@ class _ConvNd(Module):
                  padding_mode="zeros", output_padding=0):
         super().__init__()
         name, n = type(self).__name__, self._dims
+        in_channels, out_channels = int_arg(name, "in_channels", in_channels), int_arg(name, "out_channels", out_channels)
+        groups, kernel_size = int_arg(name, "groups", groups), int_tuple(name, "kernel_size", kernel_size, n)
+        stride, dilation = int_tuple(name, "stride", stride, n), int_tuple(name, "dilation", dilation, n)
         if groups < 1 or in_channels % groups or out_channels % groups:
             raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must both "
                              f"be divisible by groups ({groups})")
@@ -269,9 +273,9 @@ class Conv2D(LazyLayer):
                  activation=None, use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, in_channels=None):
         super().__init__()
-        self.filters, self.groups = int(filters), int(groups)
-        self.kernel_size, self.strides = _tuple(kernel_size, 2), _tuple(strides, 2)
-        self.dilation_rate = _tuple(dilation_rate, 2)
+        self.filters, self.groups = int_arg("Conv2D", "filters", filters), int_arg("Conv2D", "groups", groups)
+        self.kernel_size, self.strides = int_tuple("Conv2D", "kernel_size", kernel_size, 2), int_tuple("Conv2D", "strides", strides, 2)
+        self.dilation_rate = int_tuple("Conv2D", "dilation_rate", dilation_rate, 2)
         self.padding = padding
         C.conv_padding(padding, (1, 1), self.kernel_size, self.strides, self.dilation_rate, "Conv2D")  # validate
         if self.groups < 1 or self.filters % self.groups:

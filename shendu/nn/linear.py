@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+from ..checks import int_arg
 from ..ops.linalg import Linear as LinearFunction
 from ..tensor import empty
 from . import init
@@ -32,7 +33,8 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True):
         super().__init__()
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features = int_arg(type(self).__name__, "in_features", in_features)
+        self.out_features = int_arg(type(self).__name__, "out_features", out_features)
         self.weight = Parameter(empty(self.out_features, self.in_features))
         if bias:
             self.bias = Parameter(empty(self.out_features))
@@ -107,7 +109,7 @@ class Dense(LazyLayer, Linear):
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, input_dim=None):
         Module.__init__(self)
-        self.units = self.out_features = int(units)
+        self.units = self.out_features = int_arg(type(self).__name__, "units", units)
         self.in_features = None
         self._configure(activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
                         bias_regularizer)

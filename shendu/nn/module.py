@@ -65,6 +65,11 @@ class StateDictKeyError(KeyError):
     __str__ = Exception.__str__
 
 
+class StateDictError(StateDictKeyError, ValueError):
+    """Everything wrong with a state dict, in one error: missing and unexpected keys (a KeyError)
+    and mis-shaped values (a ValueError); either ``except`` catches it."""
+
+
 #: What :meth:`Module.load_state_dict` returns (PyTorch's field names).
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -497,9 +502,9 @@ class Module:
         """Copy values (shendu or torch tensors, or arrays) into the parameters and buffers.
 
         Every key and shape is checked before anything is copied, so a failed
-        load leaves the model unchanged. With ``strict=True`` a missing or
-        unexpected key is an error that names it; a shape mismatch is always an
-        error naming the key and both shapes.
+        load leaves the model unchanged. One :class:`StateDictError` lists every
+        problem at once, as PyTorch does: with ``strict=True`` the missing and the
+        unexpected keys; always (``strict=False`` too) each mis-shaped key with both shapes.
 
         Returns:
             ``IncompatibleKeys(missing_keys, unexpected_keys)``.
@@ -507,22 +512,23 @@ class Module:
         own = self._state_tensors()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
-        if strict and (missing or unexpected):
-            parts = []
-            if missing:
-                parts.append("missing keys: " + ", ".join(missing))
-            if unexpected:
-                parts.append("unexpected keys: " + ", ".join(unexpected))
-            raise StateDictKeyError(f"load_state_dict ({type(self).__name__}): " + "; ".join(parts))
+        problems = []
+        if strict and missing:
+            problems.append("missing keys: " + ", ".join(missing))
+        if strict and unexpected:
+            problems.append("unexpected keys: " + ", ".join(unexpected))
         arrays = {}
         for name, t in own.items():
             if name not in state_dict:
                 continue
             arr = _as_array(state_dict[name])
-            if tuple(arr.shape) != tuple(t.data.shape):
-                raise ValueError(f"load_state_dict ({type(self).__name__}): key {name!r} has shape "
-                                 f"{tuple(arr.shape)} in the state dict but {tuple(t.data.shape)} in the model")
+            if tuple(arr.shape) != tuple(t.data.shape):  # an error even when strict=False, as in PyTorch
+                problems.append(f"key {name!r} has shape {tuple(arr.shape)} in the state dict but "
+                                f"{tuple(t.data.shape)} in the model")
             arrays[name] = arr
+        if problems:
+            raise StateDictError(f"load_state_dict ({type(self).__name__}): {len(problems)} problem(s), nothing "
+                                 f"loaded:\n  " + "\n  ".join(problems))
         for name, arr in arrays.items():
             t = own[name]
             t.data = backend.to_device(arr, backend.device_of(t.data)).astype(t.data.dtype, copy=True)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 
 from .. import functional as F
-from ..tensor import empty
+from ..checks import int_arg
+from ..tensor import Tensor, empty
 from . import init
 from .module import Module, Parameter
 
@@ -34,8 +35,7 @@ class RNNBase(Module):
         if mode not in _GATES:
             raise ValueError(f"{name}: unknown mode {mode!r}; expected one of {sorted(_GATES)}")
         for arg, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
-            if int(value) != value or value < 1:
-                raise ValueError(f"{name}: {arg} must be a positive integer, received {arg}={value!r}")
+            int_arg(name, arg, value)
         if not 0 <= dropout <= 1:
             raise ValueError(f"{name}: dropout must be a probability in [0, 1], received dropout={dropout}")
         self.mode = mode
@@ -71,8 +71,10 @@ class RNNBase(Module):
     def forward(self, input, hx=None, lengths=None):
         """Run the stack over ``input``; see the class docstring for shapes.
 
-        ``lengths`` (N,) gives each sequence's valid length in a padded batch.
+        ``lengths`` (N,) gives each sequence's valid length in a padded batch, each in [1, L].
         """
+        if lengths is not None:
+            _check_lengths(type(self).__name__, lengths, input.shape[1 if self.batch_first and input.ndim == 3 else 0])
         w = self._flat_weights
         kw = dict(num_layers=self.num_layers, bidirectional=self.bidirectional, batch_first=self.batch_first,
                   dropout=self.dropout, training=self.training, lengths=lengths)
@@ -105,6 +107,17 @@ class RNNBase(Module):
         if self.bidirectional:
             s += ", bidirectional=True"
         return s
+
+
+def _check_lengths(name, lengths, steps):
+    """Refuse lengths outside [1, steps] as PyTorch's pack_padded_sequence does (they used to be clipped)."""
+    data = lengths.data if isinstance(lengths, Tensor) else lengths
+    values = data.tolist() if hasattr(data, "tolist") else list(data)
+    values = values if isinstance(values, list) else [values]
+    lo, hi = (min(values), max(values)) if values else (1, 1)
+    if lo < 1 or hi > steps:
+        raise ValueError(f"{name}: lengths must be in [1, {steps}] (the sequence has {steps} steps), "
+                         f"got lengths from {lo} to {hi}")
 
 
 _SHAPES = """

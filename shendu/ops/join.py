@@ -80,9 +80,10 @@ def _same_dtype(xs):
 def concatenate(tensors, axis=0, **kw):
     """Join tensors along an existing axis. Aliases: ``cat``, ``dim=``."""
     axis = kw.pop("dim", axis)
-    xs = _same_dtype(list(tensors))
+    xs = list(tensors)
     if not xs:
-        raise ValueError("concatenate: need at least one tensor")
+        raise ValueError("concatenate: need at least one tensor, got an empty sequence")
+    xs = _same_dtype(xs)
     axis = normalize_axes(axis, xs[0].data.ndim, "concatenate")[0]
     return Concatenate.apply(*xs, axis=axis)
 
@@ -93,9 +94,10 @@ cat = concatenate
 def stack(tensors, axis=0, **kw):
     """Join tensors along a new axis. Alias: ``dim=``."""
     axis = kw.pop("dim", axis)
-    xs = _same_dtype(list(tensors))
+    xs = list(tensors)
     if not xs:
-        raise ValueError("stack: need at least one tensor")
+        raise ValueError("stack: need at least one tensor, got an empty sequence")
+    xs = _same_dtype(xs)
     nd = xs[0].data.ndim + 1
     if not -nd <= axis < nd:
         raise IndexError(f"stack: axis {axis} is out of range for a result of {nd} dimensions")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import shutil
 import sys
 import time
 
@@ -73,12 +74,15 @@ class ProgressBar(Callback):
     """A per-batch progress bar with loss, metrics and ETA (``tqdm.auto``: terminal and notebooks).
 
     When output is not a terminal (a log file, CI) it prints one plain line per
-    epoch instead. ``verbose=0`` prints nothing.
+    epoch instead. ``verbose=0`` prints nothing. At the end of an epoch the bar gives
+    way to the epoch's summary line, wrapped at the terminal width (``ncols``, None: the
+    terminal's) so that the validation numbers are never cut off.
     """
 
-    def __init__(self, verbose=1, stream=None):
+    def __init__(self, verbose=1, stream=None, ncols=None):
         self.verbose = verbose
         self.stream = stream
+        self.ncols = ncols
         self.bar = None
 
     def _interactive(self):
@@ -100,7 +104,7 @@ class ProgressBar(Callback):
             return
         total = self.trainer.steps_per_epoch
         self.bar = tqdm(total=total, desc=f"epoch {epoch + 1}/{self.trainer.epochs}", unit="batch",
-                        leave=True, file=self.stream, dynamic_ncols=True)
+                        leave=False, file=self.stream, ncols=self.ncols, dynamic_ncols=self.ncols is None)
 
     def close(self):
         """Close the bar if one is open (fit calls this however training ends)."""
@@ -116,13 +120,24 @@ class ProgressBar(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.perf_counter() - self.start
+        line = f"epoch {epoch + 1}/{self.trainer.epochs}  {_format_logs(logs or {}, exclude=('seconds',))}  ({seconds:.1f}s)"
         if self.bar is not None:
-            self.bar.set_postfix_str(_format_logs(logs or {}, exclude=("seconds",)))
-            self.bar.close()
-            self.bar = None
+            width = self.ncols or self.bar.ncols or shutil.get_terminal_size().columns
+            self.close()
+            print("\n".join(_wrap(line, width)), file=self.stream or sys.stderr, flush=True)
         elif self.verbose:
-            print(f"epoch {epoch + 1}/{self.trainer.epochs}  {_format_logs(logs or {}, exclude=('seconds',))}  ({seconds:.1f}s)",
-                  file=self.stream or sys.stdout, flush=True)
+            print(line, file=self.stream or sys.stdout, flush=True)
+
+
+def _wrap(line, width):
+    """Split a summary line at its double spaces into lines of at most ``width`` characters."""
+    lines = []
+    for part in line.split("  "):
+        if lines and len(lines[-1]) + 2 + len(part) <= width:
+            lines[-1] += "  " + part
+        else:
+            lines.append(part if not lines else "    " + part)
+    return lines
 
 
 class EarlyStopping(Callback):
@@ -130,10 +145,14 @@ class EarlyStopping(Callback):
 
     ``mode`` is 'min', 'max' or 'auto' (max for accuracy-like names).
     ``restore_best_weights`` puts back the weights of the best epoch at the end.
+    When it stops, ``stop_reason`` says why (epoch, monitored value, best value and its epoch,
+    patience); ``verbose=1`` also prints it (to ``stream``, default stdout).
     """
 
-    def __init__(self, monitor="val_loss", patience=3, min_delta=0.0, mode="auto", restore_best_weights=False):
+    def __init__(self, monitor="val_loss", patience=3, min_delta=0.0, mode="auto", restore_best_weights=False,
+                 verbose=1, stream=None):
         self.monitor, self.patience, self.min_delta = monitor, patience, abs(min_delta)
+        self.verbose, self.stream = verbose, stream
         if mode == "auto":
             mode = "max" if any(s in monitor for s in ("acc", "f1", "precision", "recall")) else "min"
         if mode not in ("min", "max"):
@@ -141,9 +160,11 @@ class EarlyStopping(Callback):
         self.mode = mode
         self.restore_best_weights = restore_best_weights
         self.stopped_epoch = None
+        self.stop_reason = None
 
     def on_train_begin(self, logs=None):
         self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_epoch = None
         self.wait = 0
         self.best_state = None
 
@@ -158,7 +179,7 @@ class EarlyStopping(Callback):
             raise KeyError(f"EarlyStopping: monitored value {self.monitor!r} is not in the logs "
                            f"(available: {sorted(logs or {})}); pass validation data for val_* names")
         if self._improved(value):
-            self.best, self.wait = value, 0
+            self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
                 self.best_state = {k: v.data.copy() for k, v in self.model.state_dict().items()}
         else:
@@ -166,6 +187,12 @@ class EarlyStopping(Callback):
             if self.wait >= self.patience:
                 self.stopped_epoch = epoch
                 self.trainer.stop_training = True
+                best = "none yet" if self.best_epoch is None else f"{self.best:.4g} at epoch {self.best_epoch + 1}"
+                self.stop_reason = (f"EarlyStopping: stopped after epoch {epoch + 1}: {self.monitor} {value:.4g} has not "
+                                    f"improved ({self.mode}, min_delta {self.min_delta:g}) on the best {best} "
+                                    f"for {self.wait} epoch(s) (patience {self.patience})")
+                if self.verbose:
+                    print(self.stop_reason, file=self.stream or sys.stdout, flush=True)
 
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_state is not None:
@@ -205,7 +232,11 @@ class ModelCheckpoint(Callback):
         if self.save_last:
             self.trainer.save_checkpoint(self.last_path, epoch=epoch + 1, logs=logs, extra=extra)
         value = logs.get(self.monitor)
-        if self.save_best and value is not None:
+        if self.save_best and value is None:
+            raise KeyError(f"ModelCheckpoint: monitored value {self.monitor!r} is not in the logs "
+                           f"(available: {sorted(logs)}); pass validation data for val_* names, "
+                           f"or save_best=False")
+        if self.save_best:
             better = self.best is None or (value < self.best if self.mode == "min" else value > self.best)
             if better:
                 self.best = value

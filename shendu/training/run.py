@@ -38,6 +38,7 @@ from .. import backend
 from ..backend import get_array_module, xp
 from ..data import DataLoader, DatasetSplits, Normalize, RandomAffine, RandomCrop, RandomHorizontalFlip, Transform
 from ..data import datasets
+from ..data.images import read_image
 from ..nn.config import from_config
 from ..tensor import Tensor
 from . import callbacks as cb
@@ -411,36 +412,6 @@ def evaluate_run(checkpoint, dataset=None, split="test", batch_size=256, data_di
             "model": info.get("model", type(model).__name__)}
 
 
-def read_image(path, image_shape, invert=None):
-    """An image file (PNG, JPEG, anything Pillow reads) as the dataset's images are: an array
-    ``(C, H, W)`` in [0, 1] with ``image_shape = (C, H, W)``.
-
-    Converted to grey (C = 1) or RGB (C = 3) and resized to H×W (area averaging when
-    shrinking, as the 8×8 digits were made by counting pixels of 4×4 blocks; bilinear when
-    enlarging). The grey datasets draw bright ink on black; a photo or a drawing is
-    usually dark ink on white, so grey images are inverted (x → 1 − x) when ``invert`` is
-    True, or when it is None (auto) and the mean of the image's border pixels is above 0.5.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    c, h, w = image_shape
-    try:
-        with Image.open(path) as img:
-            img = img.convert("L" if c == 1 else "RGB")
-            if invert is None:  # judged on the full-size image, whose border is background
-                full = xp.asarray(img, dtype=xp.float32)
-                invert = c == 1 and bool(
-                    xp.concatenate([full[0], full[-1], full[:, 0], full[:, -1]]).mean() > 127.5)
-            if (img.width, img.height) != (w, h):
-                shrink = img.width >= w and img.height >= h
-                img = img.resize((w, h), Image.Resampling.BOX if shrink else Image.Resampling.BILINEAR)
-            arr = xp.asarray(img, dtype=xp.float32) * xp.float32(1 / 255)
-    except UnidentifiedImageError:
-        raise ValueError(f"predict: {path} is not an image that Pillow can read") from None
-    arr = arr[None] if c == 1 else arr.transpose(2, 0, 1)
-    return 1 - arr if invert else arr
-
-
 def predict_images(checkpoint, paths, top=3, invert=None):
     """Classify image files with a checkpoint's model, preprocessed as in training.
 
@@ -453,7 +424,7 @@ def predict_images(checkpoint, paths, top=3, invert=None):
     pre = _preprocess_of(info, checkpoint)
     if not paths:
         raise ValueError("predict: no image files given")
-    x = xp.stack([read_image(p, pre.image_shape, invert) for p in paths])
+    x = xp.stack([read_image(p, pre.image_shape, invert, dataset=info.get("dataset")) for p in paths])
     probs = softmax(Tensor._wrap(xp.asarray(model.predict(pre(x))), False, None), dim=1).numpy()
     classes = info.get("classes") or [str(i) for i in range(probs.shape[1])]
     k = max(1, min(int(top), probs.shape[1]))
