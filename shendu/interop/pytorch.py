@@ -116,8 +116,8 @@ def load_torch_state_dict(model, state_dict, strict=True):
     _check_built(model, "load_torch_state_dict", arrays)
     try:
         return model.load_state_dict(arrays, strict=strict)
-    except StateDictKeyError as exc:
-        raise StateDictKeyError(f"load_torch_state_dict: {exc}") from None
+    except StateDictKeyError as exc:  # the same class (a StateDictError is a KeyError and a ValueError)
+        raise type(exc)(f"load_torch_state_dict: {exc}") from None
     except ValueError as exc:
         raise ValueError(f"load_torch_state_dict: {exc}") from None
 
