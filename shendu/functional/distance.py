@@ -2,59 +2,18 @@
 
     ‖v‖_p = (Σ |v_i|^p)^(1/p)   (p = ∞: max |v_i|)
 
-:class:`VectorNorm` is the one differentiable primitive; its gradient is
-d‖v‖_p / dv_i = sign(v_i)·|v_i|^(p−1) / ‖v‖_p^(p−1), taken as 0 where ‖v‖_p = 0
+:func:`shendu.linalg.vector_norm` (``shendu/ops/norm.py``) is the one differentiable primitive; its
+gradient is d‖v‖_p / dv_i = sign(v_i)·|v_i|^(p−1) / ‖v‖_p^(p−1), taken as 0 where ‖v‖_p = 0
 (PyTorch's subgradient, so that a zero vector gives no NaN); for p = ∞ it goes
 to the entries of largest magnitude, shared equally among ties.
 ``cosine_similarity`` lives with the losses (:mod:`shendu.functional.loss`).
 """
 from __future__ import annotations
 
-import math
 import numbers
 
-from ..autograd import Function
-from ..backend import get_array_module
 from ..ops import clamp
-
-
-class VectorNorm(Function):
-    """y = ‖x‖_p along ``axis``;  dy/dx = sign(x)·|x|^(p−1) / y^(p−1) (0 where y = 0)."""
-
-    __slots__ = ("x", "y", "p", "axis")
-
-    def forward(self, x, p, axis, keepdims):
-        xp = get_array_module(x)
-        a = xp.abs(x)
-        if p == math.inf:
-            y = a.max(axis=axis, keepdims=True)
-        elif p == 0:
-            y = (a != 0).sum(axis=axis, keepdims=True).astype(x.dtype)
-        elif p == 1:
-            y = a.sum(axis=axis, keepdims=True)
-        elif p == 2:
-            y = xp.sqrt((x * x).sum(axis=axis, keepdims=True))
-        else:
-            y = (a ** p).sum(axis=axis, keepdims=True) ** (1 / p)
-        self.x, self.y, self.p, self.axis = x, y, p, axis
-        return y if keepdims else y.squeeze(axis)
-
-    def backward(self, g):
-        xp = get_array_module(g)
-        x, y, p = self.x, self.y, self.p
-        g = g.reshape(y.shape)
-        if p == 0:
-            return xp.zeros_like(x)
-        if p == math.inf:
-            top = (xp.abs(x) == y) & (y > 0)
-            share = top / xp.maximum(top.sum(axis=self.axis, keepdims=True), 1)
-            return g * xp.sign(x) * share
-        if p == 1:
-            return g * xp.sign(x)
-        safe = xp.where(y == 0, 1, y)
-        if p == 2:
-            return xp.where(y == 0, 0, g * x / safe)
-        return xp.where(y == 0, 0, g * xp.sign(x) * xp.abs(x) ** (p - 1) / safe ** (p - 1))
+from ..ops.norm import vector_norm
 
 
 def _norm(x, p, dim, keepdim, op):
@@ -63,7 +22,7 @@ def _norm(x, p, dim, keepdim, op):
     nd = max(x.ndim, 1)
     if not -nd <= dim < nd:
         raise IndexError(f"{op}: dim {dim} is out of range for a tensor of {x.ndim} dimensions (shape {x.shape})")
-    return VectorNorm.apply(x, p=float(p), axis=dim % nd if x.ndim else None, keepdims=keepdim)
+    return vector_norm(x, ord=float(p), dim=dim % nd if x.ndim else None, keepdim=keepdim)
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12):
