@@ -156,6 +156,7 @@ class Trainer:
         self.epochs = self.steps_per_epoch = self.global_step = 0
         self.epoch = self.step = 0
         self.nan_guard, self.last_finite = True, None
+        self.distributed = None  # a shendu.distributed.DistributedFit during fit(distributed=True)
         self._warn_softmax()
 
     @property
@@ -257,6 +258,8 @@ class Trainer:
         out = self.model(x)
         loss = self.compute_loss(out, y)
         loss.backward()
+        if self.distributed is not None:  # average the gradients over the ranks
+            self.distributed.sync_gradients()
         value = loss.item()
         if self.nan_guard:
             self._check_finite(value, x)
@@ -350,7 +353,7 @@ class Trainer:
     # ------------------------------------------------------------ fit
     def fit(self, x=None, y=None, epochs=1, batch_size=32, validation_data=None, validation_split=0.0,
             callbacks=None, shuffle=True, verbose="auto", initial_epoch=0, seed=None, nan_guard=True,
-            transform=None, resume=None, stream=None):
+            transform=None, resume=None, stream=None, distributed=False):
         """Train the model; returns a :class:`~shendu.training.callbacks.History`.
 
         Args:
@@ -366,6 +369,8 @@ class Trainer:
             nan_guard: stop at the first non-finite loss or gradient, naming the layer (default True).
             transform: a batch transform (augmentation) applied to training inputs.
             resume: a checkpoint path to continue from (model, every optimizer and schedule, epoch, RNG).
+            distributed: data-parallel training over the ranks of ``mpirun`` (``batch_size`` per rank;
+                see :class:`shendu.distributed.DistributedFit` and docs/distributed.md).
         """
         check_batch_size(batch_size)
         model = self.model
@@ -380,6 +385,12 @@ class Trainer:
                 raise ValueError(f"fit: validation_split={validation_split} leaves no training or validation data")
             x, y, validation_data = xa[:-n_val], ya[:-n_val], (xa[-n_val:], ya[-n_val:])
         train = make_batches(x, y, batch_size, shuffle, seed, transform)
+        dist = None
+        if distributed:
+            from ..distributed.fit import DistributedFit
+            dist = DistributedFit(self)
+            train = dist.shard(train)
+            verbose = verbose if dist.main else 0
         val = make_batches(validation_data, None, batch_size, False, seed, what="validation_data") \
             if validation_data is not None else None
         self.epochs, self.steps_per_epoch, self.stop_training = epochs, len(train), False
@@ -392,6 +403,9 @@ class Trainer:
                 loader.dtype = model_dtype(model)
         if resume is not None:
             initial_epoch = self.load_checkpoint(resume)["epoch"]
+        if dist is not None:
+            dist.start()
+            self.distributed = dist
         history = cb.History()
         cbs = [cb.LearningRateScheduler(self.schedulers[name], per="batch") for name in self.scheduled]
         cbs += list(callbacks or [])
@@ -400,6 +414,8 @@ class Trainer:
         if verbose and not any(isinstance(c, cb.ProgressBar) for c in cbs):
             cbs.append(cb.ProgressBar(verbose=verbose, stream=stream))
         cbs.append(history)  # last, so it records what the other callbacks added to the logs (e.g. lr)
+        if dist is not None:
+            cbs = dist.callbacks(cbs)
         for c in cbs:
             c.set_trainer(self)
         if verbose:
@@ -439,16 +455,25 @@ class Trainer:
                     logs = {**{k: s / count for k, s in sums.items()}, **self._metric_results()}
                     for c in cbs:
                         c.on_batch_end(step, logs)
-                logs = dict(logs)
+                logs = dict(logs) if dist is None else dist.reduce_logs(logs)
                 logs["seconds"] = time.perf_counter() - start
                 if val is not None:
                     for k, v in self.run_evaluation(val).items():
                         logs["val_" + k] = v
                 for c in cbs:
                     c.on_epoch_end(epoch, logs)
+                if dist is not None:
+                    self.stop_training = dist.agree_stop(self.stop_training)
                 if self.stop_training:
                     break
+        except BaseException as exc:
+            if dist is not None:  # the other ranks stop at their next collective, naming this one
+                dist.fail(exc)
+            raise
         finally:  # an exception (a pruned trial, the NaN guard) must not leave a progress bar open
+            if dist is not None:
+                dist.close()
+                self.distributed = None
             for c in cbs:
                 if isinstance(c, cb.ProgressBar):
                     c.close()
