@@ -101,6 +101,9 @@ def convert_sync_batchnorm(model):
     def convert(bn):
         new = SyncBatchNorm(bn.num_features, eps=bn.eps, momentum=bn.momentum, affine=bn.affine,
                             track_running_stats=bn.track_running_stats)
+        dtype = next((t.dtype for t in [*bn.parameters(), *bn.buffers()] if t.data.dtype.kind == "f"), None)
+        if dtype is not None:  # keep a float64 model float64
+            new.to(dtype=dtype)
         new.load_state_dict(bn.state_dict())
         new.train(bn.training)
         return new
