@@ -101,6 +101,13 @@ class DistributedDataParallel(Module):
         """The buckets: lists of parameter shapes, in the order they are sent."""
         return [[tuple(p.shape) for p in b.params] for b in self._ddp.buckets]
 
+    @property
+    def stats(self):
+        """Counts so far: ``steps``, ``buckets`` (per step), ``launched_in_backward`` (buckets that left
+        from a backward hook, before backward ended) and ``resent`` (gradient changed after leaving)."""
+        r = self._ddp
+        return {"steps": r.steps, "buckets": len(r.buckets), "launched_in_backward": r.early, "resent": r.late}
+
     def remove_hooks(self):
         """Unregister the backward hooks (the model trains alone again)."""
         self._ddp.remove()
@@ -129,7 +136,7 @@ class GradientReducer:
             self.buckets.append(_Bucket(len(self.buckets), current))
         self.bucket_of = {id(p): b for b in self.buckets for p in b.params}
         self.handles, self.owner_calls, self.fired, self.ready = [], {}, {}, set()
-        self.next, self.steps, self.late = 0, 0, 0
+        self.next, self.steps, self.late, self.early = 0, 0, 0, 0
         self.active = world_size() > 1
         if self.active:
             for mod in model.modules():
@@ -168,6 +175,7 @@ class GradientReducer:
         while self.next < len(self.buckets) and all(id(p) in self.ready for p in self.buckets[self.next].params):
             self.buckets[self.next].launch(self.steps)
             self.next += 1
+            self.early += 1
 
     def sync(self):
         """Launch the buckets not yet sent, wait for all, and store the mean gradients."""
