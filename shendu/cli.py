@@ -93,6 +93,9 @@ def build_parser():
     t.add_argument("--seed", type=int, help=f"random seed (default {DEFAULTS['seed']})")
     t.add_argument("--data-dir", metavar="DIR", help="where the mnist / fashion_mnist / cifar10 files are")
     t.add_argument("--quiet", action="store_true", help="print only the final line")
+    t.add_argument("--distributed", action="store_true",
+                   help="data-parallel over the ranks of `mpirun -n N shendu train … --distributed` (batch size per "
+                        "rank; docs/distributed.md)")
     t.add_argument("--text", metavar="FILE", help="train MODEL gpt on this UTF-8 text file (a language model)")
     t.add_argument("--steps", type=_positive_int, help="language model: training steps (default 2000)")
     t.add_argument("--block-size", type=_positive_int, help="language model: context length (default 64)")
@@ -158,9 +161,19 @@ def cmd_train(a):
         return cmd_train_text(a)
     from .training.run import train_run
 
+    if a.distributed:
+        from .distributed.launch import launch_hint, require_launcher
+
+        try:
+            require_launcher(f"shendu train {a.model or 'MODEL'} --distributed")
+        except ValueError:
+            raise _UsageError(launch_hint(f"shendu train {a.model or 'MODEL'} --distributed")) from None
     metrics = train_run(model=a.model, dataset=a.dataset, epochs=a.epochs, batch_size=a.batch_size,
                         optimizer=a.optimizer, lr=a.lr, augment=a.augment, out=a.out, resume=a.resume, seed=a.seed,
-                        val=a.val, schedule=a.schedule, data_dir=a.data_dir, verbose=0 if a.quiet else 1)
+                        val=a.val, schedule=a.schedule, data_dir=a.data_dir, verbose=0 if a.quiet else 1,
+                        **({"distributed": True} if a.distributed else {}))
+    if metrics is None:  # a rank other than 0 of a distributed run: rank 0 reports
+        return 0
     files = metrics["files"]
     out = os.path.dirname(files["checkpoint"])
     correct = round(metrics["test_accuracy"] * metrics["test_samples"])

@@ -236,7 +236,7 @@ def _check_run_args(epochs, batch_size, lr, val, schedule):
 # ------------------------------------------------------------------ train
 def train_run(model=None, dataset=None, epochs=None, batch_size=None, optimizer=None, lr=None, augment=None,
               out=None, resume=None, seed=None, val=None, schedule=None, data_dir=None, verbose=1, stream=None,
-              plot=True):
+              plot=True, distributed=False):
     """Train a zoo model on a dataset and write the run's three files; the job of ``shendu train``.
 
     The training images are split (stratified, seeded) into training and validation parts;
@@ -264,6 +264,8 @@ def train_run(model=None, dataset=None, epochs=None, batch_size=None, optimizer=
         verbose: 0 silent, 1 progress bar in a terminal (one line per epoch otherwise), 2 lines.
         stream: where progress goes (default stdout / stderr).
         plot: write ``curves.png`` (with matplotlib; without it, a warning and no PNG).
+        distributed: data-parallel training over the ranks of ``mpirun`` (``fit(distributed=True)``,
+            batch_size per rank); rank 0 writes the files and returns the metrics, the others None.
 
     Returns:
         The metrics written to ``metrics.json``: ``test_accuracy`` (a fraction), ``test_loss``,
@@ -319,7 +321,11 @@ def train_run(model=None, dataset=None, epochs=None, batch_size=None, optimizer=
     validation = _loader(data.x_val, data.y_val, pre) if data.val is not None else None
     net.fit(data.x_train, data.y_train, epochs=epochs, batch_size=run["batch_size"], validation_data=validation,
             callbacks=callbacks, seed=run["seed"], transform=pre.train_transform(run["augment"]), resume=resume,
-            verbose=verbose, stream=stream)
+            verbose=verbose, stream=stream, distributed=distributed)
+    if distributed:
+        from ..distributed import is_main
+        if not is_main():  # rank 0 evaluates and writes the run's files
+            return None
 
     test = net.evaluate(_loader(data.x_test, data.y_test, pre))
     paths = {k: os.path.join(out, f) for k, f in FILES.items()}
