@@ -33,7 +33,24 @@ def add_arguments(parser):
     parser.add_argument("--data-dir", metavar="DIR", help="where the mnist / fashion_mnist / cifar10 files are")
     parser.add_argument("--no-default", action="store_true", help="do not run the default configuration to compare")
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
+    parser.add_argument("--workers", type=int, metavar="N", help="create the study, run N worker processes on it "
+                        "(each its own sampler seed), then train and test the best configuration once")
+    parser.add_argument("--worker", action="store_true", help="only run trials of an existing study until it has "
+                        "--trials (one of several workers, on any machine); no final training")
+    parser.add_argument("--create-study", action="store_true",
+                        help="only create the study (once, before workers on several machines start)")
+    parser.add_argument("--heartbeat", type=int, default=20, metavar="SECONDS",
+                        help="a running trial's heartbeat; silent for 3 of them, it is failed and retried (default 20)")
     return parser
+
+
+def _options(args):
+    """The keyword arguments of :func:`tune_model` that every worker of a study shares."""
+    return dict(model=args.model, dataset=args.dataset, n_trials=args.trials, sampler=args.sampler,
+                space=_read_space(args.space), epochs=args.epochs, storage=args.storage, study_name=args.study,
+                out=args.out, seed=args.seed, sampler_seed=args.sampler_seed, pruner=args.pruner,
+                timeout=args.timeout, data_dir=args.data_dir, verbose=0 if args.quiet else 1,
+                heartbeat=args.heartbeat)
 
 
 def _read_space(text):
@@ -51,11 +68,22 @@ def _read_space(text):
 def run(args):
     """Run ``shendu tune`` with parsed ``args``; prints the trials, the best and the default
     configurations, and the files written. Returns the exit status."""
+    if getattr(args, "workers", None) is not None:
+        from .parallel import run_workers
+
+        run_workers(args, _options(args))
+    if getattr(args, "worker", False) or getattr(args, "create_study", False):
+        r = tune_model(**_options(args), worker=args.worker, create_only=args.create_study)
+        print(f"tune: study {r['study']!r} in {r['storage']}: "
+              + ("created" if r["created"] else f"this worker ran trials {r['new_trials']}; "
+                 f"{r['finished']} finished in all"), flush=True)
+        return 0
     r = tune_model(model=args.model, dataset=args.dataset, n_trials=args.trials, sampler=args.sampler,
                    space=_read_space(args.space), epochs=args.epochs, storage=args.storage, study_name=args.study,
                    out=args.out, seed=args.seed, sampler_seed=args.sampler_seed, pruner=args.pruner,
                    timeout=args.timeout,
-                   compare_default=not args.no_default, data_dir=args.data_dir, verbose=0 if args.quiet else 1)
+                   compare_default=not args.no_default, data_dir=args.data_dir, verbose=0 if args.quiet else 1,
+                   heartbeat=getattr(args, "heartbeat", 20))
     m = r["metric"]
     print(r["table"])
     b, d = r["best"], r["default"]

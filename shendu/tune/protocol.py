@@ -75,7 +75,7 @@ def train_config(builder, x, y, pre, config, epochs, seed, validation=None, call
 def tune_model(model="lenet5", dataset="digits", n_trials=20, sampler="tpe", space=None, epochs=None,
                storage=None, study_name=None, out=None, seed=0, sampler_seed=None, val=None, pruner="median",
                metric="val_accuracy", timeout=None, compare_default=True, data_dir=None, verbose=1, stream=None,
-               plot=True):
+               plot=True, worker=False, create_only=False, heartbeat=20):
     """Search the training hyperparameters of a zoo model on a dataset; the job of ``shendu tune``.
 
     The protocol is in the module docstring. Each trial trains with ``epochs`` epochs (default 20, as
@@ -104,6 +104,11 @@ def tune_model(model="lenet5", dataset="digits", n_trials=20, sampler="tpe", spa
         timeout: stop starting trials after this many seconds.
         compare_default: also run the default configuration through the protocol (default True).
         verbose: 1 prints one line per trial; stream: where (default stdout). plot: write the PNGs.
+        worker, create_only, heartbeat: several processes on one study (``shendu tune --workers N``,
+            docs/distributed.md): ``create_only`` creates the study and returns ``{"study", "storage",
+            "created"}``; a ``worker`` runs trials until the study has ``n_trials`` and returns
+            ``{"study", "storage", "new_trials", "finished"}`` without the final training and test,
+            which a plain call (no trial left to run) then does once. ``heartbeat``: seconds.
 
     Returns:
         The contents of ``results.json``: ``best`` (trial, params, the validation value, test_accuracy,
@@ -143,7 +148,11 @@ def tune_model(model="lenet5", dataset="digits", n_trials=20, sampler="tpe", spa
     result = search(objective, space, n_trials, sampler=sampler, pruner=pruner, warmup_steps=max(1, epochs // 4),
                     storage=storage, study_name=study_name, direction=direction, metric=metric,
                     seed=seed if sampler_seed is None else sampler_seed,
-                    timeout=timeout, settings=settings, verbose=verbose, stream=stream)
+                    timeout=timeout, settings=settings, verbose=verbose, stream=stream, worker=worker,
+                    create_only=create_only, heartbeat=heartbeat)
+    if create_only or worker:
+        return {"study": study_name, "storage": safe_url(storage), "created": create_only,
+                "new_trials": result.new_trials, "finished": finished_count(result.study)}
 
     full_pre = Preprocess.for_images(splits.x_train, builder.input_hw)
 

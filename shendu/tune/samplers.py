@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import time
 import warnings
@@ -51,11 +52,13 @@ def make_pruner(name, warmup_steps=0):
     raise ValueError(f"tune: unknown pruner {name!r}; expected one of {', '.join(PRUNERS)} or an Optuna pruner")
 
 
-def open_storage(storage):
+def open_storage(storage, heartbeat=20, retry=False):
     """An Optuna storage from a URL: ``sqlite:///path.db`` (a file; its directory is created),
-    ``postgresql://user:password@host/db`` (or any SQLAlchemy URL), or ``':memory:'`` (None: in memory,
-    lost at exit). A database storage keeps a heartbeat for every running trial, so that a trial
-    whose process died is marked FAIL once it has been silent for a minute."""
+    ``postgresql://user:password@host/db`` (or any SQLAlchemy URL; ``postgresql://`` uses psycopg 3
+    when psycopg2 is not installed), or ``':memory:'`` (None: in memory, lost at exit). A database
+    storage keeps a heartbeat for every running trial, recorded every ``heartbeat`` seconds (default
+    20), so that a trial whose process died is marked FAIL once it has been silent for three
+    heartbeats; ``retry``: such a trial's parameters are then queued to run again (up to twice)."""
     optuna = optuna_module()
     if not isinstance(storage, str):
         return storage
@@ -72,7 +75,11 @@ def open_storage(storage):
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # "experimental" heartbeats
-                    return optuna.storages.RDBStorage(storage, heartbeat_interval=20, grace_period=60)
+                    from .workers import retry_callback
+
+                    return optuna.storages.RDBStorage(_driver(storage), heartbeat_interval=int(heartbeat),
+                                                      grace_period=3 * int(heartbeat),
+                                                      **(retry_callback() if retry else {}))
             except (IntegrityError, ProgrammingError):  # workers started together all create the tables: wait
                 if attempt == 2:
                     raise
@@ -81,6 +88,15 @@ def open_storage(storage):
         raise ImportError(f"tune: the storage {safe_url(storage)} needs a database driver that is not installed "
                           f"({exc}); for PostgreSQL: pip install 'psycopg[binary]' (URLs postgresql:// and "
                           f"postgresql+psycopg://) or psycopg2-binary (postgresql+psycopg2://)") from exc
+
+
+def _driver(url):
+    """``postgresql://`` means psycopg2 to SQLAlchemy; with only psycopg 3 installed, use it."""
+    scheme, _, rest = url.partition("://")
+    if scheme in ("postgresql", "postgres") and importlib.util.find_spec("psycopg2") is None \
+            and importlib.util.find_spec("psycopg") is not None:
+        return "postgresql+psycopg://" + rest
+    return url
 
 
 def safe_url(storage):

@@ -87,7 +87,7 @@ def _fail_interrupted(study):
 
 def search(objective, space, n_trials=20, *, sampler="tpe", pruner="median", warmup_steps=0, storage=None,
            study_name="shendu", direction="maximize", metric="value", seed=0, timeout=None, settings=None,
-           verbose=1, stream=None):
+           verbose=1, stream=None, worker=False, create_only=False, heartbeat=20):
     """Search ``space`` for the parameters that maximise (or minimise) ``objective``.
 
     Args:
@@ -113,6 +113,12 @@ def search(objective, space, n_trials=20, *, sampler="tpe", pruner="median", war
         settings: a JSON-able dict stored with a new study; resuming it with different settings is an
             error (the values of trials run differently are not comparable). The space is always part.
         verbose: 1 prints one line per trial (and what is resumed); 0 nothing. stream: default stdout.
+        worker: one of several processes sharing the study (:mod:`shendu.tune.workers`): trials are
+            taken under a lock of the study, so that all workers together run exactly ``n_trials``;
+            a trial whose worker died (no heartbeat for 3 × ``heartbeat`` seconds) is marked FAIL
+            and its parameters run again. Needs a database storage; not with the grid sampler.
+        create_only: create the study (with its settings) and return: run it once before the
+            workers start (Optuna's first creation of a study races between processes).
 
     Returns:
         :class:`SearchResult`.
@@ -128,13 +134,19 @@ def search(objective, space, n_trials=20, *, sampler="tpe", pruner="median", war
         size = math.prod(len(v) for v in grid_of(space).values())
         n_trials = min(n_trials, size)  # the grid sampler stops the study when every point is done
     stream = stream or sys.stdout
+    if worker and sampler == "grid":
+        raise ValueError("tune: the grid sampler stops the study from inside Optuna's optimize loop, which "
+                         "workers do not use; run the grid in one process, or use --sampler random / tpe")
     url = "sqlite:///shendu-tune.db" if storage is None else storage
     settings = json.loads(json.dumps({**(settings or {}), "space": describe_space(space)}, default=repr))
     with quiet_optuna(optuna):
-        study = optuna.create_study(storage=open_storage(url), study_name=study_name, direction=direction,
-                                    load_if_exists=True)
+        study = optuna.create_study(storage=open_storage(url, heartbeat, retry=worker), study_name=study_name,
+                                    direction=direction, load_if_exists=True)
         _check_settings(study, settings, direction, safe_url(url))
-        _fail_interrupted(study)
+        if create_only:
+            return SearchResult(study, metric, [])
+        if not worker:  # workers leave dead workers' trials to the heartbeat, which queues them again
+            _fail_interrupted(study)
         done = finished_count(study)
         study.sampler = make_sampler(sampler, seed + done, space)
         study.pruner = make_pruner(pruner, warmup_steps)
@@ -176,7 +188,15 @@ def search(objective, space, n_trials=20, *, sampler="tpe", pruner="median", war
             print(f"trial {t.number} ({finished_count(study)}/{n_trials}): {what}  {params}  ({seconds:.1f} s)",
                   file=stream, flush=True)
 
-        if remaining:
+        if worker:
+            from .workers import StudyLock, work
+
+            lock = StudyLock(url, study_name)
+            try:
+                work(study, run_trial, n_trials, lock, heartbeat, timeout, on_trial=progress)
+            finally:
+                lock.close()
+        elif remaining:
             limit = optuna.study.MaxTrialsCallback(n_trials, states=tuple(
                 getattr(optuna.trial.TrialState, s) for s in FINISHED))
             study.optimize(run_trial, n_trials=remaining, timeout=timeout, callbacks=[limit, progress],
