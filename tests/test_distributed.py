@@ -97,7 +97,7 @@ def worker(out, what):
         ranks = dist.all_gather({"rank": rank, "files": sorted(os.listdir(out)) if rank else []})
         if rank == 0:
             (out / f"losses-{size}.json").write_text(json.dumps({"losses": results, "ranks": ranks}))
-    elif what in ("raise", "kill"):
+    elif what in ("raise", "kill", "hang"):
         import signal
 
         class Fault(shendu.training.callbacks.Callback):
@@ -105,6 +105,8 @@ def worker(out, what):
                 if rank == 1 and self.trainer.epoch == 1 and step == 1:
                     if what == "kill":
                         os.kill(os.getpid(), signal.SIGKILL)
+                    if what == "hang":  # alive but silent: the others' collective times out
+                        time.sleep(600)
                     raise ValueError("boom in the middle of epoch 1")
 
         train("mlp", seed=0, batch_size=4, epochs=50, distributed=True, callbacks=[Fault()])
@@ -231,6 +233,14 @@ def test_shendu_train_distributed(tmp_path):
     assert text.count("test accuracy") == 1 and text.count("fit: device") == 1, text
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test_accuracy"] > 0.5
     assert (tmp_path / "run" / "last.ckpt").exists()
+
+
+def test_a_silent_rank_makes_the_others_time_out(tmp_path):
+    """Rank 1 stops answering (alive, asleep): the others' next collective raises after the configured
+    timeout (5 s here) instead of waiting forever, and mpirun then ends rank 1."""
+    rc, text, seconds = launch(3, "hang", tmp_path, timeout=120, env={"TEST_TIMEOUT": "5"})
+    assert rc != 0 and seconds < 5 + 45, f"took {seconds:.1f} s\n{text[-3000:]}"
+    assert "did not complete within 5 s" in text and "DistributedError" in text, text[-3000:]
 
 
 # ---------------------------------------------------------------- without MPI
