@@ -122,6 +122,10 @@ class RandomMultiScaleNet(nn.Module):
                                                       nn.ReLU()))
 
     def forward(self, x):
+        smallest = max((int(n[4:]) for n in self.layer_names if n.startswith("pool")), default=1)
+        if min(x.shape[2:]) < smallest:
+            raise ValueError(f"RandomMultiScaleNet: images must be at least {smallest}×{smallest} pixels "
+                             f"(it pools by {smallest}), got {tuple(x.shape[2:])}")
         return concatenate([getattr(self, name)(x).flatten(1) for name in self.layer_names], axis=1)
 
 

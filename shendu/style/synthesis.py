@@ -10,7 +10,8 @@ the content term against the content image's maps and the style terms
 against the style image's Gram matrices (:mod:`shendu.style.losses`).
 ``optimizer="lbfgs"`` (the papers' choice: :class:`shendu.optim.LBFGS` with the
 strong-Wolfe line search, ``steps`` iterations) or ``"adam"`` (``steps``
-updates). The result is clipped to [0, 1].
+updates). The pixels are ``x = σ(z)`` and ``z`` is optimised, so the image
+stays in (0, 1) (the papers clip afterwards, which undoes part of the fit).
 """
 from __future__ import annotations
 
@@ -137,15 +138,22 @@ class StyleResult:
 
 
 def _optimise(objective, start, steps, optimizer, lr, callback):
+    """Minimise over ``z`` with the image ``x = σ(z)``: pixels stay in (0, 1) without clipping.
+
+    Clipping an unconstrained optimum afterwards undoes much of it (pixels the
+    style pushes past 0 or 1); the logistic parametrisation keeps the optimiser
+    inside the displayable range instead.
+    """
     if not (isinstance(steps, int) and steps > 0):
         raise ValueError(f"style: steps must be a positive int, got {steps!r}")
-    x = Parameter(Tensor(xp.asarray(start.copy())))
+    p = np.clip(start, 0.01, 0.99)
+    z = Parameter(Tensor(xp.asarray(np.log(p / (1 - p)).astype(np.float32))))
     history = []
     t0 = time.perf_counter()
 
     def closure():
         opt.zero_grad()
-        loss, parts = objective(x)
+        loss, parts = objective(z.sigmoid())
         loss.backward()
         history.append(parts)
         if callback is not None:
@@ -153,19 +161,18 @@ def _optimise(objective, start, steps, optimizer, lr, callback):
         return loss
 
     if optimizer == "lbfgs":
-        opt = optim.LBFGS([x], lr=1 if lr is None else lr, max_iter=steps, max_eval=steps * 5 // 4,
+        opt = optim.LBFGS([z], lr=1 if lr is None else lr, max_iter=steps, max_eval=steps * 5 // 4,
                           tolerance_change=1e-12, history_size=50, line_search_fn="strong_wolfe")
         opt.step(closure)
     elif optimizer == "adam":
-        opt = optim.Adam([x], lr=0.02 if lr is None else lr)
+        opt = optim.Adam([z], lr=0.05 if lr is None else lr)
         for _ in range(steps):
             opt.step(closure)
-            with no_grad():
-                x.data[...] = xp.clip(x.data, 0.0, 1.0)  # stay a displayable image
     else:
         raise ValueError(f"style: optimizer must be 'lbfgs' or 'adam', got {optimizer!r}")
     seconds = time.perf_counter() - t0
-    image = np.clip(_host(x.data), 0.0, 1.0).astype(np.float32)
+    with no_grad():
+        image = _host(z.sigmoid().data).astype(np.float32)
     return image, history, seconds
 
 
