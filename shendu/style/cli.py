@@ -8,16 +8,6 @@ import argparse
 import time
 
 
-def _positive_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
-    return v
-
-
 def _style_weight(text):
     try:
         v = float(text)
@@ -30,9 +20,9 @@ def _style_weight(text):
 
 def _common(p):
     p.add_argument("--out", required=True, metavar="OUT.png", help="the image to write (PNG or JPEG)")
-    p.add_argument("--size", type=_positive_int, default=128,
+    p.add_argument("--size", type=int, default=128,  # checked by load_image
                    help="pixels of the longer side the images are resized to (default 128)")
-    p.add_argument("--steps", type=_positive_int, default=100, help="L-BFGS iterations (default 100)")
+    p.add_argument("--steps", type=int, default=100, help="L-BFGS iterations (default 100)")  # checked by stylize
     p.add_argument("--style-weight", type=_style_weight,
                    help="weight of the style loss, > 0 (default 10 with random features, 1e6 with --vgg19)")
     p.add_argument("--tv-weight", type=float, default=0.0, help="total-variation weight (default 0)")
