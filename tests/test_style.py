@@ -183,3 +183,11 @@ def test_vgg19_features_match_torch_with_torchvision_names():
         np.testing.assert_allclose(ours[name].numpy(), want[idx], rtol=1e-3, atol=1e-4 * np.abs(want[idx]).max())
     with pytest.raises(KeyError, match="vgg19_features: the weights lack"):
         st.vgg19_features({k: v for k, v in sd.items() if k != "features.0.weight"})
+
+
+@pytest.mark.slow
+def test_128px_transfer_as_in_the_docs():
+    """docs/style.md's 128-px figure: style loss falls ≥ 100× (measured 4 650×) in 100 L-BFGS iterations."""
+    r = st.stylize(_sk("astronaut", 128), _sk("coffee", 128), style_weight=1e3, steps=100)
+    assert r.final["style"] <= r.initial["style"] / 100, (r.initial, r.final)
+    assert r.final["content"] < 0.5
