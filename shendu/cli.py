@@ -143,7 +143,7 @@ def build_parser():
                                                   "scored on validation; the best is refit and tested once."))
     lr_finder.add_arguments(sub.add_parser("lr-find", help="learning-rate range test: loss against a log-spaced lr",
                                            description="Learning-rate range test with a suggested learning rate."))
-    from .style import cli as style_cli  # argparse only; the style code is imported when the command runs
+    from .style import cli as style_cli  # light: Pillow and torch are imported only when a command runs
     style_cli.add_style_arguments(sub.add_parser("style", help="neural style transfer: CONTENT in the style of STYLE",
                                                  description="Optimise an image (L-BFGS) to keep CONTENT's features "
                                                              "and take STYLE's Gram statistics (docs/style.md)."))
