@@ -146,6 +146,13 @@ def build_parser():
                                                   "scored on validation; the best is refit and tested once."))
     lr_finder.add_arguments(sub.add_parser("lr-find", help="learning-rate range test: loss against a log-spaced lr",
                                            description="Learning-rate range test with a suggested learning rate."))
+    from .style import cli as style_cli  # light: Pillow and torch are imported only when a command runs
+    style_cli.add_style_arguments(sub.add_parser("style", help="neural style transfer: CONTENT in the style of STYLE",
+                                                 description="Optimise an image (L-BFGS) to keep CONTENT's features "
+                                                             "and take STYLE's Gram statistics (docs/style.md)."))
+    style_cli.add_texture_arguments(sub.add_parser("texture", help="texture synthesis from an example image",
+                                                   description="Optimise noise (L-BFGS) to take STYLE's Gram "
+                                                               "statistics (docs/style.md)."))
     return p
 
 
@@ -290,7 +297,14 @@ def cmd_lr_find(args):
 
 
 COMMANDS = {"train": cmd_train, "generate": cmd_generate, "evaluate": cmd_evaluate, "predict": cmd_predict,
-            "summary": cmd_summary, "models": cmd_models, "tune": cmd_tune, "lr-find": cmd_lr_find}
+            "summary": cmd_summary, "models": cmd_models, "tune": cmd_tune, "lr-find": cmd_lr_find,
+            "style": lambda a: _style_cli().run_style(a), "texture": lambda a: _style_cli().run_texture(a)}
+
+
+def _style_cli():
+    from .style import cli
+
+    return cli
 
 
 def main(argv=None):

@@ -24,3 +24,6 @@ from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "Adamax", "NAdam",
            "clip_grad_norm_", "clip_grad_value_", "lr_scheduler"]
+from .lbfgs import LBFGS  # noqa: E402  (quasi-Newton with a closure; docs/optim.md "L-BFGS")
+
+__all__ += ["LBFGS"]
