@@ -36,7 +36,10 @@ def test_any_directory_of_idx_files_reads_under_other_names(tmp_path):
 
 def test_missing_or_mismatched_idx_files_say_what_is_there(tmp_path):
     _write_set(tmp_path, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", 3, 3)
-    with pytest.raises(DataNotFoundError, match=r"no IDX images file for the train split.*t10k-images-idx3-ubyte"):
+    with pytest.raises(DataNotFoundError, match=r"train-images-idx3-ubyte.gz"):  # no training pair: the canonical name
+        shendu.data.mnist(root=tmp_path, download=False)
+    (tmp_path / "train-images-idx3").write_bytes((tmp_path / "t10k-images-idx3-ubyte").read_bytes())
+    with pytest.raises(DataNotFoundError, match=r"no IDX labels file for the train split.*train-images-idx3"):
         shendu.data.mnist(root=tmp_path, download=False)
     _write_set(tmp_path, "train-images-idx3", "train-labels-idx1", 5, 4)
     with pytest.raises(ValueError, match=r"mnist: train-images-idx3 \(5, 5, 4\) and train-labels-idx1 \(4,\)"):

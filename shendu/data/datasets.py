@@ -235,6 +235,14 @@ def find_idx_pair(directory, split):
     return found["images"], found["labels"]
 
 
+def _idx_pair_or_none(directory, split):
+    """find_idx_pair when ``directory`` holds any ``<prefix>-images*`` file (so an ambiguous
+    or half pair is an error), else None."""
+    if any(p.is_file() for pre in IDX_PREFIXES[split] for p in pathlib.Path(directory).glob(f"{pre}-images*")):
+        return find_idx_pair(directory, split)
+    return None
+
+
 def _read_idx_pair(name, directory, split):
     """A split from any MNIST-style pair of IDX files (:func:`find_idx_pair`). Files with a known
     content checksum are verified. When the images are fewer than the labels, the images are
@@ -257,7 +265,7 @@ def _idx_dataset(name, files, default_mirrors, classes, root, split, download, m
     mirrors = default_mirrors if mirrors is None else tuple(mirrors)
     parts = {}
     for s in splits:
-        if root is not None and not _has_split_files(directory, files, (s,)):
+        if root is not None and not _has_split_files(directory, files, (s,)) and _idx_pair_or_none(directory, s):
             x, y = _read_idx_pair(name, directory, s)  # a directory of IDX files under other names
         else:
             x, y = (read_idx(fetch(r, directory, mirrors, download, progress, dataset=name)) for r in files[s])
@@ -279,9 +287,10 @@ def mnist(split=None, root=None, download=True, mirrors=None, progress=True):
     with just the two ``t10k-*`` files in ``d``.
 
     Any directory of MNIST-style IDX files can be ``root``: when a split's
-    canonical files are absent there, the pair ``train-images*`` /
-    ``train-labels*`` (``t10k-*`` or ``test-*`` for test) is read whatever its
-    exact names, unchecked unless known (:func:`find_idx_pair`); images fewer
+    canonical files are absent there but one pair ``train-images*`` /
+    ``train-labels*`` (``t10k-*`` or ``test-*`` for test) is present, it is
+    read whatever its exact names, unchecked unless known (:func:`find_idx_pair`),
+    and nothing is downloaded; images fewer
     than labels take the first labels. So ``mnist(root='../shared/data/mnist')``
     gives the 10,000 training images there and the 10,000 test images.
 
