@@ -91,7 +91,7 @@ def _generator(random_state):
     """A NumPy Generator: seeded from an int, or drawn from shendu's global generator for None."""
     if random_state is None:
         return xp.random.default_rng(int(backend.rng().integers(2 ** 63)))
-    if isinstance(random_state, xp.random.Generator):
+    if hasattr(random_state, "random"):  # a Generator (or anything drawing uniforms like one)
         return random_state
     return xp.random.default_rng(int(random_state))
 
@@ -109,7 +109,7 @@ class BernoulliRBM(Module):
         persistent: persistent CD (chains kept across updates, one per batch row) instead of CD-k.
         batch_size: rows per update (default 10). epochs: passes over the data in ``fit`` (default 10).
         momentum: of the parameter step (default 0). weight_decay: L2 penalty on W (default 0).
-        random_state: int seed, a NumPy Generator, or None (shendu's global generator).
+        random_state: int seed, a NumPy Generator, or None (a seed drawn from shendu's global generator).
         verbose: print one line per epoch (pseudo-likelihood or reconstruction error).
 
     Parameters: ``weight`` (H, V) initialised N(0, 0.01²), ``visible_bias`` (V,) and
