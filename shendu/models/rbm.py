@@ -59,7 +59,7 @@ from ..nn import Module, Parameter
 from ..ops.elementwise import sigmoid_array
 from ..tensor import Tensor
 
-__all__ = ["BernoulliRBM", "GaussianBernoulliRBM", "bernoulli_free_energy", "gaussian_free_energy"]
+__all__ = ["BernoulliRBM", "GaussianBernoulliRBM", "bernoulli_free_energy", "gaussian_free_energy", "rng_from"]
 
 
 def _tensor(x):
@@ -87,8 +87,9 @@ def gaussian_free_energy(v, weight, visible_bias, hidden_bias, sigma=1.0):
     return (d * d).sum(axis=1) * (0.5 / sigma ** 2) - F.softplus(pre, threshold=math.inf).sum(axis=1)
 
 
-def _generator(random_state):
-    """A NumPy Generator: seeded from an int, or drawn from shendu's global generator for None."""
+def rng_from(random_state):
+    """A NumPy Generator from ``random_state``: an int seeds a new one; a Generator (or any object
+    with ``random(shape)``) is used as is; None seeds one from shendu's global generator."""
     if random_state is None:
         return xp.random.default_rng(int(backend.rng().integers(2 ** 63)))
     if hasattr(random_state, "random"):  # a Generator (or anything drawing uniforms like one)
@@ -176,7 +177,7 @@ class BernoulliRBM(Module):
             raise ValueError(f"{type(self).__name__}: n_visible must be a positive integer, got {n_visible!r}")
         self.n_visible = n_visible
         dtype = backend.get_default_dtype()
-        w = _generator(self.random_state).normal(0.0, 0.01, size=(self.n_hidden, n_visible)).astype(dtype)
+        w = rng_from(self.random_state).normal(0.0, 0.01, size=(self.n_hidden, n_visible)).astype(dtype)
         self.weight = Parameter(w)
         self.visible_bias = Parameter(xp.zeros(n_visible, dtype=dtype))
         self.hidden_bias = Parameter(xp.zeros(self.n_hidden, dtype=dtype))
@@ -299,7 +300,7 @@ class BernoulliRBM(Module):
         if rng is not None:
             return rng
         if self._rng is None:
-            self._rng = _generator(self.random_state)
+            self._rng = rng_from(self.random_state)
         return self._rng
 
     # ------------------------------------------------------------ training
@@ -309,7 +310,7 @@ class BernoulliRBM(Module):
         self._check_hyper()
         x = self._as_matrix(X, "fit")
         self._build(x.shape[1])
-        self._rng = _generator(self.random_state)
+        self._rng = rng_from(self.random_state)
         self.history = []
         for epoch in range(1, self.epochs + 1):
             self._epoch(x, epoch)
@@ -421,7 +422,7 @@ class BernoulliRBM(Module):
 
 
 def _maybe(random_state):
-    return None if random_state is None else _generator(random_state)
+    return None if random_state is None else rng_from(random_state)
 
 
 class GaussianBernoulliRBM(BernoulliRBM):
