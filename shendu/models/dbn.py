@@ -122,8 +122,6 @@ class DBN(Module):
         """
         mods = []
         for rbm in self.rbms:
-            if rbm.n_visible is None or "weight" not in rbm.state_dict():
-                raise RuntimeError("DBN.to_mlp: pre-train the DBN first (pretrain)")
             lin = nn.Linear(rbm.n_visible, rbm.n_hidden)
             scale = 1.0 / rbm.sigma if isinstance(rbm, GaussianBernoulliRBM) else 1.0
             lin.weight.data[...] = rbm.weight.data * scale
