@@ -4,7 +4,7 @@
 images (no labels), unrolls it into an MLP and fine-tunes that with backpropagation on the
 labelled images (all of them, or ``labels_per_class`` of each class), then tests it. It writes
 
-* ``last.ckpt``: the fine-tuned classifier (a shendu checkpoint: ``shendu evaluate`` reads it);
+* ``last.ckpt``: the fine-tuned classifier on flat inputs (a shendu checkpoint, ``read_checkpoint``);
 * ``dbn.safetensors``: the pre-trained stack (``DBN.load_state_dict``; its layers in the metadata);
 * ``samples.png``: test images, their reconstructions through the stack, and samples of the model;
 * ``curves.png``: the fine-tuning loss and accuracy; ``metrics.json``: every number.
