@@ -199,8 +199,8 @@ def test_in_a_scikit_learn_pipeline():
 
     d = shendu.data.load("digits")
     xtr, xte = d.x_train.reshape(-1, 64), d.x_test.reshape(-1, 64)
-    pipe = Pipeline([("rbm", BernoulliRBM(64, learning_rate=0.06, epochs=10, random_state=0)),
-                     ("logistic", LogisticRegression(C=100, max_iter=2000))])
+    pipe = Pipeline([("rbm", BernoulliRBM(64, learning_rate=0.06, epochs=5, random_state=0)),
+                     ("logistic", LogisticRegression(C=100, max_iter=500))])
     acc = clone(pipe).fit(xtr, d.y_train).score(xte, d.y_test)
     assert acc > 0.85, acc
 

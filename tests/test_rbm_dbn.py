@@ -56,10 +56,10 @@ def test_bad_dbn_settings_are_named(digits_x):
 def test_train_dbn_run_fine_tunes_a_classifier(tmp_path):
     from shendu.training.dbn_run import train_dbn_run
 
-    m = train_dbn_run("digits", hidden=(64,), pretrain_epochs=5, epochs=15, lr=0.1, rbm_batch_size=20, out=tmp_path,
+    m = train_dbn_run("digits", hidden=(64,), pretrain_epochs=3, epochs=6, lr=0.1, rbm_batch_size=20, out=tmp_path,
                       verbose=0)
-    assert m["test_accuracy"] > 0.9 and m["layers"] == [64, 64] and m["labelled_samples"] == 1437
-    assert len(m["rbm_history"]) == 1 and len(m["history"]["loss"]) == 15
+    assert m["test_accuracy"] > 0.85 and m["layers"] == [64, 64] and m["labelled_samples"] == 1437
+    assert len(m["rbm_history"]) == 1 and len(m["history"]["loss"]) == 6
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved["test_accuracy"] == m["test_accuracy"]
     scarce = train_dbn_run("digits", hidden=(16,), pretrain_epochs=1, epochs=1, labels_per_class=5, out=tmp_path,
