@@ -166,6 +166,9 @@ def _version():
 def cmd_train(a):
     if a.model == "gpt" or a.text is not None:
         return cmd_train_text(a)
+    if a.model == "dbn":  # a deep belief network: pre-trained RBMs, then fine-tuned (docs/rbm.md)
+        from .training.dbn_run import cli_train_dbn
+        return cli_train_dbn(a)
     from .training.run import train_run
 
     if a.distributed:

@@ -146,11 +146,15 @@ def test_download_false_makes_no_request(server, tmp_path):
 def test_mnist_test_split_from_root_without_train_images(mnist_dir, tmp_path):
     ds = shendu.data.mnist(split="test", root=mnist_dir, download=False)
     assert np.bincount(ds.arrays[1]).tolist() == COUNTS
-    # the training images are not in ../shared: a clear error naming the file
-    # and the place, after trying the (here unreachable) mirrors
+    # ../shared holds only the first 10,000 training images (train-images-first10k-…), which are
+    # read as a directory of IDX files; without any training images: a clear error naming the
+    # file and the place, after trying the (here unreachable) mirrors
+    assert len(shendu.data.mnist(split="train", root=mnist_dir, download=False)) == 10000
+    for f in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        (tmp_path / f).symlink_to(mnist_dir / f)
     with pytest.raises(DataNotFoundError) as e:
-        shendu.data.mnist(root=mnist_dir, mirrors=[_dead_url()], progress=False)
-    assert "train-images-idx3-ubyte.gz" in str(e.value) and str(mnist_dir) in str(e.value)
+        shendu.data.mnist(root=tmp_path, mirrors=[_dead_url()], progress=False)
+    assert "train-images-idx3-ubyte.gz" in str(e.value) and str(tmp_path) in str(e.value)
 
 
 def test_corrupt_local_file_is_rejected(mnist_dir, tmp_path):

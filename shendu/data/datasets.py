@@ -23,7 +23,7 @@ import pathlib
 from shendu.backend import xp
 
 from .dataset import TensorDataset, train_val_test_split
-from .download import Resource, cache_dir, fetch
+from .download import DataNotFoundError, Resource, cache_dir, fetch, local_copy, verify
 from .idx import read_idx
 from .xo import CLASSES as XO_CLASSES
 from .xo import make_xo
@@ -167,33 +167,111 @@ MNIST_MIRRORS = (
 )
 MNIST_CLASSES = DIGITS_CLASSES
 
+# The compressed sums are the canonical download's; the content sums (of the decompressed
+# files) are those of ../shared/data/README.md, whose gzip files, like those of Debian's
+# dataset-fashion-mnist package, have other gzip headers but the same content.
 FASHION_MNIST_FILES = {
     "train": (Resource("train-images-idx3-ubyte.gz", "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
-                       26421880),
+                       26421880, "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
               Resource("train-labels-idx1-ubyte.gz", "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
-                       29515)),
+                       29515, "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9")),
     "test": (Resource("t10k-images-idx3-ubyte.gz", "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
-                      4422102),
+                      4422102, "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
              Resource("t10k-labels-idx1-ubyte.gz", "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
-                      5148)),
+                      5148, "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34")),
 }
 FASHION_MNIST_MIRRORS = (
     "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
     "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
 )
+# Where Debian's dataset-fashion-mnist package installs the four files (looked at after the cache).
+FASHION_MNIST_SYSTEM_DIRS = ("/usr/share/datasets/fashion-mnist",)
+# IDX files known by their decompressed content besides the canonical ones: the partial real
+# MNIST of ../shared/data (its first 10,000 training images), so that it is checked when read.
+KNOWN_IDX_CONTENT = {
+    "train-images-first10k-idx3-ubyte.gz": "2889698e6bc3614913e76901316712919d1998fc2b44512451bfe65bc1e668b1",
+}
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                          "Ankle boot")
 
 
-def _idx_dataset(name, files, default_mirrors, classes, root, split, download, mirrors, progress):
-    directory = pathlib.Path(root) if root is not None else cache_dir(name)
+def _has_split_files(directory, files, splits):
+    return all(local_copy(r, directory) is not None for s in splits for r in files[s])
+
+
+def _idx_directory(name, files, root, splits, system_dirs):
+    """Where to read a split's files: ``root`` if given; else the cache, unless the cache lacks
+    them and a system directory (a distribution's package) has them all."""
+    if root is not None:
+        return pathlib.Path(root)
+    cache = cache_dir(name)
+    if not _has_split_files(cache, files, splits):
+        for d in system_dirs:
+            if _has_split_files(pathlib.Path(d), files, splits):
+                return pathlib.Path(d)
+    return cache
+
+
+IDX_PREFIXES = {"train": ("train",), "test": ("t10k", "test")}
+
+
+def find_idx_pair(directory, split):
+    """The (images, labels) IDX files of ``split`` in ``directory`` under any MNIST-style
+    names: ``<prefix>-images*`` and ``<prefix>-labels*`` with prefix ``train`` for the
+    training split and ``t10k`` or ``test`` for the test split (``.gz`` or not), e.g.
+    ``train-images-first10k-idx3-ubyte.gz``. Raises DataNotFoundError naming what is there."""
+    directory = pathlib.Path(directory)
+    found = {}
+    for kind in ("images", "labels"):
+        hits = sorted(p for pre in IDX_PREFIXES[split] for p in directory.glob(f"{pre}-{kind}*")
+                      if p.is_file() and not p.name.startswith("."))
+        if len(hits) != 1:
+            listed = ", ".join(sorted(p.name for p in directory.iterdir())) if directory.is_dir() else "no directory"
+            what = "no IDX {kind} file" if not hits else f"{len(hits)} candidate IDX {kind} files"
+            raise DataNotFoundError(f"{directory}: {what.format(kind=kind)} for the {split} split (expected one "
+                                    f"{' or '.join(p + '-' + kind + '*' for p in IDX_PREFIXES[split])}); "
+                                    f"found: {listed}")
+        found[kind] = hits[0]
+    return found["images"], found["labels"]
+
+
+def _idx_pair_or_none(directory, split):
+    """find_idx_pair when ``directory`` holds any ``<prefix>-images*`` file (so an ambiguous
+    or half pair is an error), else None."""
+    if any(p.is_file() for pre in IDX_PREFIXES[split] for p in pathlib.Path(directory).glob(f"{pre}-images*")):
+        return find_idx_pair(directory, split)
+    return None
+
+
+def _read_idx_pair(name, directory, split):
+    """A split from any MNIST-style pair of IDX files (:func:`find_idx_pair`). Files with a known
+    content checksum are verified. When the images are fewer than the labels, the images are
+    the first ones of the set (as ../shared's first 10,000 MNIST training images) and take the
+    first labels."""
+    images, labels = find_idx_pair(directory, split)
+    if images.name in KNOWN_IDX_CONTENT:
+        content = KNOWN_IDX_CONTENT[images.name]
+        verify(images, Resource(images.name, content, None, content))
+    x, y = read_idx(images), read_idx(labels)
+    if x.ndim != 3 or y.ndim != 1 or len(x) > len(y):
+        raise ValueError(f"{name}: {images.name} {x.shape} and {labels.name} {y.shape} do not match "
+                         f"(expected images (N, H, W) and at least N labels)")
+    return x, y[:len(x)]
+
+
+def _idx_dataset(name, files, default_mirrors, classes, root, split, download, mirrors, progress, system_dirs=()):
+    splits = _check_split(split, name)
+    directory = _idx_directory(name, files, root, splits, system_dirs)
     mirrors = default_mirrors if mirrors is None else tuple(mirrors)
     parts = {}
-    for s in _check_split(split, name):
-        x, y = (read_idx(fetch(r, directory, mirrors, download, progress, dataset=name)) for r in files[s])
-        if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
-            raise ValueError(f"{name}: {s} images {x.shape} and labels {y.shape} do not match "
-                             f"(expected (N, 28, 28) and (N,))")
+    for s in splits:
+        if root is not None and not _has_split_files(directory, files, (s,)) and _idx_pair_or_none(directory, s):
+            x, y = _read_idx_pair(name, directory, s)  # a directory of IDX files under other names
+        else:
+            x, y = (read_idx(fetch(r, directory, mirrors, download, progress, dataset=name)) for r in files[s])
+            if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
+                raise ValueError(f"{name}: {s} images {x.shape} and labels {y.shape} do not match "
+                                 f"(expected (N, 28, 28) and (N,))")
         parts[s] = (_images(x)[:, None], y.astype(xp.int64))
     return _result(name, parts, split, classes)
 
@@ -207,6 +285,14 @@ def mnist(split=None, root=None, download=True, mirrors=None, progress=True):
     the mirrors when absent and ``download`` is True. Only the files of the
     requested ``split`` are needed: ``mnist(split='test', root=d)`` works
     with just the two ``t10k-*`` files in ``d``.
+
+    Any directory of MNIST-style IDX files can be ``root``: when a split's
+    canonical files are absent there but one pair ``train-images*`` /
+    ``train-labels*`` (``t10k-*`` or ``test-*`` for test) is present, it is
+    read whatever its exact names, unchecked unless known (:func:`find_idx_pair`),
+    and nothing is downloaded; images fewer
+    than labels take the first labels. So ``mnist(root='../shared/data/mnist')``
+    gives the 10,000 training images there and the 10,000 test images.
 
     Args:
         split: None (both), ``'train'`` or ``'test'``.
@@ -225,9 +311,16 @@ def fashion_mnist(split=None, root=None, download=True, mirrors=None, progress=T
     """Fashion-MNIST (Xiao, Rasul, Vollgraf 2017; MIT licence): 28×28 grey
     images of clothes in 10 classes, 60,000 train and 10,000 test, in the
     same IDX format and file names as MNIST. Arguments as :func:`mnist`
-    (cache ``~/.cache/shendu/fashion_mnist``)."""
+    (cache ``~/.cache/shendu/fashion_mnist``).
+
+    Without ``root``, when the cache lacks the files, the directory of
+    Debian's ``dataset-fashion-mnist`` package (:data:`FASHION_MNIST_SYSTEM_DIRS`,
+    ``/usr/share/datasets/fashion-mnist/``) is used if it holds them. Files
+    are accepted by the SHA-256 of the canonical gzip file or of their
+    decompressed content (recompressed copies such as Debian's and
+    ../shared/data's differ only in their gzip headers)."""
     return _idx_dataset("fashion_mnist", FASHION_MNIST_FILES, FASHION_MNIST_MIRRORS, FASHION_MNIST_CLASSES,
-                        root, split, download, mirrors, progress)
+                        root, split, download, mirrors, progress, FASHION_MNIST_SYSTEM_DIRS)
 
 
 # ----------------------------------------------------------------- CIFAR-10
