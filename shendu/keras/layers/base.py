@@ -169,7 +169,7 @@ class Layer(Module):
         object.__setattr__(self, "_built_shape", input_shape)
         call = self.__dict__.get("_init_call")
         if call is not None and call[0] is type(self) and type(self).__module__.startswith("shendu.keras"):
-            call[2]["build_input_shape"] = _jsonable_shape(input_shape)
+            call[2]["build_input_shape"] = jsonable_shape(input_shape)
 
     def maybe_build(self, input_shape):
         if not self.built:
@@ -254,11 +254,11 @@ def _takes(fn, name):
     return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
-def _jsonable_shape(shape):
+def jsonable_shape(shape):
     if isinstance(shape, (list, tuple)) and shape and isinstance(shape[0], (list, tuple)):
-        return [_jsonable_shape(s) for s in shape]
+        return [jsonable_shape(s) for s in shape]
     if isinstance(shape, dict):
-        return {k: _jsonable_shape(v) for k, v in shape.items()}
+        return {k: jsonable_shape(v) for k, v in shape.items()}
     return None if shape is None else [None if d is None else int(d) for d in shape]
 
 

@@ -19,7 +19,7 @@ from ..errors import unsupported
 from .base import Layer
 
 
-def _tuple(owner, name, value, n):
+def int_tuple(owner, name, value, n):
     t = (value,) * n if isinstance(value, int) else tuple(value)
     if len(t) != n or not all(isinstance(v, int) and v > 0 for v in t):
         raise ValueError(f"The `{name}` argument must be a tuple of {n} positive integers. Received: "
@@ -27,7 +27,7 @@ def _tuple(owner, name, value, n):
     return t
 
 
-def _data_format(owner, data_format):
+def data_format_arg(owner, data_format):
     if data_format not in (None, "channels_last", "channels_first"):
         raise ValueError(f"{owner}: data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
     return data_format or "channels_last"
@@ -59,16 +59,16 @@ class _Conv(Layer):
             raise ValueError(f"Invalid value for argument `filters`. Expected a strictly positive value. "
                              f"Received filters={filters!r} ({owner})")
         self.filters, self.groups = filters, int(groups)
-        self.kernel_size = _tuple(owner, "kernel_size", kernel_size, self.rank)
-        self.strides = _tuple(owner, "strides", strides, self.rank)
-        self.dilation_rate = _tuple(owner, "dilation_rate", dilation_rate, self.rank)
+        self.kernel_size = int_tuple(owner, "kernel_size", kernel_size, self.rank)
+        self.strides = int_tuple(owner, "strides", strides, self.rank)
+        self.dilation_rate = int_tuple(owner, "dilation_rate", dilation_rate, self.rank)
         padding = padding.lower() if isinstance(padding, str) else padding
         allowed = ("valid", "same", "causal") if self.rank == 1 else ("valid", "same")
         if padding not in allowed:
             raise ValueError(f"The `padding` argument must be one of {allowed}. Received: padding={padding!r} "
                              f"({owner})")
         self.padding = padding
-        self.data_format = _data_format(owner, data_format)
+        self.data_format = data_format_arg(owner, data_format)
         self.activation = activations.get(activation)
         self.use_bias, self.kernel_initializer, self.bias_initializer = use_bias, kernel_initializer, bias_initializer
         self.kernel_reg, self.bias_reg = kernel_regularizer, bias_regularizer

@@ -11,7 +11,7 @@ from ...functional.conv import same_padding
 from ...ops import amax, pad
 from ...tensor import ones
 from .base import Layer
-from .conv import _data_format, _tuple, channels_first, channels_last
+from .conv import channels_first, channels_last, data_format_arg, int_tuple
 
 
 class _Pool(Layer):
@@ -20,13 +20,13 @@ class _Pool(Layer):
     def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(**kwargs)
         owner = type(self).__name__
-        self.pool_size = _tuple(owner, "pool_size", pool_size, self.rank)
-        self.strides = self.pool_size if strides is None else _tuple(owner, "strides", strides, self.rank)
+        self.pool_size = int_tuple(owner, "pool_size", pool_size, self.rank)
+        self.strides = self.pool_size if strides is None else int_tuple(owner, "strides", strides, self.rank)
         padding = padding.lower() if isinstance(padding, str) else padding
         if padding not in ("valid", "same"):
             raise ValueError(f"The `padding` argument must be one of 'valid', 'same'. Received: padding={padding!r}")
         self.padding = padding
-        self.data_format = _data_format(owner, data_format)
+        self.data_format = data_format_arg(owner, data_format)
 
     def call(self, inputs):
         if inputs.ndim != self.rank + 2:
@@ -80,7 +80,7 @@ class _GlobalPool(Layer):
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(**kwargs)
-        self.data_format = _data_format(type(self).__name__, data_format)
+        self.data_format = data_format_arg(type(self).__name__, data_format)
         self.keepdims = bool(keepdims)
 
     def call(self, inputs):
