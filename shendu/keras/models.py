@@ -194,7 +194,10 @@ class Model(Layer):
         from ..training.metrics import get_metric
         trainer.metrics = [get_metric(m) for m in trainer.metric_specs]
         self.train()
-        logs = self.train_step(batch)
+        try:
+            logs = self.train_step(batch)
+        finally:
+            self.eval()
         logs.update({m.name: m.result() for m in trainer.metrics})
         return logs if return_dict else (logs["loss"] if len(logs) == 1 else list(logs.values()))
 

@@ -173,8 +173,11 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     keras_cbs = [*(callbacks or []), history]
     shendu_cbs = ([Progbar(verbose, epochs, steps)] if verbose else []) + \
         [cbs.Adapter(c, model, params) for c in keras_cbs]
-    trainer.fit(train, None, epochs=epochs, batch_size=batch_size, validation_data=val, callbacks=shendu_cbs,
-                shuffle=False, verbose=0, initial_epoch=initial_epoch, nan_guard=False)
+    try:
+        trainer.fit(train, None, epochs=epochs, batch_size=batch_size, validation_data=val, callbacks=shendu_cbs,
+                    shuffle=False, verbose=0, initial_epoch=initial_epoch, nan_guard=False)
+    finally:
+        model.eval()  # after fit, a call is inference again (Keras's default training=False)
     history.params = params
     return history
 

@@ -60,6 +60,9 @@ class Layer(Module):
                               "shendu.keras layers compute in float32 (leave dtype unset)")
         object.__setattr__(self, "name", name or engine.unique_name(engine.snake_case(type(self).__name__)))
         object.__setattr__(self, "built", False)
+        # Keras runs a layer called outside fit in inference mode (training=False): start in eval mode;
+        # fit switches the model to training mode and back
+        object.__setattr__(self, "training", False)
         object.__setattr__(self, "inbound_nodes", [])
         object.__setattr__(self, "_trainable", bool(trainable))
         object.__setattr__(self, "_built_shape", None)
