@@ -79,11 +79,10 @@ class Adapter(shendu_callbacks.Callback):
         self.callback.on_epoch_begin(epoch, {})
 
     def on_epoch_end(self, epoch, logs=None):
-        filtered = keras_logs(logs)
-        self.callback.on_epoch_end(epoch, filtered)
-        for k, v in filtered.items():  # a callback may add entries (learning_rate): keep them
-            if logs is not None and k not in logs:
-                logs[k] = v
+        logs = {} if logs is None else logs
+        for key in _HIDDEN:  # one dict for every callback, as in Keras: an entry one adds, the next sees
+            logs.pop(key, None)
+        self.callback.on_epoch_end(epoch, logs)
 
     def on_batch_begin(self, step, logs=None):
         self.callback.on_train_batch_begin(step, {})

@@ -139,6 +139,10 @@ def _run(layer, args, kwargs, size):
     try:
         with no_grad():
             return layer.eager_call(*_concrete(args, size), **_concrete(kwargs, size))
+    except (ValueError, TypeError) as exc:
+        # the error of a symbolic call: show the batch axis as Keras does, None, not the probe's 2
+        message = str(exc).replace("(2, ", "(None, ")
+        raise type(exc)(message) from exc
     finally:
         backend.set_rng_state(state)
         for m, mode in was:
@@ -167,7 +171,8 @@ def symbolic_call(layer, args, kwargs):
 
 
 def topological_nodes(outputs):
-    """The nodes that compute ``outputs``, each after the nodes it reads (inputs' nodes included)."""
+    """The nodes that compute ``outputs``, each after the nodes it reads (inputs' nodes included), in
+    Keras's order (which is also the order of ``model.layers``)."""
     order, seen = [], set()
 
     def visit(node):
@@ -183,4 +188,10 @@ def topological_nodes(outputs):
             raise TypeError(f"Model: outputs must be KerasTensors (results of layers called on keras.Input), "
                             f"got {type(t).__name__}")
         visit(t.node)
-    return order
+    # Keras's order: by depth (the longest path to an output), deepest first, ties in visiting order;
+    # a producer is always deeper than its consumers, so this order is topological too
+    depth = {id(n): 0 for n in order}
+    for node in reversed(order):
+        for t in node.inputs():
+            depth[id(t.node)] = max(depth[id(t.node)], depth[id(node)] + 1)
+    return sorted(order, key=lambda n: -depth[id(n)])

@@ -150,6 +150,8 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
             x, y = take(x, slice(0, split_at)), take(y, slice(0, split_at))
             sw = None if sw is None else sw[:split_at]
         if class_weight is not None:
+            if sw is not None:
+                raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
             cw = class_weights(y, class_weight)
             sw = cw if sw is None else sw * cw
         ensure_built(model, x)

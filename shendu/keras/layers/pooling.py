@@ -57,10 +57,15 @@ class MaxPooling2D(_Pool):
     """Max over pool_size windows of (N, H, W, C), moved by strides (default pool_size)."""
 
 
-class AveragePooling2D(_Pool):
-    """Mean over pool_size windows of (N, H, W, C), moved by strides (default pool_size)."""
-
+class _AvgPool(_Pool):
     op = "avg"
+
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)  # Keras: pool_size is required
+
+
+class AveragePooling2D(_AvgPool):
+    """Mean over pool_size windows of (N, H, W, C), moved by strides (default pool_size)."""
 
 
 class MaxPooling1D(_Pool):
@@ -69,10 +74,10 @@ class MaxPooling1D(_Pool):
     rank = 1
 
 
-class AveragePooling1D(_Pool):
+class AveragePooling1D(_AvgPool):
     """Mean over pool_size windows of (N, steps, C)."""
 
-    rank, op = 1, "avg"
+    rank = 1
 
 
 class _GlobalPool(Layer):
