@@ -392,3 +392,19 @@ def test_shape_errors_name_the_layer_and_echo_the_received_shape():
         sk.layers.Concatenate()([sk.Input((3,)), sk.Input((4, 1))])
     with pytest.raises(RuntimeError, match="compile"):
         small(sk).fit(np.zeros((4, 6)), np.zeros(4))
+
+
+def test_cifar10_load_data_gives_keras_layout(tmp_path):
+    """keras.datasets.cifar10.load_data over shendu's reader: uint8 (N, 32, 32, 3), labels (N, 1)."""
+    folder = tmp_path / "cifar-10-batches-bin"
+    folder.mkdir()
+    images = R.integers(0, 256, (6, 3, 32, 32), dtype=np.uint8)
+    labels = np.arange(6, dtype=np.uint8)
+    for i, name in enumerate([f"data_batch_{k}.bin" for k in range(1, 6)] + ["test_batch.bin"]):
+        record = np.concatenate([labels[i:i + 1], images[i].reshape(-1)])
+        (folder / name).write_bytes(record.tobytes())
+    (x_train, y_train), (x_test, y_test) = sk.datasets.cifar10.load_data(root=tmp_path)
+    assert x_train.shape == (5, 32, 32, 3) and x_train.dtype == np.uint8 and y_train.shape == (5, 1)
+    np.testing.assert_array_equal(x_train, images[:5].transpose(0, 2, 3, 1))
+    np.testing.assert_array_equal(x_test[0], images[5].transpose(1, 2, 0))
+    assert y_test.tolist() == [[5]]
