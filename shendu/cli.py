@@ -93,6 +93,9 @@ def build_parser():
     t.add_argument("--seed", type=int, help=f"random seed (default {DEFAULTS['seed']})")
     t.add_argument("--data-dir", metavar="DIR", help="where the mnist / fashion_mnist / cifar10 files are")
     t.add_argument("--quiet", action="store_true", help="print only the final line")
+    t.add_argument("--init", metavar="CKPT", help="fine-tune: start from the weights of this checkpoint / weights file")
+    t.add_argument("--freeze", nargs="+", metavar="PREFIX", default=(), help="fine-tune: keep these modules fixed")
+    t.add_argument("--head", type=_positive_int, metavar="N", help="fine-tune: a fresh output layer of N classes")
     t.add_argument("--text", metavar="FILE", help="train MODEL gpt on this UTF-8 text file (a language model)")
     t.add_argument("--steps", type=_positive_int, help="language model: training steps (default 2000)")
     t.add_argument("--block-size", type=_positive_int, help="language model: context length (default 64)")
@@ -160,7 +163,8 @@ def cmd_train(a):
 
     metrics = train_run(model=a.model, dataset=a.dataset, epochs=a.epochs, batch_size=a.batch_size,
                         optimizer=a.optimizer, lr=a.lr, augment=a.augment, out=a.out, resume=a.resume, seed=a.seed,
-                        val=a.val, schedule=a.schedule, data_dir=a.data_dir, verbose=0 if a.quiet else 1)
+                        val=a.val, schedule=a.schedule, data_dir=a.data_dir, verbose=0 if a.quiet else 1,
+                        init=a.init, freeze=a.freeze, head=a.head)
     files = metrics["files"]
     out = os.path.dirname(files["checkpoint"])
     correct = round(metrics["test_accuracy"] * metrics["test_samples"])
