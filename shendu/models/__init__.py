@@ -20,3 +20,4 @@ from .recurrent import *  # noqa: F401,F403  (TextClassifier, SequenceRegressor,
 from .gpt import *  # noqa: F401,F403  (GPT, Block, CausalSelfAttention, MLP)
 from .vit import *  # noqa: F401,F403  (ViT)
 from .text_transformer import *  # noqa: F401,F403  (TransformerClassifier)
+from .capsnet import *  # noqa: F401,F403  (CapsNet, capsnet)
