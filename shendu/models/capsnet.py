@@ -53,18 +53,21 @@ class CapsNet(Module):
         routings: routing iterations (3).
         decoder: build the reconstruction decoder (default True).
         reconstruction_weight: the decoder loss's weight (0.0005).
+        decoder_sizes: the decoder's two hidden layers (512, 1024).
 
     Shape: input (N, in_channels, input_size, input_size) -> output (N, K), capsule lengths in [0, 1).
     """
 
     def __init__(self, num_classes=10, in_channels=1, input_size=28, conv_channels=256, primary_types=32,
-                 primary_dim=8, digit_dim=16, routings=3, decoder=True, reconstruction_weight=RECONSTRUCTION_WEIGHT):
+                 primary_dim=8, digit_dim=16, routings=3, decoder=True, reconstruction_weight=RECONSTRUCTION_WEIGHT,
+                 decoder_sizes=(512, 1024)):
         super().__init__()
         self.num_classes, self.in_channels, self.input_size = int(num_classes), int(in_channels), int(input_size)
         self.digit_dim, self.reconstruction_weight = int(digit_dim), float(reconstruction_weight)
+        self.decoder_sizes = tuple(int(n) for n in decoder_sizes)
+        if self.input_size < 17:
+            raise ValueError(f"CapsNet: input_size must be at least 17 (two 9×9 convolutions), got {input_size}")
         side = (self.input_size - 8 - 9) // 2 + 1     # conv1 9×9 stride 1, then primary 9×9 stride 2
-        if side < 1:
-            raise ValueError(f"CapsNet: input_size must be at least 25 (two 9×9 convolutions), got {input_size}")
         self.conv1 = Conv2d(in_channels, conv_channels, 9)
         self.relu = ReLU()
         self.primary = PrimaryCaps(conv_channels, primary_types, primary_dim, kernel_size=9, stride=2)
@@ -74,8 +77,9 @@ class CapsNet(Module):
 
     def _decoder(self):
         pixels = self.in_channels * self.input_size ** 2
-        return Sequential(Linear(self.num_classes * self.digit_dim, 512), ReLU(), Linear(512, 1024), ReLU(),
-                          Linear(1024, pixels), Sigmoid())
+        a, b = self.decoder_sizes
+        return Sequential(Linear(self.num_classes * self.digit_dim, a), ReLU(), Linear(a, b), ReLU(),
+                          Linear(b, pixels), Sigmoid())
 
     def capsules(self, x):
         """The digit capsules v, shape (N, K, digit_dim)."""
