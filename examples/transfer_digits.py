@@ -48,7 +48,7 @@ def train(model, x, y, optimizer, epochs, batch_size, seed):
     return model
 
 
-def main(data_dir=MNIST, seeds=5, sizes=(10, 100), verbose=True):
+def main(data_dir=MNIST, seeds=5, sizes=(10, 100), verbose=True, first_seed=0):
     """Returns {(method, k): [accuracy per seed]} and the pre-trained network's accuracy on digits 0–4."""
     x_tr, y_tr, x_te, y_te = mnist_clean_split(data_dir)
     x_tr, x_te = pad_to_32(x_tr), pad_to_32(x_te)
@@ -66,7 +66,7 @@ def main(data_dir=MNIST, seeds=5, sizes=(10, 100), verbose=True):
     high_te = y_te >= 5
     results = {}
     for k in sizes:
-        for seed in range(seeds):
+        for seed in range(first_seed, first_seed + seeds):
             rng = np.random.default_rng(seed)
             idx = np.concatenate([rng.choice(np.flatnonzero(y_tr == d), k, replace=False) for d in range(5, 10)])
             x, y = x_tr[idx], y_tr[idx] - 5
@@ -111,6 +111,8 @@ if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data-dir", default=str(MNIST))
     p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--first-seed", type=int, default=0)
+    p.add_argument("--sizes", type=int, nargs="+", default=[10, 100], help="labelled images per class")
     a = p.parse_args()
-    res, _ = main(a.data_dir, a.seeds)
+    res, _ = main(a.data_dir, a.seeds, tuple(a.sizes), first_seed=a.first_seed)
     print(table(res))

@@ -13,7 +13,6 @@ loss + 0.0005 × masked reconstruction loss); the paper's shift augmentation of 
 """
 from __future__ import annotations
 
-from .. import functional as F
 from ..nn import Conv2d, Linear, Module, ReLU, Sequential, Sigmoid
 from ..nn.capsule import CapsuleLayer, PrimaryCaps, margin_loss
 from ..ops.selection import one_hot
