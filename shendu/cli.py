@@ -96,6 +96,9 @@ def build_parser():
     t.add_argument("--distributed", action="store_true",
                    help="data-parallel over the ranks of `mpirun -n N shendu train … --distributed` (batch size per "
                         "rank; docs/distributed.md)")
+    t.add_argument("--init", metavar="CKPT", help="fine-tune: start from the weights of this checkpoint / weights file")
+    t.add_argument("--freeze", nargs="+", metavar="PREFIX", default=(), help="fine-tune: keep these modules fixed")
+    t.add_argument("--head", type=_positive_int, metavar="N", help="fine-tune: a fresh output layer of N classes")
     t.add_argument("--text", metavar="FILE", help="train MODEL gpt on this UTF-8 text file (a language model)")
     t.add_argument("--steps", type=_positive_int, help="language model: training steps (default 2000)")
     t.add_argument("--block-size", type=_positive_int, help="language model: context length (default 64)")
@@ -184,6 +187,7 @@ def cmd_train(a):
                         **({"distributed": True} if a.distributed else {}))
     if metrics is None:  # a rank other than 0 of a distributed run: rank 0 reports
         return 0
+                        init=a.init, freeze=a.freeze, head=a.head)
     files = metrics["files"]
     out = os.path.dirname(files["checkpoint"])
     correct = round(metrics["test_accuracy"] * metrics["test_samples"])

@@ -302,12 +302,18 @@ def lecun1998_init_(model):
 
 @register_model("lenet5", "LeNet-5, modern: ReLU, max-pooling, full C3 (LeCun et al. 1998)",
                 input_shape=(1, 32, 32), num_classes=10)
-def lenet5(num_classes=10, in_channels=1, classic=False):
+def lenet5(num_classes=10, in_channels=1, classic=False, pretrained=None):
     """LeNet-5 (LeCun et al. 1998): the paper's network with ``classic=True``, else the modern variant.
 
     See :class:`LeNet5`. Example: ``lenet5(classic=True).num_parameters()`` is 60,850 (60,000 up to F6).
+    ``pretrained="mnist"``: the modern network with the weights shendu ships, in eval mode
+    (:mod:`shendu.models.pretrained`; inputs via ``pretrained.preprocess``).
     """
-    return LeNet5(num_classes=num_classes, in_channels=in_channels, classic=classic)
+    net = LeNet5(num_classes=num_classes, in_channels=in_channels, classic=classic)
+    if pretrained is not None:
+        from .pretrained import load_pretrained  # on use: reads a file
+        load_pretrained(net, "lenet5" if not classic else "lenet5_classic", pretrained)
+    return net
 
 
 @register_model("lenet5_classic", "LeNet-5 as in LeCun et al. 1998: scaled tanh, trainable subsampling, "

@@ -430,7 +430,8 @@ class Module:
         if not isinstance(mode, bool):
             raise TypeError(f"{type(self).__name__}.train: mode must be True or False, got {mode!r}")
         for m in self.modules():
-            object.__setattr__(m, "training", mode)
+            # a frozen batch norm (shendu.nn.freeze) stays in inference mode: its statistics are kept
+            object.__setattr__(m, "training", mode and not m.__dict__.get("frozen_statistics", False))
         return self
 
     def eval(self):
@@ -445,8 +446,22 @@ class Module:
             else:
                 p.grad.data.fill(0)
 
+    def freeze(self, *names):
+        """Freeze this module (or its sub-modules ``names``) for fine-tuning: no gradients, and batch norms
+        kept in inference mode: :func:`shendu.nn.freeze.freeze`. Returns self."""
+        from .freeze import freeze
+        freeze(self, *names)
+        return self
+
+    def unfreeze(self, *names):
+        """Undo :meth:`freeze`: :func:`shendu.nn.freeze.unfreeze`. Returns self."""
+        from .freeze import unfreeze
+        unfreeze(self, *names)
+        return self
+
     def requires_grad_(self, requires_grad=True):
-        """Freeze (False) or unfreeze (True) every parameter, e.g. for transfer learning."""
+        """Set ``requires_grad`` of every parameter (as PyTorch: the parameters only; batch norms keep
+        updating their running statistics in training mode; :meth:`freeze` also stops that)."""
         for p in self.parameters():
             p.requires_grad = requires_grad
         return self

@@ -237,6 +237,7 @@ def _check_run_args(epochs, batch_size, lr, val, schedule):
 def train_run(model=None, dataset=None, epochs=None, batch_size=None, optimizer=None, lr=None, augment=None,
               out=None, resume=None, seed=None, val=None, schedule=None, data_dir=None, verbose=1, stream=None,
               plot=True, distributed=False):
+              plot=True, init=None, freeze=(), head=None):
     """Train a zoo model on a dataset and write the run's three files; the job of ``shendu train``.
 
     The training images are split (stratified, seeded) into training and validation parts;
@@ -266,6 +267,9 @@ def train_run(model=None, dataset=None, epochs=None, batch_size=None, optimizer=
         plot: write ``curves.png`` (with matplotlib; without it, a warning and no PNG).
         distributed: data-parallel training over the ranks of ``mpirun`` (``fit(distributed=True)``,
             batch_size per rank); rank 0 writes the files and returns the metrics, the others None.
+        init, freeze, head: fine-tuning: start from the weights of this checkpoint / weights file,
+            freeze these modules, give a fresh output layer of ``head`` classes
+            (:func:`shendu.training.transfer.init_from`; docs/transfer.md).
 
     Returns:
         The metrics written to ``metrics.json``: ``test_accuracy`` (a fraction), ``test_loss``,
@@ -310,6 +314,10 @@ def train_run(model=None, dataset=None, epochs=None, batch_size=None, optimizer=
     data = splits.with_validation(run["val"], seed=run["seed"]) if run["val"] else splits
     net, info = build_model(run["model"], data.num_classes, data.x_train.shape[1])
     pre = Preprocess.for_images(data.x_train, info.input_shape[1:])
+    if resume is None and (init is not None or freeze or head is not None):
+        from .transfer import init_from
+        init_from(net, init, head=head, freeze=list(freeze or ()))
+        run.update(init=None if init is None else os.path.abspath(init), freeze=list(freeze or ()), head=head)
 
     net.compile(run["optimizer"], loss="cross_entropy", metrics=["accuracy"], lr=run["lr"], schedule=run["schedule"])
 

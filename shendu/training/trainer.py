@@ -215,14 +215,15 @@ class Trainer:
         return self
 
     def _params_of(self, name):
+        # frozen parameters (requires_grad False) stay out of the optimizer, and so out of its weight decay
         if name == "default":
-            return list(self.model.parameters())
+            return [p for p in self.model.parameters() if p.requires_grad]
         part = dict(self.model.named_children()).get(name)
         if part is None:
             raise ValueError(f"compile: optimizer {name!r} is given by name, so it trains model.{name}, but "
                              f"{type(self.model).__name__} has no sub-module {name!r}; pass an Optimizer over "
                              f"the parameters it should train")
-        return list(part.parameters())
+        return [p for p in part.parameters() if p.requires_grad]
 
     def custom_step(self):
         """The custom ``train_step`` of the model or of a Trainer subclass, or None (the standard one)."""

@@ -1,0 +1,39 @@
+"""The measured targets of issue 18 on the real MNIST files in ../shared (slow; skipped without them).
+
+* transfer: LeNet-5 pre-trained on digits 0–4 beats the same network trained from scratch on
+  10 labelled images per digit 5–9 (examples/transfer_digits.py; docs/transfer.md);
+* capsules: the reduced CapsNet reaches LeNet-5's accuracy on the 18,000 / 2,000 split for the
+  same wall time (examples/capsnet_mnist.py; docs/capsules.md).
+"""
+import importlib.util
+import pathlib
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
+
+
+def example(name):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_transfer_beats_scratch_at_10_labels_per_class(mnist_dir):
+    demo = example("transfer_digits")
+    results, base = demo.main(mnist_dir, seeds=3, sizes=(10,), verbose=False)
+    print(demo.table(results))
+    assert base >= 0.97
+    scratch, tuned = np.array(results[("scratch", 10)]), np.array(results[("fine-tune", 10)])
+    assert tuned.mean() >= scratch.mean() + 0.05 and (tuned > scratch).all()
+
+
+def test_reduced_capsnet_reaches_lenet5_for_the_same_wall_time(mnist_dir):
+    demo = example("capsnet_mnist")
+    lenet, _, _ = demo.run("lenet5", 300, mnist_dir)
+    caps, seen, _ = demo.run("capsnet", 300, mnist_dir)
+    print(f"LeNet-5 {lenet:.4f}, reduced CapsNet {caps:.4f} ({seen} images)")
+    assert caps >= lenet
