@@ -1,0 +1,198 @@
+"""oneDNN kernels for shendu's heavy ops, on the binding of :mod:`shendu.backends.onednn`.
+
+Every function takes and returns NumPy arrays with the same meaning as the NumPy
+reference it replaces (named in its docstring), and returns **None** when it
+cannot run the call — a dtype other than float32, a configuration oneDNN
+rejects, the library missing — so that the op runs its NumPy code instead: a
+fallback is never an error and never a different answer.
+
+Layout: activations are handed to oneDNN channels-last (logical NCHW, memory
+NHWC; a copy only when the array is not already so) and results come back
+channels-last, because oneDNN's direct (brgemm) convolutions run on that layout
+while plain NCHW makes them fall back to im2col + GEMM (issue 22's probe;
+docs/onednn.md). NumPy's element-wise ops keep strides, so a network stays
+channels-last between layers without reorders. Weights are given to the
+convolution in the layout it asks for (``format_tag any``), reordered from the
+user's plain (O, I/G, k_h, k_w) array on each call (weights are small).
+"""
+from __future__ import annotations
+
+import ctypes
+from collections import Counter
+
+import numpy
+
+from . import onednn as dnn
+
+_F32 = numpy.dtype("float32")
+
+#: Calls per kernel that ran on oneDNN, and per ``"<kernel> fallback"`` that declined (NumPy ran instead):
+#: what ``shendu bench`` reports and the tests check.
+counts = Counter()
+
+
+def _ran(name, result):
+    counts[name if result is not None else name + " fallback"] += 1
+    return result
+
+
+def _supported(*arrays):
+    """float32 NumPy arrays only (oneDNN's CPU kernels have no float64)."""
+    return dnn.library() is not None and all(a is None or (isinstance(a, numpy.ndarray) and a.dtype == _F32)
+                                             for a in arrays)
+
+
+def _contiguous_weights(w):
+    return w if w.flags.c_contiguous else numpy.ascontiguousarray(w)
+
+
+# ---------------------------------------------------------------- convolution
+def _weights_shape(w_shape, groups):
+    """(O, I/G, k_h, k_w) -> oneDNN's grouped (G, O/G, I/G, k_h, k_w) (unchanged for one group)."""
+    if groups == 1:
+        return tuple(w_shape)
+    return (groups, w_shape[0] // groups) + tuple(w_shape[1:])
+
+
+def _conv_dims(geo):
+    """oneDNN's strides, dilations (d − 1), left and right paddings of a ConvGeometry."""
+    return (dnn.dims((geo.sh, geo.sw)), dnn.dims((geo.dh - 1, geo.dw - 1)),
+            dnn.dims((geo.pt, geo.pl)), dnn.dims((geo.pb, geo.pr)))
+
+
+class _ConvPlan:
+    """One convolution pass: its primitive and the reorder between the user's weights and its own.
+
+    ``kind``: 'fwd' (y = conv(x, w)), 'bwd_data' (dx = convᵀ(g, w)) or 'bwd_weights' (dw, db from x, g).
+    """
+
+    def __init__(self, kind, src_shape, src_strides, w_shape, dst_shape, dst_strides, bias, geo):
+        lib, engine = dnn.library(), dnn.engine()
+        src = dnn.Desc(src_shape, src_strides)
+        dst = dnn.Desc(dst_shape, dst_strides)
+        g_shape = _weights_shape(w_shape, geo.groups)
+        w_any = dnn.Desc(g_shape, None)
+        self.user_w = dnn.Desc(g_shape, dnn.plain_strides(g_shape))
+        b = dnn.Desc((dst_shape[1],), (1,)) if bias else None
+        strides, dilates, pad_l, pad_r = _conv_dims(geo)
+        prop = dnn.FORWARD_TRAINING if kind != "fwd" or bias == "train" else dnn.FORWARD_INFERENCE
+
+        def forward(attr, bias_desc=None):
+            pd = dnn.Handle()
+            dnn.check(lib.dnnl_convolution_forward_primitive_desc_create(
+                ctypes.byref(pd), engine, prop, dnn.CONVOLUTION_DIRECT, src.handle, w_any.handle,
+                None if bias_desc is None else bias_desc.handle, dst.handle, strides, dilates, pad_l, pad_r, attr),
+                "convolution forward")
+            return pd
+
+        if kind == "fwd":
+            self.prim = dnn.Primitive(lambda attr: forward(attr, b), keep=(src, dst, w_any, b))
+            self.arg = dnn.ARG_WEIGHTS
+        else:
+            self.hint = dnn.Primitive(forward)
+            if kind == "bwd_data":
+                def make(attr):
+                    pd = dnn.Handle()
+                    dnn.check(lib.dnnl_convolution_backward_data_primitive_desc_create(
+                        ctypes.byref(pd), engine, dnn.CONVOLUTION_DIRECT, src.handle, w_any.handle, dst.handle,
+                        strides, dilates, pad_l, pad_r, self.hint.pd, attr), "convolution backward data")
+                    return pd
+                self.arg = dnn.ARG_WEIGHTS
+            else:
+                def make(attr):
+                    pd = dnn.Handle()
+                    dnn.check(lib.dnnl_convolution_backward_weights_primitive_desc_create(
+                        ctypes.byref(pd), engine, dnn.CONVOLUTION_DIRECT, src.handle, w_any.handle,
+                        None if b is None else b.handle, dst.handle, strides, dilates, pad_l, pad_r,
+                        self.hint.pd, attr), "convolution backward weights")
+                    return pd
+                self.arg = dnn.ARG_DIFF_WEIGHTS
+            self.prim = dnn.Primitive(make, keep=(src, dst, w_any, b))
+        chosen = self.prim.arg_desc(self.arg)
+        self.w_bytes = dnn.library().dnnl_memory_desc_get_size(chosen)
+        self.reorder = None
+        if not lib.dnnl_memory_desc_equal(chosen, self.user_w.handle):
+            self.reorder = (dnn.reorder(chosen, self.user_w.handle) if kind == "bwd_weights"
+                            else dnn.reorder(self.user_w.handle, chosen))
+
+    def weights_in(self, w):
+        """The user's weights in the primitive's layout (w itself when they agree)."""
+        if self.reorder is None:
+            return w
+        out = numpy.empty(self.w_bytes, numpy.uint8)
+        self.reorder.execute((dnn.ARG_SRC, w), (dnn.ARG_DST, out))
+        return out
+
+    def weights_out(self, buffer, w_shape):
+        """The primitive's weight-gradient buffer as the user's (O, I/G, k_h, k_w) array."""
+        if self.reorder is None:
+            return buffer.view(numpy.float32).reshape(w_shape)
+        out = numpy.empty(w_shape, numpy.float32)
+        self.reorder.execute((dnn.ARG_SRC, buffer), (dnn.ARG_DST, out))
+        return out
+
+
+def _layout(a):
+    """(shape, strides in elements) of an array."""
+    return tuple(a.shape), tuple(s // a.itemsize for s in a.strides)
+
+
+def _channels_last_layout(shape):
+    return tuple(shape), tuple(dnn.channels_last_strides(shape))
+
+
+def _plan(kind, src, w_shape, dst, bias, geo):
+    """The cached :class:`_ConvPlan` for the src and dst (shape, strides) layouts (None when oneDNN
+    rejects the configuration)."""
+    key = ("conv", kind, src, tuple(w_shape), dst, bias, geo)
+    return dnn.cached(key, lambda: _ConvPlan(kind, *src, w_shape, *dst, bias, geo))
+
+
+def conv2d_forward(x, w, bias, geo, training=True):
+    """y = conv(x, w) + bias, as :func:`shendu.functional.conv.conv_forward` (result channels-last)."""
+    if not _supported(x, w, bias):
+        return None
+    x = dnn.as_channels_last(x)
+    shape = (x.shape[0], w.shape[0], geo.ho, geo.wo)
+    plan = _plan("fwd", _layout(x), w.shape, _channels_last_layout(shape),
+                 None if bias is None else ("train" if training else "infer"), geo)
+    if plan is None:
+        return _ran("conv2d_forward", None)
+    y = dnn.empty_channels_last(shape)
+    args = [(dnn.ARG_SRC, x), (dnn.ARG_WEIGHTS, plan.weights_in(_contiguous_weights(w))), (dnn.ARG_DST, y)]
+    if bias is not None:
+        args.append((dnn.ARG_BIAS, numpy.ascontiguousarray(bias)))
+    plan.prim.execute(*args)
+    return _ran("conv2d_forward", y)
+
+
+def conv2d_backward_data(g, w, geo, x_shape):
+    """dL/dx (``x_shape``) = convᵀ(g, w), as :func:`shendu.functional.conv.conv_grad_input` (channels-last)."""
+    if not _supported(g, w):
+        return None
+    g = dnn.as_channels_last(g)
+    plan = _plan("bwd_data", _channels_last_layout(x_shape), w.shape, _layout(g), None, geo)
+    if plan is None:
+        return _ran("conv2d_backward_data", None)
+    dx = dnn.empty_channels_last(x_shape)
+    plan.prim.execute((dnn.ARG_DIFF_DST, g), (dnn.ARG_WEIGHTS, plan.weights_in(_contiguous_weights(w))),
+                      (dnn.ARG_DIFF_SRC, dx))
+    return _ran("conv2d_backward_data", dx)
+
+
+def conv2d_backward_weights(g, x, geo, w_shape, with_bias=False):
+    """(dL/dw, dL/db) = (g · im2col(x)ᵀ, Σ g), as :func:`shendu.functional.conv.conv_grad_weight`;
+    dL/db is None unless ``with_bias``."""
+    if not _supported(g, x):
+        return None
+    x, g = dnn.as_channels_last(x), dnn.as_channels_last(g)
+    plan = _plan("bwd_weights", _layout(x), w_shape, _layout(g), with_bias, geo)
+    if plan is None:
+        return _ran("conv2d_backward_weights", None)
+    dw = numpy.empty(plan.w_bytes, numpy.uint8)
+    args = [(dnn.ARG_SRC, x), (dnn.ARG_DIFF_DST, g), (dnn.ARG_DIFF_WEIGHTS, dw)]
+    db = numpy.empty(w_shape[0] if with_bias else 0, numpy.float32)
+    if with_bias:
+        args.append((dnn.ARG_DIFF_BIAS, db))
+    plan.prim.execute(*args)
+    return _ran("conv2d_backward_weights", (plan.weights_out(dw, tuple(w_shape)), db if with_bias else None))
