@@ -186,3 +186,37 @@ def test_output_is_channels_last_and_reads_like_nchw():
     with backend.use_kernels("numpy"):
         ref = F.conv2d(x, w, padding=1)
     np.testing.assert_allclose(y.reshape(2, -1).numpy(), ref.reshape(2, -1).numpy(), rtol=1e-5, atol=1e-5)
+
+
+# ---------------------------------------------------------------- pooling
+POOL_CASES = [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1), dict(kernel_size=(3, 2), stride=(1, 2)),
+              dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)]
+
+
+@needs_onednn
+@pytest.mark.parametrize("kw", POOL_CASES + [dict(kernel_size=3, stride=1, padding=1, dilation=2)], ids=str)
+def test_max_pool2d(kw):
+    x = np.random.default_rng(4).standard_normal((2, 5, 9, 8))
+    x[0, 0] = 0.0  # ties (as after a ReLU): the gradient goes to the first maximum, as in PyTorch
+    compare(lambda x: F.max_pool2d(x, **kw), lambda x: TF.max_pool2d(x, **kw), [x],
+            ["pool2d_forward", "pool2d_backward"])
+
+
+@needs_onednn
+@pytest.mark.parametrize("kw", POOL_CASES + [dict(kernel_size=3, padding=1, count_include_pad=False),
+                                             dict(kernel_size=3, stride=2, padding=1, ceil_mode=True,
+                                                  count_include_pad=False)], ids=str)
+def test_avg_pool2d(kw):
+    x = np.random.default_rng(5).standard_normal((2, 5, 9, 8))
+    expect = [] if kw.get("ceil_mode") and kw.get("count_include_pad", True) else ["pool2d_forward", "pool2d_backward"]
+    compare(lambda x: F.avg_pool2d(x, **kw), lambda x: TF.avg_pool2d(x, **kw), [x], expect)
+
+
+@needs_onednn
+def test_max_pool_with_indices_runs_numpy_and_agrees():
+    x = shendu.randn(2, 3, 8, 8)
+    with backend.use_kernels("onednn"):
+        y, idx = F.max_pool2d(x, 2, return_indices=True)
+    ty, tidx = TF.max_pool2d(torch.tensor(x.numpy()), 2, return_indices=True)
+    np.testing.assert_array_equal(y.numpy(), ty.numpy())
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())

@@ -196,3 +196,83 @@ def conv2d_backward_weights(g, x, geo, w_shape, with_bias=False):
         args.append((dnn.ARG_DIFF_BIAS, db))
     plan.prim.execute(*args)
     return _ran("conv2d_backward_weights", (plan.weights_out(dw, tuple(w_shape)), db if with_bias else None))
+
+
+# ---------------------------------------------------------------- pooling
+_POOLING = {"max": dnn.POOLING_MAX, "avg_include_pad": dnn.POOLING_AVG_INCLUDE,
+            "avg_exclude_pad": dnn.POOLING_AVG_EXCLUDE}
+
+
+class _PoolPlan:
+    """Forward (training: max pooling keeps its workspace, the winning taps) and, on first need,
+    backward primitives of one pooling configuration, all channels-last."""
+
+    def __init__(self, alg, x_shape, geo):
+        lib, engine = dnn.library(), dnn.engine()
+        y_shape = (x_shape[0], x_shape[1], geo.ho, geo.wo)
+        self.src, self.dst = dnn.Desc(x_shape, dnn.channels_last_strides(x_shape)), \
+            dnn.Desc(y_shape, dnn.channels_last_strides(y_shape))
+        self.dims = (dnn.dims((geo.sh, geo.sw)), dnn.dims((geo.kh, geo.kw)), dnn.dims((geo.dh - 1, geo.dw - 1)),
+                     dnn.dims((geo.pt, geo.pl)), dnn.dims((geo.pb, geo.pr)))
+        self.alg, self.y_shape, self.backward = _POOLING[alg], y_shape, None
+
+        def make(attr):
+            pd = dnn.Handle()
+            dnn.check(lib.dnnl_pooling_forward_primitive_desc_create(
+                ctypes.byref(pd), engine, dnn.FORWARD_TRAINING, self.alg, self.src.handle, self.dst.handle,
+                *self.dims, attr), "pooling forward")
+            return pd
+        self.forward = dnn.Primitive(make)
+        self.workspace_bytes = self.forward.size(dnn.QUERY_WORKSPACE)
+
+    def backward_primitive(self):
+        if self.backward is None:
+            lib, engine = dnn.library(), dnn.engine()
+
+            def make(attr):
+                pd = dnn.Handle()
+                dnn.check(lib.dnnl_pooling_backward_primitive_desc_create(
+                    ctypes.byref(pd), engine, self.alg, self.src.handle, self.dst.handle, *self.dims,
+                    self.forward.pd, attr), "pooling backward")
+                return pd
+            self.backward = dnn.Primitive(make)
+        return self.backward
+
+
+def _pool_plan(alg, x_shape, geo):
+    return dnn.cached(("pool", alg, tuple(x_shape), geo), lambda: _PoolPlan(alg, tuple(x_shape), geo))
+
+
+def pool2d_forward(x, geo, alg):
+    """(y, workspace) of max pooling (``alg='max'``, first maximum of each window, as
+    :class:`shendu.functional.pooling.MaxPool2d`) or average pooling (``'avg_include_pad'``: divisor
+    k_h·k_w; ``'avg_exclude_pad'``: the pixels inside the input), channels-last; None to fall back."""
+    if not _supported(x):
+        return None
+    plan = _pool_plan(alg, x.shape, geo)
+    if plan is None:
+        return _ran("pool2d_forward", None)
+    x = dnn.as_channels_last(x)
+    y = dnn.empty_channels_last(plan.y_shape)
+    args = [(dnn.ARG_SRC, x), (dnn.ARG_DST, y)]
+    workspace = numpy.empty(plan.workspace_bytes, numpy.uint8) if plan.workspace_bytes else None
+    if workspace is not None:
+        args.append((dnn.ARG_WORKSPACE, workspace))
+    plan.forward.execute(*args)
+    return _ran("pool2d_forward", (y, workspace))
+
+
+def pool2d_backward(g, geo, alg, x_shape, workspace):
+    """dL/dx of :func:`pool2d_forward` (``workspace``: what it returned), channels-last; None to fall back."""
+    if not _supported(g):
+        return None
+    plan = _pool_plan(alg, x_shape, geo)
+    backward = None if plan is None else dnn.cached(("pool bwd", alg, tuple(x_shape), geo), plan.backward_primitive)
+    if backward is None:
+        return _ran("pool2d_backward", None)
+    dx = dnn.empty_channels_last(x_shape)
+    args = [(dnn.ARG_DIFF_DST, dnn.as_channels_last(g)), (dnn.ARG_DIFF_SRC, dx)]
+    if workspace is not None:
+        args.append((dnn.ARG_WORKSPACE, workspace))
+    backward.execute(*args)
+    return _ran("pool2d_backward", dx)
