@@ -220,3 +220,63 @@ def test_max_pool_with_indices_runs_numpy_and_agrees():
     ty, tidx = TF.max_pool2d(torch.tensor(x.numpy()), 2, return_indices=True)
     np.testing.assert_array_equal(y.numpy(), ty.numpy())
     np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+
+
+# ---------------------------------------------------------------- batch normalisation
+@needs_onednn
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (2, 4, 5, 6)], ids=str)
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_training(shape, affine):
+    rng = np.random.default_rng(6)
+    arrays = [rng.standard_normal(shape) * 3 + 1] + ([rng.standard_normal(shape[1]), rng.standard_normal(shape[1])]
+                                                      if affine else [])
+    compare(lambda x, *wb: F.batch_norm(x, None, None, *wb, training=True),
+            lambda x, *wb: TF.batch_norm(x, None, None, *wb, training=True),
+            arrays, ["batch_norm_forward", "batch_norm_backward"])
+
+
+@needs_onednn
+def test_batch_norm_inference_and_running_statistics():
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal((4, 3, 5, 5)) * 2 + 1).astype(np.float32)
+    mean, var = rng.standard_normal(3).astype(np.float32), (rng.random(3) + 0.5).astype(np.float32)
+    w, b = rng.standard_normal(3), rng.standard_normal(3)
+    compare(lambda x, w, b: F.batch_norm(x, shendu.tensor(mean), shendu.tensor(var), w, b, training=False),
+            lambda x, w, b: TF.batch_norm(x, torch.tensor(mean), torch.tensor(var), w, b, training=False),
+            [x, w, b], ["batch_norm_forward", "batch_norm_backward"])
+    runs = {}
+    for name in ("numpy", "onednn"):
+        with backend.use_kernels(name):
+            rm, rv = shendu.tensor(mean.copy()), shendu.tensor(var.copy())
+            F.batch_norm(shendu.tensor(x), rm, rv, training=True, momentum=0.3)
+            runs[name] = (rm.numpy(), rv.numpy())
+    tm, tv = torch.tensor(mean.copy()), torch.tensor(var.copy())
+    TF.batch_norm(torch.tensor(x), tm, tv, training=True, momentum=0.3)
+    for got, want in zip(runs["onednn"], (tm.numpy(), tv.numpy())):
+        assert_rel(got, want, "running statistics")
+
+
+@needs_onednn
+def test_channels_last_network_trains_like_numpy():
+    """conv → BN → ReLU → max-pool → conv → avg-pool → dense, five SGD steps: the same losses on both paths."""
+    from shendu import nn
+    losses = {}
+    for name in ("numpy", "onednn"):
+        with backend.use_kernels(name):
+            shendu.manual_seed(3)
+            model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+                                  nn.Conv2d(8, 8, 3, stride=2, padding=1, groups=2), nn.ReLU(), nn.AvgPool2d(2),
+                                  nn.Flatten(), nn.Linear(8 * 2 * 2, 5))
+            opt = shendu.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+            rng = np.random.default_rng(0)
+            x = shendu.tensor(rng.standard_normal((8, 3, 16, 16)).astype(np.float32))
+            t = shendu.tensor(rng.integers(0, 5, 8))
+            curve = []
+            for _ in range(5):
+                opt.zero_grad()
+                loss = F.cross_entropy(model(x), t)
+                loss.backward()
+                opt.step()
+                curve.append(loss.item())
+            losses[name] = curve
+    np.testing.assert_allclose(losses["onednn"], losses["numpy"], rtol=1e-5)

@@ -276,3 +276,118 @@ def pool2d_backward(g, geo, alg, x_shape, workspace):
         args.append((dnn.ARG_WORKSPACE, workspace))
     backward.execute(*args)
     return _ran("pool2d_backward", dx)
+
+
+# ---------------------------------------------------------------- batch normalisation
+def _dense_layout(a):
+    """``a`` itself when it is C-contiguous or channels-last (both are layouts oneDNN's batch norm
+    reads fast), else a channels-last copy."""
+    if a.flags.c_contiguous or (a.ndim > 2 and dnn.is_channels_last(a)):
+        return a
+    return dnn.as_channels_last(a)
+
+
+def _like(a):
+    """An uninitialised float32 array of ``a``'s shape and memory order (C or channels-last)."""
+    return numpy.empty_like(a, order="K")
+
+
+class _NormPlan:
+    """Batch-norm forward (training: batch statistics out; inference: the given statistics in) and,
+    on first need, its backward, for one layout."""
+
+    def __init__(self, layout, affine, global_stats, eps):
+        lib, engine = dnn.library(), dnn.engine()
+        self.data = dnn.Desc(*layout)
+        self.flags = ((dnn.USE_SCALE | dnn.USE_SHIFT) if affine else 0) | (dnn.USE_GLOBAL_STATS if global_stats else 0)
+        self.eps, self.affine, self.backward = eps, affine, None
+        prop = dnn.FORWARD_INFERENCE if global_stats else dnn.FORWARD_TRAINING
+
+        def make(attr):
+            pd = dnn.Handle()
+            dnn.check(lib.dnnl_batch_normalization_forward_primitive_desc_create(
+                ctypes.byref(pd), engine, prop, self.data.handle, self.data.handle, self.eps, self.flags, attr),
+                "batch normalization forward")
+            return pd
+        self.forward = dnn.Primitive(make)
+        # the hint of backward must be a training forward (inference keeps no workspace, so one hint serves)
+        self.hint = self.forward if not global_stats else None
+
+    def backward_primitive(self):
+        if self.backward is None:
+            lib, engine = dnn.library(), dnn.engine()
+            if self.hint is None:
+                def make_hint(attr):
+                    pd = dnn.Handle()
+                    dnn.check(lib.dnnl_batch_normalization_forward_primitive_desc_create(
+                        ctypes.byref(pd), engine, dnn.FORWARD_TRAINING, self.data.handle, self.data.handle,
+                        self.eps, self.flags, attr), "batch normalization forward (hint)")
+                    return pd
+                self.hint = dnn.Primitive(make_hint)
+            prop = dnn.BACKWARD if self.affine else dnn.BACKWARD_DATA
+
+            def make(attr):
+                pd = dnn.Handle()
+                dnn.check(lib.dnnl_batch_normalization_backward_primitive_desc_create(
+                    ctypes.byref(pd), engine, prop, self.data.handle, self.data.handle, self.data.handle,
+                    self.eps, self.flags, self.hint.pd, attr), "batch normalization backward")
+                return pd
+            self.backward = dnn.Primitive(make)
+        return self.backward
+
+
+def _norm_plan(x, affine, global_stats, eps):
+    key = ("batch_norm", _layout(x), affine, global_stats, float(eps))
+    return dnn.cached(key, lambda: _NormPlan(_layout(x), affine, global_stats, float(eps)))
+
+
+def _vector(a):
+    return numpy.ascontiguousarray(a, dtype=_F32)
+
+
+def batch_norm_forward(x, weight, bias, stats, eps):
+    """(y, x, μ, σ²) of :class:`shendu.functional.normalization.BatchNorm`'s forward:
+    y = γ·(x − μ)/√(σ² + ε) + β per channel (axis 1). ``stats``: None (training: μ and the biased σ²
+    of the batch come back) or the (μ, σ²) to use; ``x`` comes back in the layout the kernel read
+    (keep it for :func:`batch_norm_backward`). None to fall back."""
+    if not (_supported(x, weight, bias) and 2 <= x.ndim <= 5 and (stats is None or _supported(*stats))):
+        return None
+    x = _dense_layout(x)
+    plan = _norm_plan(x, weight is not None, stats is not None, eps)
+    if plan is None:
+        return _ran("batch_norm_forward", None)
+    y = _like(x)
+    if stats is None:
+        mean, var = numpy.empty(x.shape[1], _F32), numpy.empty(x.shape[1], _F32)
+    else:
+        mean, var = (_vector(s) for s in stats)
+    args = [(dnn.ARG_SRC, x), (dnn.ARG_DST, y), (dnn.ARG_MEAN, mean), (dnn.ARG_VARIANCE, var)]
+    if weight is not None:
+        args += [(dnn.ARG_SCALE, _vector(weight)), (dnn.ARG_SHIFT, _vector(bias))]
+    plan.forward.execute(*args)
+    return _ran("batch_norm_forward", (y, x, mean, var))
+
+
+def batch_norm_backward(g, x, weight, mean, var, eps, global_stats):
+    """(dL/dx, dL/dγ, dL/dβ) of :func:`batch_norm_forward` (dL/dγ, dL/dβ None without γ); with
+    ``global_stats`` μ and σ² were constants. None to fall back."""
+    if not _supported(g, x, weight):
+        return None
+    plan = _norm_plan(x, weight is not None, global_stats, eps)
+    backward = None if plan is None else dnn.cached(
+        ("batch_norm bwd", _layout(x), weight is not None, global_stats, float(eps)), plan.backward_primitive)
+    if backward is None:
+        return _ran("batch_norm_backward", None)
+    if _layout(g) != _layout(x):
+        g_same = _like(x)
+        numpy.copyto(g_same, g)
+        g = g_same
+    dx = _like(x)
+    args = [(dnn.ARG_SRC, x), (dnn.ARG_MEAN, mean), (dnn.ARG_VARIANCE, var), (dnn.ARG_DIFF_DST, g),
+            (dnn.ARG_DIFF_SRC, dx)]
+    dw = db = None
+    if weight is not None:
+        dw, db = numpy.empty(x.shape[1], _F32), numpy.empty(x.shape[1], _F32)
+        args += [(dnn.ARG_SCALE, _vector(weight)), (dnn.ARG_DIFF_SCALE, dw), (dnn.ARG_DIFF_SHIFT, db)]
+    backward.execute(*args)
+    return _ran("batch_norm_backward", (dx, dw, db))
