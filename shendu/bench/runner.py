@@ -429,7 +429,7 @@ def _header(args, gemm_np, gemm_torch):
             f"PyTorch {torch.__version__} (MKL {'yes' if torch.backends.mkl.is_available() else 'no'}, "
             f"oneDNN {'yes' if onednn else 'no'}), {_threads(torch.get_num_threads())}",
             f"malloc: {malloc}",
-            f"shendu CPU kernels: " + "; ".join(f"[{c}] {kernels_report(c)}" for c in _kernel_runs(args)),
+            "shendu CPU kernels: " + "; ".join(f"[{c}] {kernels_report(c)}" for c in _kernel_runs(args)),
             f"float32 GEMM peak ({n}×{n}, best of 5): NumPy {gemm_np:.0f} GFLOP/s, "
             f"PyTorch {gemm_torch:.0f} GFLOP/s"]
 

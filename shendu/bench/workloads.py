@@ -138,8 +138,9 @@ def torch_cnn_bn():
                           tnn.Flatten(), tnn.Dropout(0.5), tnn.Linear(64 * 8 * 8, 10))
 
 
-def torch_resnet18():
-    """ImageNet ResNet-18 in PyTorch, with torchvision's (and shendu's) module names."""
+def _torch_basic_block(shortcut):
+    """The torch residual BasicBlock class with shendu's names: relu(bn2(conv2(relu(bn1(conv1(x))))) + identity),
+    where the identity is ``shortcut(inplanes, planes, stride)`` applied to x when the shape changes."""
     from torch import nn as tnn
 
     class BasicBlock(tnn.Module):
@@ -150,13 +151,22 @@ def torch_resnet18():
             self.relu = tnn.ReLU()
             self.conv2 = tnn.Conv2d(planes, planes, 3, 1, 1, bias=False)
             self.bn2 = tnn.BatchNorm2d(planes)
-            self.downsample = (tnn.Sequential(tnn.Conv2d(inplanes, planes, 1, stride, bias=False),
-                                              tnn.BatchNorm2d(planes)) if stride != 1 or inplanes != planes else None)
+            self.downsample = shortcut(inplanes, planes, stride) if stride != 1 or inplanes != planes else None
 
         def forward(self, x):
             identity = x if self.downsample is None else self.downsample(x)
             out = self.relu(self.bn1(self.conv1(x)))
             return self.relu(self.bn2(self.conv2(out)) + identity)
+
+    return BasicBlock
+
+
+def torch_resnet18():
+    """ImageNet ResNet-18 in PyTorch, with torchvision's (and shendu's) module names."""
+    from torch import nn as tnn
+
+    BasicBlock = _torch_basic_block(lambda inplanes, planes, stride: tnn.Sequential(
+        tnn.Conv2d(inplanes, planes, 1, stride, bias=False), tnn.BatchNorm2d(planes)))
 
     class ResNet18(tnn.Module):
         def __init__(self, num_classes=1000):
@@ -196,20 +206,7 @@ def torch_resnet20():
             s = self.stride
             return tF.pad(x[:, :, ::s, ::s], (0, 0, 0, 0, 0, self.extra))
 
-    class BasicBlock(tnn.Module):
-        def __init__(self, inplanes, planes, stride=1):
-            super().__init__()
-            self.conv1 = tnn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
-            self.bn1 = tnn.BatchNorm2d(planes)
-            self.relu = tnn.ReLU()
-            self.conv2 = tnn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-            self.bn2 = tnn.BatchNorm2d(planes)
-            self.downsample = ZeroPadShortcut(inplanes, planes, stride) if stride != 1 or inplanes != planes else None
-
-        def forward(self, x):
-            identity = x if self.downsample is None else self.downsample(x)
-            out = self.relu(self.bn1(self.conv1(x)))
-            return self.relu(self.bn2(self.conv2(out)) + identity)
+    BasicBlock = _torch_basic_block(ZeroPadShortcut)
 
     class CifarResNet(tnn.Module):
         def __init__(self, n=3, num_classes=10):
