@@ -280,3 +280,20 @@ def test_channels_last_network_trains_like_numpy():
                 curve.append(loss.item())
             losses[name] = curve
     np.testing.assert_allclose(losses["onednn"], losses["numpy"], rtol=1e-5)
+
+
+# ---------------------------------------------------------------- dense layers
+@needs_onednn
+@pytest.mark.parametrize("shape", [(64, 30), (3, 40, 30)], ids=str)
+def test_linear_fuses_the_bias(shape):
+    rng = np.random.default_rng(8)
+    arrays = [rng.standard_normal(shape), rng.standard_normal((70, 30)), rng.standard_normal(70)]
+    compare(lambda x, w, b: F.linear(x, w, b), lambda x, w, b: TF.linear(x, w, b), arrays, ["linear_forward"])
+
+
+@needs_onednn
+def test_small_linear_stays_on_blas():
+    before = kernels_module().counts["linear_forward"]
+    with backend.use_kernels("onednn"):
+        F.linear(shendu.randn(1, 784), shendu.randn(256, 784), shendu.randn(256))
+    assert kernels_module().counts["linear_forward"] == before

@@ -113,6 +113,7 @@ def _signatures(lib):
                                                                  Dims, Dims, Dims, Dims, Handle, Handle],
         "dnnl_convolution_backward_weights_primitive_desc_create": [ctypes.POINTER(Handle), Handle, ctypes.c_int, Handle, Handle,
                                                                     Handle, Handle, Dims, Dims, Dims, Dims, Handle, Handle],
+        "dnnl_matmul_primitive_desc_create": [ctypes.POINTER(Handle), Handle, Handle, Handle, Handle, Handle, Handle],
         "dnnl_pooling_forward_primitive_desc_create": [ctypes.POINTER(Handle), Handle, ctypes.c_int, ctypes.c_int, Handle, Handle,
                                                        Dims, Dims, Dims, Dims, Dims, Handle],
         "dnnl_pooling_backward_primitive_desc_create": [ctypes.POINTER(Handle), Handle, ctypes.c_int, Handle, Handle,
