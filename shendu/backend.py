@@ -252,6 +252,69 @@ def matmul(a, b, out=None):
     return get_array_module(a).matmul(a, b, out=out)
 
 
+# ----------------------------------------------------------------- the CPU kernel library
+#: Which kernels run the heavy CPU ops: ``"onednn"`` (oneDNN, where it loads), ``"numpy"`` (the
+#: readable reference), or ``"auto"`` (oneDNN when available, else NumPy). From ``SHENDU_KERNELS``.
+KERNEL_CHOICES = ("auto", "onednn", "numpy")
+_kernels = {"choice": None, "module": None}
+
+
+def set_kernels(name):
+    """Choose the CPU kernels: ``'onednn'``, ``'numpy'`` or ``'auto'`` (the default; ``SHENDU_KERNELS``
+    sets it at start-up). oneDNN that fails to load is reported once and the NumPy kernels run."""
+    if name not in KERNEL_CHOICES:
+        raise ValueError(f"set_kernels: expected one of {KERNEL_CHOICES}, got {name!r}")
+    _kernels["choice"], _kernels["module"] = name, None
+
+
+def _kernel_choice():
+    if _kernels["choice"] is None:
+        env = __import__("os").environ.get("SHENDU_KERNELS", "auto").strip().lower() or "auto"
+        if env not in KERNEL_CHOICES:
+            import warnings
+            warnings.warn(f"SHENDU_KERNELS={env!r} is not one of {KERNEL_CHOICES}; using 'auto'", RuntimeWarning)
+            env = "auto"
+        _kernels["choice"] = env
+    return _kernels["choice"]
+
+
+def fast_kernels():
+    """The oneDNN kernel module (:mod:`shendu.backends.onednn_kernels`) when that path is chosen and
+    the library loads, else None (the op runs its NumPy code). Each of its kernels may still answer
+    None for a configuration it does not run; the op then falls back for that call."""
+    module = _kernels["module"]
+    if module is None:
+        module = False
+        if _kernel_choice() != "numpy":
+            from .backends import onednn, onednn_kernels  # lazy: loads libdnnl on first use only
+            module = onednn_kernels if onednn.available() else False
+        _kernels["module"] = module
+    return module or None
+
+
+def get_kernels():
+    """The kernels that run now: ``'onednn'`` or ``'numpy'``."""
+    return "numpy" if fast_kernels() is None else "onednn"
+
+
+class use_kernels:
+    """``with use_kernels('numpy'):`` runs the block on those kernels, then restores the previous choice."""
+
+    def __init__(self, name):
+        if name not in KERNEL_CHOICES:
+            raise ValueError(f"use_kernels: expected one of {KERNEL_CHOICES}, got {name!r}")
+        self.name = name
+
+    def __enter__(self):
+        self.saved = _kernel_choice()
+        set_kernels(self.name)
+        return self
+
+    def __exit__(self, *exc):
+        set_kernels(self.saved)
+        return False
+
+
 # --- training: run a block of code on another generator
 class use_rng:
     """Within ``with use_rng(generator):`` every draw of the library (initialisers, dropout,

@@ -31,3 +31,21 @@ def mnist_dir():
     if not (d / "t10k-images-idx3-ubyte.gz").exists():
         pytest.skip("../shared/data/mnist is not present (a fresh clone has no ../shared)")
     return d
+
+
+@pytest.fixture
+def numpy_kernels():
+    """Run the test on the NumPy reference kernels (tests of their internals: im2col, kept columns…)."""
+    with shendu.backend.use_kernels("numpy"):
+        yield
+
+
+@pytest.fixture(params=["numpy", "onednn"])
+def kernels(request):
+    """Run the test once per CPU kernel library (oneDNN's run skips where libdnnl does not load)."""
+    if request.param == "onednn":
+        from shendu.backends import onednn
+        if not onednn.available():
+            pytest.skip(f"oneDNN is not available: {onednn.load_error()}")
+    with shendu.backend.use_kernels(request.param):
+        yield request.param

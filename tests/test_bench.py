@@ -56,6 +56,24 @@ def test_both_frameworks_build_the_same_network(name):
     assert workloads.check_same_numbers(name) < 1e-5
 
 
+@needs_torch
+def test_resnet18_workload_twins_agree_on_a_small_image():
+    """The resnet18 workload's torch twin, given the shendu weights, computes the same logits (64×64 input:
+    the 224×224 check would take seconds for nothing more)."""
+    import numpy as np
+    import torch
+
+    import shendu
+    sd, tm = workloads.resnet18(), workloads.torch_resnet18()
+    tm.load_state_dict({k: torch.tensor(v.numpy()) for k, v in sd.state_dict().items()})
+    sd.eval(), tm.eval()
+    x = np.random.default_rng(0).standard_normal((2, 3, 64, 64)).astype(np.float32)
+    with shendu.no_grad():
+        a = sd(shendu.tensor(x)).numpy()
+    b = tm(torch.tensor(x)).detach().numpy()
+    assert np.abs(a - b).max() / np.abs(b).max() < 1e-5
+
+
 def test_flops_of_the_mlp_step():
     w = workloads.WORKLOADS["mlp"]
     macs = 784 * 256 + 256 * 128 + 128 * 10

@@ -67,6 +67,7 @@ CONV2D_CASES = random_conv2d_cases(30, seed=1)
 
 
 @pytest.mark.parametrize("case", CONV2D_CASES, ids=case_id)
+@pytest.mark.usefixtures("kernels")
 def test_conv2d_matches_torch(case):
     rng = np.random.default_rng(0)
     x = rand(rng, case["n"], case["c_in"], *case["hw"])
@@ -119,6 +120,7 @@ def test_conv2d_is_cross_correlation_by_definition():
     np.testing.assert_allclose(y.numpy(), ref, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.usefixtures("kernels")
 def test_depthwise_and_pointwise_layers_match_torch():
     rng = np.random.default_rng(5)
     for sd_layer, t_layer, shape in [
@@ -158,6 +160,7 @@ def random_conv1d_cases(n_cases, seed):
 
 
 @pytest.mark.parametrize("case", random_conv1d_cases(12, seed=7), ids=str)
+@pytest.mark.usefixtures("kernels")
 def test_conv1d_matches_torch(case):
     rng = np.random.default_rng(8)
     arrays = [rand(rng, 2, case["c_in"], case["length"]), rand(rng, case["c_out"], case["c_in"] // case["groups"], case["k"]),
@@ -187,6 +190,7 @@ def random_transpose_cases(n_cases, seed):
 
 
 @pytest.mark.parametrize("case", random_transpose_cases(15, seed=9), ids=str)
+@pytest.mark.usefixtures("kernels")
 def test_conv_transpose2d_matches_torch(case):
     rng = np.random.default_rng(10)
     arrays = [rand(rng, 2, case["c_in"], *case["hw"]), rand(rng, case["c_in"], case["c_out"] // case["groups"], *case["k"]),
@@ -196,6 +200,7 @@ def test_conv_transpose2d_matches_torch(case):
           arrays, gradcheck=False, tol=TOL32)
 
 
+@pytest.mark.usefixtures("kernels")
 def test_conv_transpose2d_gradcheck_and_layer():
     rng = np.random.default_rng(11)
     kw = dict(stride=2, padding=1, output_padding=1)
@@ -236,7 +241,7 @@ def test_chunked_batches_give_the_same_result(monkeypatch):
         np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-12)
 
 
-def test_columns_kept_from_forward_give_the_same_gradients_bit_for_bit(monkeypatch):
+def test_columns_kept_from_forward_give_the_same_gradients_bit_for_bit(monkeypatch, numpy_kernels):
     """dW from the forward's kept columns or from columns recomputed in backward: the same bits;
     backward releases the kept columns, and a second backward (retain_graph) recomputes them."""
     rng = np.random.default_rng(13)

@@ -36,6 +36,7 @@ def randomise(torch_bn):
                                         ("BatchNorm2d", (4, 3, 2, 5)), ("BatchNorm3d", (2, 3, 2, 2, 3))])
 @pytest.mark.parametrize("train", [True, False])
 @pytest.mark.parametrize("affine, track", [(True, True), (False, True), (True, False)])
+@pytest.mark.usefixtures("kernels")
 def test_batchnorm_matches_torch(cls, shape, train, affine, track):
     kw = dict(affine=affine, track_running_stats=track)
     ref = randomise(getattr(torch.nn, cls)(shape[1], **kw))
@@ -47,6 +48,7 @@ def test_batchnorm_matches_torch(cls, shape, train, affine, track):
 
 
 @pytest.mark.parametrize("momentum", [0.1, 0.5, None])
+@pytest.mark.usefixtures("kernels")
 def test_batchnorm_running_statistics_after_several_steps_match_torch(momentum):
     ours, ref = nn.BatchNorm2d(4, momentum=momentum).double(), torch.nn.BatchNorm2d(4, momentum=momentum).double()
     for step in range(5):
@@ -61,6 +63,7 @@ def test_batchnorm_running_statistics_after_several_steps_match_torch(momentum):
     assert_close(ours(shendu.tensor(x)).numpy(), ref(torch.tensor(x)).detach().numpy(), what="eval", **TIGHT)
 
 
+@pytest.mark.usefixtures("kernels")
 def test_batchnorm_train_normalises_and_eval_uses_running_statistics():
     bn = nn.BatchNorm1d(3)
     x = randn(500, 3, scale=3.0, shift=5.0).astype(np.float32)
@@ -78,6 +81,7 @@ def test_batchnorm_train_normalises_and_eval_uses_running_statistics():
     assert int(bn.num_batches_tracked.item()) == 1
 
 
+@pytest.mark.usefixtures("kernels")
 def test_batchnorm_float32_stays_float32():
     bn = nn.BatchNorm2d(2)
     x = shendu.randn(4, 2, 3, 3, requires_grad=True)
@@ -155,6 +159,7 @@ def test_fused_layer_norm_equals_composed_ops():
 
 
 @pytest.mark.parametrize("shape", [(4, 3), (3, 2, 4), (2, 2, 3, 2)])
+@pytest.mark.usefixtures("kernels")
 def test_batch_norm_functional_matches_torch_float32_and_float64_and_gradcheck(shape):
     check(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
           lambda x, w, b: torch.nn.functional.batch_norm(x, None, None, w, b, training=True),
@@ -166,6 +171,7 @@ def test_batch_norm_functional_matches_torch_float32_and_float64_and_gradcheck(s
           [randn(*shape), randn(shape[1]), randn(shape[1])])
 
 
+@pytest.mark.usefixtures("kernels")
 def test_batchnorm_module_parameter_gradcheck_train_and_eval():
     x = shendu.tensor(randn(5, 3, 2))
     bn = randomise_ours(nn.BatchNorm1d(3).double())

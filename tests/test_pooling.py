@@ -49,6 +49,7 @@ def random_pool_cases(n_cases, seed, dilation):
 
 
 @pytest.mark.parametrize("case", random_pool_cases(25, seed=1, dilation=True), ids=str)
+@pytest.mark.usefixtures("kernels")
 def test_max_pool2d_matches_torch(case):
     kw = {k: v for k, v in case.items() if k != "hw"}
     x = rand(np.random.default_rng(0), 2, 3, *case["hw"])
@@ -56,12 +57,14 @@ def test_max_pool2d_matches_torch(case):
 
 
 @pytest.mark.parametrize("case", random_pool_cases(25, seed=2, dilation=False), ids=str)
+@pytest.mark.usefixtures("kernels")
 def test_avg_pool2d_matches_torch(case):
     kw = {k: v for k, v in case.items() if k != "hw"}
     x = rand(np.random.default_rng(0), 2, 3, *case["hw"])
     check(lambda x: F.avg_pool2d(x, **kw), lambda x: TF.avg_pool2d(x, **kw), [x], gradcheck=False)
 
 
+@pytest.mark.usefixtures("kernels")
 def test_pool_gradcheck_and_divisor_override():
     rng = np.random.default_rng(3)
     x = rand(rng, 1, 2, 5, 6)
@@ -72,6 +75,7 @@ def test_pool_gradcheck_and_divisor_override():
           gradcheck=False)
 
 
+@pytest.mark.usefixtures("kernels")
 def test_max_pool_ties_send_the_gradient_to_the_first_maximum():
     """Overlapping windows over constant and repeated values: the gradient goes where PyTorch sends it."""
     x = np.array([[[[1.0, 1, 1, 0], [1, 1, 0, 0], [2, 2, 2, 2], [0, 2, 2, 0]]]])
@@ -79,6 +83,7 @@ def test_max_pool_ties_send_the_gradient_to_the_first_maximum():
         check(lambda x: F.max_pool2d(x, **kw), lambda x: TF.max_pool2d(x, **kw), [x], gradcheck=False)
 
 
+@pytest.mark.usefixtures("kernels")
 def test_max_pool_records_winners_beyond_255_taps():
     """A 17×17 window has 289 taps: the winning tap recorded in forward must not wrap around a byte."""
     x = np.zeros((1, 1, 17, 17))
@@ -88,6 +93,7 @@ def test_max_pool_records_winners_beyond_255_taps():
     np.testing.assert_array_equal(xs.grad.numpy(), x)
 
 
+@pytest.mark.usefixtures("kernels")
 def test_pooling_layers_and_macs():
     rng = np.random.default_rng(4)
     x = rand(rng, 2, 3, 9, 8)

@@ -72,6 +72,9 @@ def parse_args(argv):
                         f"ratio (default {ROUNDS}: a process can land in a faster or slower mode for its whole life)")
     p.add_argument("--gemm-size", type=int, default=GEMM_SIZE,
                    help=f"n of the n×n float32 GEMM that measures the peak (default {GEMM_SIZE})")
+    p.add_argument("--kernels", choices=("auto", "numpy", "onednn", "both"), default="auto",
+                   help="shendu's CPU kernels (SHENDU_KERNELS in the measuring processes): 'both' times every "
+                        "workload on the NumPy and the oneDNN kernels, rows marked [numpy] / [onednn] (default auto)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     p.add_argument("--no-malloc-env", action="store_true",
                    help="measure with glibc's default malloc instead of " +
@@ -99,7 +102,20 @@ def _wanted_env(args):
     # Read by OpenBLAS / OpenMP when they load; threadpoolctl and torch.set_num_threads also set them at run time.
     for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "SHENDU_NUM_THREADS"):
         env[k] = str(args.threads)
+    kernels = getattr(args, "kernels_now", args.kernels)
+    if kernels != "both":
+        env["SHENDU_KERNELS"] = kernels
     return env
+
+
+def kernels_report(choice):
+    """Which kernels a measuring process with ``SHENDU_KERNELS=choice`` runs, e.g. 'oneDNN 3.2.0'."""
+    from ..backends import onednn
+    if choice == "numpy":
+        return "NumPy (forced)"
+    if onednn.available():
+        return f"oneDNN {onednn.version()} (conv, pooling, batch norm; NumPy for the rest)"
+    return f"NumPy (oneDNN unavailable: {onednn.load_error()})"
 
 
 def _env_ready(args):
@@ -413,6 +429,7 @@ def _header(args, gemm_np, gemm_torch):
             f"PyTorch {torch.__version__} (MKL {'yes' if torch.backends.mkl.is_available() else 'no'}, "
             f"oneDNN {'yes' if onednn else 'no'}), {_threads(torch.get_num_threads())}",
             f"malloc: {malloc}",
+            "shendu CPU kernels: " + "; ".join(f"[{c}] {kernels_report(c)}" for c in _kernel_runs(args)),
             f"float32 GEMM peak ({n}×{n}, best of 5): NumPy {gemm_np:.0f} GFLOP/s, "
             f"PyTorch {gemm_torch:.0f} GFLOP/s"]
 
@@ -428,10 +445,16 @@ def main(argv=None):
     args = parse_args(argv)
     if not _env_ready(args) and not os.environ.get(_CHILD_MARK):
         return _rerun(argv, args)
-    env = _wanted_env(args)
     restore = limit_threads(args.threads)
     try:
-        results, header = _run(args, env)
+        results, header = [], None
+        for choice in _kernel_runs(args):  # --kernels both: the whole benchmark once per kernel library
+            args.kernels_now = choice
+            part, header = _run(args, _wanted_env(args), header)
+            if args.kernels == "both":
+                for r in part:
+                    r["kernels"], r["name"] = choice, f"{r['name']}[{choice}]"
+            results += part
     finally:
         restore()  # main may run inside another program (the tests): leave its thread settings as they were
     from ..serialization import atomic_write
@@ -442,12 +465,19 @@ def main(argv=None):
     return 0
 
 
-def _run(args, env):
+def _kernel_runs(args):
+    """The SHENDU_KERNELS values to run the benchmark with."""
+    return ["numpy", "onednn"] if args.kernels == "both" else [args.kernels]
+
+
+def _run(args, env, header=None):
     """Measure the GEMM peak, the timing rounds and the memory, printing as it goes; returns
-    ``(results, header lines)``."""
+    ``(results, header lines)`` (``header``: the lines of an earlier run, printed once)."""
     gemm_np, gemm_torch = gemm_peak(args.gemm_size)
-    header = _header(args, gemm_np, gemm_torch)
-    print("\n".join(header), flush=True)
+    if header is None:
+        header = _header(args, gemm_np, gemm_torch)
+        print("\n".join(header), flush=True)
+    print(f"shendu kernels: {env.get('SHENDU_KERNELS', 'auto')}", flush=True)
     rounds = []
     for i in range(args.rounds):
         rounds.append(timing_round(args, env))

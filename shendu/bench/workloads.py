@@ -87,6 +87,12 @@ def resnet20():
     return zoo_resnet20(num_classes=10)
 
 
+def resnet18():
+    """ImageNet ResNet-18 (BasicBlock [2, 2, 2, 2], 1000 classes), from the model zoo."""
+    from shendu.models.resnet import resnet18 as zoo_resnet18
+    return zoo_resnet18(num_classes=1000)
+
+
 class RecurrentClassifier(nn.Module):
     """One LSTM or GRU layer over (L, N, input_size); the last hidden state → dense ``num_classes``."""
 
@@ -132,6 +138,59 @@ def torch_cnn_bn():
                           tnn.Flatten(), tnn.Dropout(0.5), tnn.Linear(64 * 8 * 8, 10))
 
 
+def _torch_basic_block(shortcut):
+    """The torch residual BasicBlock class with shendu's names: relu(bn2(conv2(relu(bn1(conv1(x))))) + identity),
+    where the identity is ``shortcut(inplanes, planes, stride)`` applied to x when the shape changes."""
+    from torch import nn as tnn
+
+    class BasicBlock(tnn.Module):
+        def __init__(self, inplanes, planes, stride=1):
+            super().__init__()
+            self.conv1 = tnn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
+            self.bn1 = tnn.BatchNorm2d(planes)
+            self.relu = tnn.ReLU()
+            self.conv2 = tnn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+            self.bn2 = tnn.BatchNorm2d(planes)
+            self.downsample = shortcut(inplanes, planes, stride) if stride != 1 or inplanes != planes else None
+
+        def forward(self, x):
+            identity = x if self.downsample is None else self.downsample(x)
+            out = self.relu(self.bn1(self.conv1(x)))
+            return self.relu(self.bn2(self.conv2(out)) + identity)
+
+    return BasicBlock
+
+
+def torch_resnet18():
+    """ImageNet ResNet-18 in PyTorch, with torchvision's (and shendu's) module names."""
+    from torch import nn as tnn
+
+    BasicBlock = _torch_basic_block(lambda inplanes, planes, stride: tnn.Sequential(
+        tnn.Conv2d(inplanes, planes, 1, stride, bias=False), tnn.BatchNorm2d(planes)))
+
+    class ResNet18(tnn.Module):
+        def __init__(self, num_classes=1000):
+            super().__init__()
+            self.conv1 = tnn.Conv2d(3, 64, 7, 2, 3, bias=False)
+            self.bn1 = tnn.BatchNorm2d(64)
+            self.relu = tnn.ReLU()
+            self.maxpool = tnn.MaxPool2d(3, 2, 1)
+            inplanes = 64
+            for i, (planes, stride) in enumerate(((64, 1), (128, 2), (256, 2), (512, 2))):
+                setattr(self, f"layer{i + 1}", tnn.Sequential(BasicBlock(inplanes, planes, stride),
+                                                              BasicBlock(planes, planes)))
+                inplanes = planes
+            self.avgpool = tnn.AdaptiveAvgPool2d(1)
+            self.fc = tnn.Linear(512, num_classes)
+
+        def forward(self, x):
+            x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+            x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+            return self.fc(self.avgpool(x).flatten(1))
+
+    return ResNet18()
+
+
 def torch_resnet20():
     """CIFAR ResNet-20 (He et al. 2015, Sec. 4.2) in PyTorch, with shendu's module names (option-A shortcuts)."""
     import torch
@@ -147,20 +206,7 @@ def torch_resnet20():
             s = self.stride
             return tF.pad(x[:, :, ::s, ::s], (0, 0, 0, 0, 0, self.extra))
 
-    class BasicBlock(tnn.Module):
-        def __init__(self, inplanes, planes, stride=1):
-            super().__init__()
-            self.conv1 = tnn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
-            self.bn1 = tnn.BatchNorm2d(planes)
-            self.relu = tnn.ReLU()
-            self.conv2 = tnn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-            self.bn2 = tnn.BatchNorm2d(planes)
-            self.downsample = ZeroPadShortcut(inplanes, planes, stride) if stride != 1 or inplanes != planes else None
-
-        def forward(self, x):
-            identity = x if self.downsample is None else self.downsample(x)
-            out = self.relu(self.bn1(self.conv1(x)))
-            return self.relu(self.bn2(self.conv2(out)) + identity)
+    BasicBlock = _torch_basic_block(ZeroPadShortcut)
 
     class CifarResNet(tnn.Module):
         def __init__(self, n=3, num_classes=10):
@@ -259,6 +305,8 @@ WORKLOADS = {
                        (64, 3, 32, 32), 10, "cross_entropy", _ADAM, target=1.3),
     "resnet20": Workload("resnet20", "CIFAR ResNet-20 (option A) on 3x32x32, SGD momentum 0.9, batch 32",
                          (32, 3, 32, 32), 10, "cross_entropy", ("SGD", dict(lr=0.1, momentum=0.9)), target=1.5),
+    "resnet18": Workload("resnet18", "ImageNet ResNet-18 on 3x224x224, 1000 classes, SGD momentum 0.9, batch 8",
+                         (8, 3, 224, 224), 1000, "cross_entropy", ("SGD", dict(lr=0.1, momentum=0.9)), target=1.0),
     "lstm": Workload("lstm", "LSTM 32->128 over 50 steps, last h -> dense 10, cross-entropy, Adam, batch 64",
                      (50, 64, 32), 10, "cross_entropy", _ADAM, batch_axis=1, target=1.3),
     "gru": Workload("gru", "GRU 32->128 over 50 steps, last h -> dense 10, cross-entropy, Adam, batch 64",
@@ -277,10 +325,10 @@ WORKLOADS = {
 MEMORY_TARGET = 1.2
 
 _SHENDU_MODELS = {"xor": xor_net, "mlp": mlp, "lenet5": lenet5, "cnn_bn": cnn_bn, "resnet20": resnet20,
-                  "lstm": lambda: RecurrentClassifier("lstm"), "gru": lambda: RecurrentClassifier("gru"),
+                  "resnet18": resnet18, "lstm": lambda: RecurrentClassifier("lstm"), "gru": lambda: RecurrentClassifier("gru"),
                   "gpt": gpt, "infer_b1": mlp, "infer_b1024": mlp}
 _TORCH_MODELS = {"xor": torch_xor_net, "mlp": torch_mlp, "lenet5": torch_lenet5, "cnn_bn": torch_cnn_bn,
-                 "resnet20": torch_resnet20, "lstm": lambda: torch_recurrent("lstm"),
+                 "resnet20": torch_resnet20, "resnet18": torch_resnet18, "lstm": lambda: torch_recurrent("lstm"),
                  "gru": lambda: torch_recurrent("gru"), "gpt": torch_gpt, "infer_b1": torch_mlp,
                  "infer_b1024": torch_mlp}
 

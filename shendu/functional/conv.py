@@ -283,6 +283,10 @@ def _pointwise_input(x, geo):
 def conv_forward(x, w, geo, bias=None, cols=None):
     """y (N, C_out, H_out, W_out) = cross-correlation of x (N, C_in, H, W) with w (C_out, C_in/G, k_h, k_w),
     plus ``bias`` (C_out,) when given; ``cols``: the whole batch's columns, when the caller already has them."""
+    fast = backend.fast_kernels()
+    y = None if fast is None else fast.conv2d_forward(x, w, bias, geo)
+    if y is not None:
+        return y
     xp = get_array_module(x)
     n, c_out, g = x.shape[0], w.shape[0], geo.groups
     w_mat = w.reshape(g, c_out // g, -1)  # (G, C_out/G, C_g·k_h·k_w)
@@ -348,6 +352,10 @@ def conv_grad_input(g, w, geo, x_shape, g_mat=None):
     so that path is taken when C_out ≤ 1.5·C_in. ``g_mat``: g as :func:`_grouped` lays it out, if the
     caller has it already.
     """
+    fast = backend.fast_kernels()
+    dx = None if fast is None else fast.conv2d_backward_data(g, w, geo, x_shape)
+    if dx is not None:
+        return dx
     xp = get_array_module(g)
     n, c, h, wd = x_shape
     groups = geo.groups
@@ -378,6 +386,10 @@ def conv_grad_weight(g, x, geo, w_shape, cols=None, g_mat=None):
     ``cols``: the whole batch's columns kept from forward (else recomputed from x
     chunk by chunk); ``g_mat``: g as :func:`_grouped` lays it out, if the caller has it.
     """
+    fast = backend.fast_kernels()
+    dw = None if fast is None else fast.conv2d_backward_weights(g, x, geo, w_shape)
+    if dw is not None:
+        return dw[0]
     xp = get_array_module(g)
     groups = geo.groups
     if _is_pointwise(geo):  # Σ_n g[n] · x[n]ᵀ per group
@@ -404,13 +416,15 @@ class Conv2d(Function):
 
     def forward(self, x, w, b=None, geo=None, keep_columns=False):
         self.x, self.w, self.geo, self.has_bias = x, w, geo, b is not None
-        self.cols = _columns(x, geo) if keep_columns and _keeps_columns(x, geo) else None
+        keep = keep_columns and backend.fast_kernels() is None and _keeps_columns(x, geo)
+        self.cols = _columns(x, geo) if keep else None
         return conv_forward(x, w, geo, b, self.cols)
 
     def backward(self, g):
         ix, iw, geo = self.inputs[0], self.inputs[1], self.geo
         # g laid out as (G, C_out/G, N·H_out·W_out) once, for dW and (the col2im path of) dx
-        g_mat = _grouped(g, geo.groups) if iw.requires_grad and not _is_pointwise(geo) else None
+        g_mat = (_grouped(g, geo.groups) if iw.requires_grad and not _is_pointwise(geo)
+                 and backend.fast_kernels() is None else None)
         # dW first, so that the kept columns are released before dx allocates its own buffers
         dw = conv_grad_weight(g, self.x, geo, self.w.shape, self.cols, g_mat) if iw.requires_grad else None
         self.cols = None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numbers
 
+from .. import backend
 from ..autograd import Function
 from ..backend import get_array_module
 from ..parallel import parallel_batch
@@ -40,6 +41,12 @@ def _centred(x, mean):
     return xc
 
 
+def _update_running(running_mean, running_var, mean, var, momentum, n):
+    """r_μ ← (1 − m)·r_μ + m·μ_B,  r_σ² ← (1 − m)·r_σ² + m·σ²_B·n/(n − 1), in place of the tensors' data."""
+    running_mean.data = ((1 - momentum) * running_mean.data + momentum * mean).astype(running_mean.dtype)
+    running_var.data = ((1 - momentum) * running_var.data + momentum * var * (n / (n - 1))).astype(running_var.dtype)
+
+
 class BatchNorm(Function):
     """Batch normalisation over axis 1 of (N, C, *) — see the module docstring for the formulas.
 
@@ -47,20 +54,27 @@ class BatchNorm(Function):
     r_μ ← (1 − m)·r_μ + m·μ_B,  r_σ² ← (1 − m)·r_σ² + m·σ²_B·n/(n − 1).
     """
 
-    __slots__ = ("xc", "inv_std", "weight", "batch_stats")
+    __slots__ = ("xc", "inv_std", "weight", "batch_stats", "kernels", "x", "mean", "var", "eps")
 
     def forward(self, x, weight=None, bias=None, *, running_mean, running_var, batch_stats, momentum, eps):
         xp = get_array_module(x)
         shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+        self.kernels, self.weight, self.batch_stats, self.eps = backend.fast_kernels(), weight, batch_stats, eps
+        stats = None if batch_stats else (running_mean.data, running_var.data)
+        out = None if self.kernels is None else self.kernels.batch_norm_forward(x, weight, bias, stats, eps)
+        if out is not None:  # backward needs x, μ, σ² (not x − μ): what the kernel library takes
+            y, self.x, self.mean, self.var = out
+            if batch_stats and running_mean is not None:
+                _update_running(running_mean, running_var, self.mean, self.var, momentum, x.size // x.shape[1])
+            return y
+        self.kernels = None
         if batch_stats:
             n = x.size // x.shape[1]
             mean = _channel_sum(x) / n
             xc = _centred(x, mean.reshape(shape))
             var = _channel_sum(xc, xc) / n  # biased, for normalising (as PyTorch)
             if running_mean is not None:
-                running_mean.data = ((1 - momentum) * running_mean.data + momentum * mean).astype(running_mean.dtype)
-                running_var.data = ((1 - momentum) * running_var.data
-                                    + momentum * var * (n / (n - 1))).astype(running_var.dtype)
+                _update_running(running_mean, running_var, mean, var, momentum, n)
         else:
             xc = _centred(x, running_mean.data.astype(x.dtype, copy=False).reshape(shape))
             var = running_var.data
@@ -81,7 +95,15 @@ class BatchNorm(Function):
 
     def backward(self, g):
         xp = get_array_module(g)
-        xc, inv_std, shape = self.xc, self.inv_std, (1, g.shape[1]) + (1,) * (g.ndim - 2)
+        shape = (1, g.shape[1]) + (1,) * (g.ndim - 2)
+        if self.kernels is not None:
+            out = self.kernels.batch_norm_backward(g, self.x, self.weight, self.mean, self.var, self.eps,
+                                                   not self.batch_stats)
+            if out is not None:
+                return out[0] if self.weight is None else out
+            self.xc = _centred(self.x, self.mean.reshape(shape))  # the NumPy path's saved values
+            self.inv_std = (1 / xp.sqrt(self.var + self.eps)).astype(g.dtype, copy=False)
+        xc, inv_std = self.xc, self.inv_std
         scale = inv_std if self.weight is None else inv_std * self.weight
         gb = _channel_sum(g)
         gw = _channel_sum(g, xc) * inv_std  # Σ g·x̂

@@ -102,9 +102,15 @@ class MaxPool2d(Function):
     greater than all before it), so backward needs neither x nor y.
     """
 
-    __slots__ = ("winner", "padded_shape", "geo")
+    __slots__ = ("winner", "padded_shape", "geo", "kernels", "x")
 
     def forward(self, x, geo, winners=None):
+        self.geo, self.kernels = geo, backend.fast_kernels() if winners is None else None
+        out = None if self.kernels is None else self.kernels.pool2d_forward(x, geo, "max")
+        if out is not None:  # oneDNN's workspace (its record of the winning taps) stands for the winners
+            self.x, (y, self.winner) = x, out
+            return y
+        self.kernels = None
         xp = get_array_module(x)
         x_pad = pad_input(x, geo, value=-math.inf)
         y = xp.empty(x.shape[:2] + (geo.ho, geo.wo), dtype=x.dtype)
@@ -130,6 +136,11 @@ class MaxPool2d(Function):
         return y
 
     def backward(self, g):
+        if self.kernels is not None:
+            dx = self.kernels.pool2d_backward(g, self.geo, "max", self.x.shape, self.winner)
+            if dx is not None:
+                return dx
+            self.forward(self.x, self.geo, winners=[])  # NumPy's winners, to route g by
         xp = get_array_module(g)
         hit = xp.empty(g.shape, dtype=bool)
 
@@ -143,9 +154,18 @@ class MaxPool2d(Function):
 class AvgPool2d(Function):
     """y = (Σ over each window) / divisor;  dL/dx = g / divisor added at every pixel of the window."""
 
-    __slots__ = ("geo", "divisor", "padded_shape")
+    __slots__ = ("geo", "divisor", "padded_shape", "kernels", "algorithm", "x_shape")
 
-    def forward(self, x, geo, divisor):
+    def forward(self, x, geo, divisor, algorithm=None):
+        """``algorithm``: how a kernel library names this divisor ('avg_include_pad': k_h·k_w,
+        'avg_exclude_pad': the pixels inside the input), None when only the NumPy code computes it."""
+        self.geo, self.divisor, self.algorithm, self.x_shape = geo, divisor, algorithm, x.shape
+        self.kernels = None if algorithm is None else backend.fast_kernels()
+        out = None if self.kernels is None else self.kernels.pool2d_forward(x, geo, algorithm)
+        if out is not None:
+            self.padded_shape = None
+            return out[0]
+        self.kernels = None
         xp = get_array_module(x)
         x_pad = pad_input(x, geo)
         y = xp.empty(x.shape[:2] + (geo.ho, geo.wo), dtype=x.dtype)
@@ -164,7 +184,14 @@ class AvgPool2d(Function):
         return y
 
     def backward(self, g):
+        if self.kernels is not None:
+            dx = self.kernels.pool2d_backward(g, self.geo, self.algorithm, self.x_shape, None)
+            if dx is not None:
+                return dx
         xp = get_array_module(g)
+        if self.padded_shape is None:
+            self.padded_shape = (*self.x_shape[:2], self.x_shape[2] + self.geo.pt + self.geo.pb,
+                                 self.x_shape[3] + self.geo.pl + self.geo.pr)
         share = g / self.divisor
 
         def spread(tap, start, stop, out):
@@ -251,7 +278,11 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         rows = _window_counts(input.shape[2], geo.ho, geo.kh, geo.sh, geo.pt, count_include_pad)
         cols = _window_counts(input.shape[3], geo.wo, geo.kw, geo.sw, geo.pl, count_include_pad)
         divisor = xp.asarray(backend.xp.outer(rows, cols), dtype=input.dtype)
-    return AvgPool2d.apply(input, geo=geo, divisor=divisor)
+    # a kernel library's two divisors: k_h·k_w (when no window reaches past the padding) or the pixels inside
+    within = geo.pb == geo.pt and geo.pr == geo.pl
+    algorithm = None if divisor_override else (
+        "avg_exclude_pad" if not count_include_pad else "avg_include_pad" if within else None)
+    return AvgPool2d.apply(input, geo=geo, divisor=divisor, algorithm=algorithm)
 
 
 # ----------------------------------------------------------------- nn-funcs: 1-D and 3-D pooling, unpooling

@@ -1,0 +1,299 @@
+"""The oneDNN kernel path (shendu/backends/onednn*.py): the switch, the fallbacks, and every kernel against
+the NumPy reference and PyTorch (forward and gradients, float32, relative 1e-5)."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import shendu
+import shendu.functional as F
+from shendu import backend
+from shendu.backends import onednn
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+needs_onednn = pytest.mark.skipif(not onednn.available(), reason=f"oneDNN not available: {onednn.load_error()}")
+
+
+def kernels_module():
+    from shendu.backends import onednn_kernels
+    return onednn_kernels
+
+
+def run_both(fn, arrays):
+    """fn(*tensors) and the gradients of sum(out · r) on each kernel path; also the oneDNN calls it made."""
+    results = {}
+    for name in ("numpy", "onednn"):
+        with backend.use_kernels(name):
+            before = dict(kernels_module().counts)
+            ts = [shendu.tensor(a, requires_grad=True) for a in arrays]
+            out = fn(*ts)
+            r = np.random.default_rng(5).standard_normal(out.shape).astype(np.float32)
+            (out * shendu.tensor(r)).sum().backward()
+            calls = {k: v - before.get(k, 0) for k, v in kernels_module().counts.items() if v - before.get(k, 0)}
+            results[name] = ([out.numpy()] + [t.grad.numpy() for t in ts], calls)
+    return results
+
+
+def torch_reference(fn, arrays, shape_of_out):
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out = fn(*ts)
+    r = np.random.default_rng(5).standard_normal(shape_of_out).astype(np.float32)
+    (out * torch.tensor(r)).sum().backward()
+    return [out.detach().numpy()] + [t.grad.numpy() for t in ts]
+
+
+def assert_rel(a, b, what, rel=1e-5):
+    scale = max(float(np.abs(b).max()), 1e-30)
+    err = float(np.abs(a - b).max()) / scale
+    assert err <= rel, f"{what}: max error {err:.2e} relative to max |ref| {scale:.3g}"
+
+
+def compare(sd_fn, torch_fn, arrays, expect_kernels):
+    """oneDNN vs NumPy vs PyTorch; and the oneDNN run really called oneDNN for ``expect_kernels``."""
+    arrays = [np.asarray(a, np.float32) for a in arrays]
+    both = run_both(sd_fn, arrays)
+    (ref, _), (fast, calls) = both["numpy"], both["onednn"]
+    theirs = torch_reference(torch_fn, arrays, ref[0].shape)
+    names = ["output"] + [f"gradient of input {i}" for i in range(len(arrays))]
+    for what, a, b, t in zip(names, fast, ref, theirs):
+        assert a.shape == b.shape == t.shape, what
+        assert_rel(a, b, f"{what}: oneDNN vs NumPy")
+        assert_rel(a, t, f"{what}: oneDNN vs PyTorch")
+    for name in expect_kernels:
+        assert calls.get(name), f"{name} did not run on oneDNN (calls: {calls})"
+    return calls
+
+
+# ---------------------------------------------------------------- the switch and the fallback
+def test_switch_and_context_manager():
+    saved = backend._kernel_choice()
+    try:
+        backend.set_kernels("numpy")
+        assert backend.get_kernels() == "numpy" and backend.fast_kernels() is None
+        with backend.use_kernels("auto"):
+            assert backend.get_kernels() == ("onednn" if onednn.available() else "numpy")
+        assert backend.get_kernels() == "numpy"
+        with pytest.raises(ValueError, match="set_kernels: expected one of"):
+            backend.set_kernels("mkl")
+    finally:
+        backend.set_kernels(saved)
+
+
+def test_environment_variable_forces_a_path():
+    code = "import shendu; print(shendu.backend.get_kernels())"
+    for value, expected in (("numpy", "numpy"), ("onednn", "onednn" if onednn.available() else "numpy")):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env={**__import__("os").environ, "SHENDU_KERNELS": value}, check=True)
+        assert out.stdout.strip() == expected
+
+
+def test_missing_library_warns_once_and_runs_numpy(tmp_path):
+    """A broken libdnnl: one warning naming the library and the reason, then NumPy's answer."""
+    code = ("import warnings, numpy as np, shendu, shendu.functional as F\n"
+            "warnings.simplefilter('always')\n"
+            "with warnings.catch_warnings(record=True) as w:\n"
+            "    x = shendu.randn(1, 2, 5, 5); k = shendu.randn(3, 2, 3, 3)\n"
+            "    y1 = F.conv2d(x, k); y2 = F.conv2d(x, k)\n"
+            "print(len([m for m in w if 'oneDNN' in str(m.message)]), shendu.backend.get_kernels())\n"
+            "print(str(w[0].message))\n")
+    bogus = tmp_path / "libdnnl.so.3"
+    bogus.write_text("not a library")
+    env = {**__import__("os").environ, "SHENDU_KERNELS": "onednn", "SHENDU_ONEDNN_LIBRARY": str(bogus)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    first, message = out.stdout.splitlines()[:2]
+    assert first == "1 numpy"
+    assert "libdnnl.so.3" in message and "NumPy kernels" in message
+
+
+@needs_onednn
+def test_float64_falls_back_to_numpy_with_the_same_answer():
+    x, w = np.random.default_rng(0).standard_normal((2, 3, 6, 6)), np.ones((4, 3, 3, 3))
+    with backend.use_kernels("onednn"):
+        y = F.conv2d(shendu.tensor(x), shendu.tensor(w), padding=1)
+    with backend.use_kernels("numpy"):
+        ref = F.conv2d(shendu.tensor(x), shendu.tensor(w), padding=1)
+    assert y.dtype == np.float64
+    np.testing.assert_array_equal(y.numpy(), ref.numpy())
+
+
+@needs_onednn
+def test_primitives_are_cached_by_configuration():
+    onednn.clear_cache()
+    x, w = shendu.randn(2, 4, 8, 8), shendu.randn(4, 4, 3, 3)
+    with backend.use_kernels("onednn"):
+        F.conv2d(x, w, padding=1)
+        size = onednn.cache_size()
+        F.conv2d(shendu.randn(2, 4, 8, 8), w, padding=1)
+        assert onednn.cache_size() == size, "the same configuration built a second primitive"
+        F.conv2d(x, w, padding=2)
+        assert onednn.cache_size() > size
+
+
+# ---------------------------------------------------------------- convolution
+CONV_CASES = [  # (N, C_in, H, W, C_out, kernel, stride, padding, dilation, groups)
+    (2, 3, 9, 8, 4, (3, 3), 1, 1, 1, 1),
+    (2, 4, 9, 7, 6, (3, 2), 2, ((1, 2), (0, 1)), 1, 2),
+    (2, 4, 10, 9, 4, (3, 3), (2, 1), 2, 2, 4),  # depthwise, dilated
+    (3, 6, 11, 10, 8, (5, 5), 3, 0, 1, 2),
+    (2, 8, 6, 6, 16, (1, 1), 1, 0, 1, 1),       # pointwise
+    (2, 8, 7, 7, 4, (1, 1), 2, 0, 1, 1),        # strided pointwise
+    (1, 3, 12, 12, 5, (4, 4), 1, "same", (2, 1), 1),
+]
+
+
+@needs_onednn
+@pytest.mark.parametrize("case", CONV_CASES, ids=str)
+def test_conv2d(case):
+    n, c, h, w, o, k, s, p, d, g = case
+    rng = np.random.default_rng(1)
+    arrays = [rng.standard_normal((n, c, h, w)), rng.standard_normal((o, c // g, *k)), rng.standard_normal(o)]
+    pads = F.conv.conv_padding(p, (h, w), k, (s, s) if isinstance(s, int) else s, (d, d) if isinstance(d, int) else d)
+    (pt, pb), (pl, pr) = pads
+    compare(lambda x, wt, b: F.conv2d(x, wt, b, stride=s, padding=p, dilation=d, groups=g),
+            lambda x, wt, b: TF.conv2d(TF.pad(x, (pl, pr, pt, pb)), wt, b, stride=s, dilation=d, groups=g),
+            arrays, ["conv2d_forward", "conv2d_backward_data", "conv2d_backward_weights"])
+
+
+@needs_onednn
+def test_conv1d_runs_as_a_2d_convolution():
+    rng = np.random.default_rng(2)
+    arrays = [rng.standard_normal((2, 4, 17)), rng.standard_normal((6, 2, 3)), rng.standard_normal(6)]
+    compare(lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=2, dilation=2, groups=2),
+            lambda x, w, b: TF.conv1d(x, w, b, stride=2, padding=2, dilation=2, groups=2),
+            arrays, ["conv2d_forward", "conv2d_backward_data", "conv2d_backward_weights"])
+
+
+@needs_onednn
+@pytest.mark.parametrize("kw", [dict(stride=2, padding=1, output_padding=1), dict(stride=(1, 2), groups=2),
+                                dict(stride=3, padding=(1, 0), dilation=2, output_padding=(1, 0))], ids=str)
+def test_conv_transpose2d_is_the_backward_data_pass(kw):
+    rng = np.random.default_rng(3)
+    g = kw.get("groups", 1)
+    arrays = [rng.standard_normal((2, 4, 5, 6)), rng.standard_normal((4, 6 // g, 3, 3)), rng.standard_normal(6)]
+    compare(lambda x, w, b: F.conv_transpose2d(x, w, b, **kw), lambda x, w, b: TF.conv_transpose2d(x, w, b, **kw),
+            arrays, ["conv2d_backward_data", "conv2d_forward", "conv2d_backward_weights"])
+
+
+@needs_onednn
+def test_output_is_channels_last_and_reads_like_nchw():
+    x, w = shendu.randn(2, 3, 8, 8), shendu.randn(5, 3, 3, 3)
+    with backend.use_kernels("onednn"):
+        y = F.conv2d(x, w, padding=1)
+    assert y.shape == (2, 5, 8, 8) and onednn.is_channels_last(y.numpy())
+    with backend.use_kernels("numpy"):
+        ref = F.conv2d(x, w, padding=1)
+    np.testing.assert_allclose(y.reshape(2, -1).numpy(), ref.reshape(2, -1).numpy(), rtol=1e-5, atol=1e-5)
+
+
+# ---------------------------------------------------------------- pooling
+POOL_CASES = [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1), dict(kernel_size=(3, 2), stride=(1, 2)),
+              dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)]
+
+
+@needs_onednn
+@pytest.mark.parametrize("kw", POOL_CASES + [dict(kernel_size=3, stride=1, padding=1, dilation=2)], ids=str)
+def test_max_pool2d(kw):
+    x = np.random.default_rng(4).standard_normal((2, 5, 9, 8))
+    x[0, 0] = 0.0  # ties (as after a ReLU): the gradient goes to the first maximum, as in PyTorch
+    compare(lambda x: F.max_pool2d(x, **kw), lambda x: TF.max_pool2d(x, **kw), [x],
+            ["pool2d_forward", "pool2d_backward"])
+
+
+@needs_onednn
+@pytest.mark.parametrize("kw", POOL_CASES + [dict(kernel_size=3, padding=1, count_include_pad=False),
+                                             dict(kernel_size=3, stride=2, padding=1, ceil_mode=True,
+                                                  count_include_pad=False)], ids=str)
+def test_avg_pool2d(kw):
+    x = np.random.default_rng(5).standard_normal((2, 5, 9, 8))
+    expect = [] if kw.get("ceil_mode") and kw.get("count_include_pad", True) else ["pool2d_forward", "pool2d_backward"]
+    compare(lambda x: F.avg_pool2d(x, **kw), lambda x: TF.avg_pool2d(x, **kw), [x], expect)
+
+
+@needs_onednn
+def test_max_pool_with_indices_runs_numpy_and_agrees():
+    x = shendu.randn(2, 3, 8, 8)
+    with backend.use_kernels("onednn"):
+        y, idx = F.max_pool2d(x, 2, return_indices=True)
+    ty, tidx = TF.max_pool2d(torch.tensor(x.numpy()), 2, return_indices=True)
+    np.testing.assert_array_equal(y.numpy(), ty.numpy())
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+
+
+# ---------------------------------------------------------------- batch normalisation
+@needs_onednn
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (2, 4, 5, 6)], ids=str)
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_training(shape, affine):
+    rng = np.random.default_rng(6)
+    arrays = [rng.standard_normal(shape) * 3 + 1] + ([rng.standard_normal(shape[1]), rng.standard_normal(shape[1])]
+                                                      if affine else [])
+    compare(lambda x, *wb: F.batch_norm(x, None, None, *wb, training=True),
+            lambda x, *wb: TF.batch_norm(x, None, None, *wb, training=True),
+            arrays, ["batch_norm_forward", "batch_norm_backward"])
+
+
+@needs_onednn
+def test_batch_norm_inference_and_running_statistics():
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal((4, 3, 5, 5)) * 2 + 1).astype(np.float32)
+    mean, var = rng.standard_normal(3).astype(np.float32), (rng.random(3) + 0.5).astype(np.float32)
+    w, b = rng.standard_normal(3), rng.standard_normal(3)
+    compare(lambda x, w, b: F.batch_norm(x, shendu.tensor(mean), shendu.tensor(var), w, b, training=False),
+            lambda x, w, b: TF.batch_norm(x, torch.tensor(mean), torch.tensor(var), w, b, training=False),
+            [x, w, b], ["batch_norm_forward", "batch_norm_backward"])
+    runs = {}
+    for name in ("numpy", "onednn"):
+        with backend.use_kernels(name):
+            rm, rv = shendu.tensor(mean.copy()), shendu.tensor(var.copy())
+            F.batch_norm(shendu.tensor(x), rm, rv, training=True, momentum=0.3)
+            runs[name] = (rm.numpy(), rv.numpy())
+    tm, tv = torch.tensor(mean.copy()), torch.tensor(var.copy())
+    TF.batch_norm(torch.tensor(x), tm, tv, training=True, momentum=0.3)
+    for got, want in zip(runs["onednn"], (tm.numpy(), tv.numpy())):
+        assert_rel(got, want, "running statistics")
+
+
+@needs_onednn
+def test_channels_last_network_trains_like_numpy():
+    """conv → BN → ReLU → max-pool → conv → avg-pool → dense, five SGD steps: the same losses on both paths."""
+    from shendu import nn
+    losses = {}
+    for name in ("numpy", "onednn"):
+        with backend.use_kernels(name):
+            shendu.manual_seed(3)
+            model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+                                  nn.Conv2d(8, 8, 3, stride=2, padding=1, groups=2), nn.ReLU(), nn.AvgPool2d(2),
+                                  nn.Flatten(), nn.Linear(8 * 2 * 2, 5))
+            opt = shendu.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+            rng = np.random.default_rng(0)
+            x = shendu.tensor(rng.standard_normal((8, 3, 16, 16)).astype(np.float32))
+            t = shendu.tensor(rng.integers(0, 5, 8))
+            curve = []
+            for _ in range(5):
+                opt.zero_grad()
+                loss = F.cross_entropy(model(x), t)
+                loss.backward()
+                opt.step()
+                curve.append(loss.item())
+            losses[name] = curve
+    np.testing.assert_allclose(losses["onednn"], losses["numpy"], rtol=1e-5)
+
+
+# ---------------------------------------------------------------- dense layers
+@needs_onednn
+@pytest.mark.parametrize("shape", [(64, 30), (3, 40, 30)], ids=str)
+def test_linear_fuses_the_bias(shape):
+    rng = np.random.default_rng(8)
+    arrays = [rng.standard_normal(shape), rng.standard_normal((70, 30)), rng.standard_normal(70)]
+    compare(lambda x, w, b: F.linear(x, w, b), lambda x, w, b: TF.linear(x, w, b), arrays, ["linear_forward"])
+
+
+@needs_onednn
+def test_small_linear_stays_on_blas():
+    before = kernels_module().counts["linear_forward"]
+    with backend.use_kernels("onednn"):
+        F.linear(shendu.randn(1, 784), shendu.randn(256, 784), shendu.randn(256))
+    assert kernels_module().counts["linear_forward"] == before
