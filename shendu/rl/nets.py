@@ -19,15 +19,17 @@ from .distributions import Categorical, DiagGaussian
 __all__ = ["mlp", "PolicyHead", "ValueHead", "QNetwork"]
 
 
-def mlp(sizes, activation="tanh", last_gain=1.0):
-    """``Linear(sizes[0], sizes[1]) → act → … → Linear(sizes[-2], sizes[-1])``, orthogonally initialised."""
+def mlp(sizes, activation="tanh", last_gain=1.0, orthogonal=True):
+    """``Linear(sizes[0], sizes[1]) → act → … → Linear(sizes[-2], sizes[-1])``, orthogonally initialised
+    (``orthogonal=False``: Linear's own PyTorch-style uniform initialisation)."""
     act = {"tanh": nn.Tanh, "relu": nn.ReLU}[activation]
     layers = []
     for i in range(len(sizes) - 1):
         lin = nn.Linear(sizes[i], sizes[i + 1])
         last = i == len(sizes) - 2
-        init.orthogonal_(lin.weight, gain=last_gain if last else math.sqrt(2.0))
-        init.zeros_(lin.bias)
+        if orthogonal:
+            init.orthogonal_(lin.weight, gain=last_gain if last else math.sqrt(2.0))
+            init.zeros_(lin.bias)
         layers.append(lin)
         if not last:
             layers.append(act())
@@ -70,11 +72,13 @@ class ValueHead(nn.Module):
 
 
 class QNetwork(nn.Module):
-    """Q(s, ·): an MLP ``(B, D_obs) → (B, K)`` with ReLU hidden layers."""
+    """Q(s, ·): an MLP ``(B, D_obs) → (B, K)`` with ReLU hidden layers and Linear's default
+    initialisation (the DQN references use it; orthogonal gain √2 weights made our CartPole run's
+    Q-values diverge to 1e5, see docs/rl.md)."""
 
     def __init__(self, obs_dim, num_actions, hidden=(120, 84)):
         super().__init__()
-        self.body = mlp([obs_dim, *hidden, num_actions], activation="relu")
+        self.body = mlp([obs_dim, *hidden, num_actions], activation="relu", orthogonal=False)
 
     def forward(self, obs):
         return self.body(obs if not isinstance(obs, np.ndarray) else as_tensor(obs))
