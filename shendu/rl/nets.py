@@ -73,8 +73,7 @@ class ValueHead(nn.Module):
 
 class QNetwork(nn.Module):
     """Q(s, ·): an MLP ``(B, D_obs) → (B, K)`` with ReLU hidden layers and Linear's default
-    initialisation (the DQN references use it; orthogonal gain √2 weights made our CartPole run's
-    Q-values diverge to 1e5, see docs/rl.md)."""
+    initialisation, as the DQN reference implementation (CleanRL) uses."""
 
     def __init__(self, obs_dim, num_actions, hidden=(120, 84)):
         super().__init__()
