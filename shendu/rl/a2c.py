@@ -26,8 +26,8 @@ class A2C(PPO):
     """
 
     algo = "a2c"
-    DEFAULTS = {**PPO.DEFAULTS, "num_envs": 8, "rollout_steps": 16, "lr": 1e-3, "gae_lambda": 0.95,
-                "ent_coef": 0.01, "epochs": 1, "minibatches": 1, "normalize_advantages": False}
+    DEFAULTS = {**PPO.DEFAULTS, "num_envs": 8, "rollout_steps": 32, "lr": 7e-4, "gae_lambda": 0.95,
+                "ent_coef": 0.01, "epochs": 1, "minibatches": 1, "normalize_advantages": True}
 
     def update(self, obs, actions, logp_old, adv, ret):
         from ..optim.clip import clip_grad_norm_
