@@ -9,6 +9,7 @@
     shendu summary MODEL|CKPT
     shendu models
     shendu bench ...            (the benchmark suite, shendu.bench)
+    shendu rl ENV_ID --algo A ... / shendu rl play CKPT   (reinforcement learning, shendu.rl.cli)
 
 The work is done by :mod:`shendu.training.run` and :mod:`shendu.training.text_run` (docs/cli.md). Wrong arguments, unknown
 models or datasets and unreadable files end with one line ``shendu: error: …`` on stderr and
@@ -142,6 +143,8 @@ def build_parser():
     m.add_argument("--json", action="store_true", help="print the table as JSON")
 
     sub.add_parser("bench", help="the benchmark suite (arguments go to shendu.bench)", add_help=False)
+    sub.add_parser("rl", help="train or play a reinforcement-learning agent on Gymnasium (arguments go to "
+                              "shendu.rl.cli)", add_help=False)
 
     from . import lr_finder, tune  # neither imports optuna until a search runs
     tune.add_arguments(sub.add_parser("tune", help="search training hyperparameters (Optuna: grid, random, TPE, CMA-ES)",
@@ -293,6 +296,12 @@ def cmd_bench(argv):
     return 0 if code is None else int(code)
 
 
+def cmd_rl(argv):
+    from .rl.cli import main as rl_main  # its own parser: `rl ENV_ID` and `rl play CKPT`
+
+    return rl_main(argv)
+
+
 def cmd_tune(args):
     from . import tune
     return tune.run(args)
@@ -320,6 +329,8 @@ def main(argv=None):
     try:
         if argv and argv[0] == "bench":  # everything after it belongs to shendu.bench
             return cmd_bench(argv[1:])
+        if argv and argv[0] == "rl":
+            return cmd_rl(argv[1:])
         try:
             args = build_parser().parse_args(argv)
         except SystemExit as exc:  # --help, --version
