@@ -9,6 +9,7 @@
     shendu summary MODEL|CKPT
     shendu models
     shendu bench ...            (the benchmark suite, shendu.bench)
+    shendu playground [--port N] [--host H] [--no-browser]
 
 The work is done by :mod:`shendu.training.run` and :mod:`shendu.training.text_run` (docs/cli.md). Wrong arguments, unknown
 models or datasets and unreadable files end with one line ``shendu: error: …`` on stderr and
@@ -143,6 +144,11 @@ def build_parser():
                                                   "scored on validation; the best is refit and tested once."))
     lr_finder.add_arguments(sub.add_parser("lr-find", help="learning-rate range test: loss against a log-spaced lr",
                                            description="Learning-rate range test with a suggested learning rate."))
+    pg = sub.add_parser("playground", help="TensorFlow Playground's experiments in the browser, trained by shendu",
+                        description="Serve the playground page on http://HOST:PORT/ until Ctrl-C.")
+    pg.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free port)")
+    pg.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    pg.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     return p
 
 
@@ -276,7 +282,15 @@ def cmd_lr_find(args):
     return lr_finder.run(args)
 
 
-COMMANDS = {"train": cmd_train, "generate": cmd_generate, "evaluate": cmd_evaluate, "predict": cmd_predict,
+def cmd_playground(a):
+    from .playground import serve
+
+    if not 0 <= a.port <= 65535:
+        raise _UsageError(f"shendu playground: error: --port must be between 0 and 65535, got {a.port}")
+    return serve(host=a.host, port=a.port, open_browser=not a.no_browser)
+
+
+COMMANDS = {"playground": cmd_playground, "train": cmd_train, "generate": cmd_generate, "evaluate": cmd_evaluate, "predict": cmd_predict,
             "summary": cmd_summary, "models": cmd_models, "tune": cmd_tune, "lr-find": cmd_lr_find}
 
 
