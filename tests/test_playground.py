@@ -285,7 +285,7 @@ def _open(browser, server, hash_, outside):
 
     page.route("**/*", route)
     page.goto(local + "#" + hash_)
-    _until(page, "document.querySelector('[data-testid=epoch]').textContent.length > 0")
+    _until(page, "typeof session === 'string' && lastFrame !== null")   # a session exists and drew a frame
     return page
 
 
