@@ -10,6 +10,7 @@
     shendu models
     shendu bench ...            (the benchmark suite, shendu.bench)
     shendu rl ENV_ID --algo A ... / shendu rl play CKPT   (reinforcement learning, shendu.rl.cli)
+    shendu playground [--port N] [--host H] [--no-browser]
 
 The work is done by :mod:`shendu.training.run` and :mod:`shendu.training.text_run` (docs/cli.md). Wrong arguments, unknown
 models or datasets and unreadable files end with one line ``shendu: error: …`` on stderr and
@@ -159,6 +160,11 @@ def build_parser():
     style_cli.add_texture_arguments(sub.add_parser("texture", help="texture synthesis from an example image",
                                                    description="Optimise noise (L-BFGS) to take STYLE's Gram "
                                                                "statistics (docs/style.md)."))
+    pg = sub.add_parser("playground", help="TensorFlow Playground's experiments in the browser, trained by shendu",
+                        description="Serve the playground page on http://HOST:PORT/ until Ctrl-C.")
+    pg.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free port)")
+    pg.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    pg.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     return p
 
 
@@ -321,6 +327,16 @@ def _style_cli():
     from .style import cli
 
     return cli
+def cmd_playground(a):
+    from .playground import serve
+
+    if not 0 <= a.port <= 65535:
+        raise _UsageError(f"shendu playground: error: --port must be between 0 and 65535, got {a.port}")
+    return serve(host=a.host, port=a.port, open_browser=not a.no_browser)
+
+
+COMMANDS = {"playground": cmd_playground, "train": cmd_train, "generate": cmd_generate, "evaluate": cmd_evaluate, "predict": cmd_predict,
+            "summary": cmd_summary, "models": cmd_models, "tune": cmd_tune, "lr-find": cmd_lr_find}
 
 
 def main(argv=None):
