@@ -5,6 +5,8 @@ harness) on random inputs plus extreme values (|x| up to 1e4, values near
 zero), with finite differences away from kinks; the kinks themselves are
 compared with PyTorch's sub-gradient choice separately.
 """
+import math
+
 import numpy as np
 import pytest
 
@@ -119,6 +121,26 @@ def test_gelu_left_tail_stays_accurate():
     # x·Φ(x) for x = -10 is -7.6e-23; 1 + erf(x/√2) would cancel to 0.
     y = F.gelu(shendu.tensor(np.array([-10.0]))).item()
     assert y == pytest.approx(-7.619853024160527e-23, rel=1e-12)
+
+
+def test_float32_erfc_and_gelu_keep_relative_precision():
+    # float32 GELU takes the cheaper Chebyshev erfc: relative error near float32's own, tails included
+    from shendu.ops.special import erfc_nonnegative_fast
+    # (references at the float32-rounded inputs; z² rounded to float32 costs up to 0.5 ulp(z²) in the exponent)
+    z = np.linspace(0, 9, 4001).astype(np.float32)
+    exact = np.array([math.erfc(v) for v in z.astype(np.float64)])
+    relative = np.abs(erfc_nonnegative_fast(z) / exact - 1)
+    assert np.max(relative[z <= 3]) < 2e-6 and np.max(relative) < 1e-5
+    x = np.linspace(-9, 9, 4001).astype(np.float32).astype(np.float64)
+    y32 = F.gelu(shendu.tensor(x.astype(np.float32))).numpy().astype(np.float64)
+    y64 = F.gelu(shendu.tensor(x)).numpy()
+    nonzero = y64 != 0
+    assert np.max(np.abs(y32[nonzero] / y64[nonzero] - 1)) < 1e-5
+    t32 = shendu.tensor(x.astype(np.float32), requires_grad=True)
+    t64 = shendu.tensor(x, requires_grad=True)
+    F.gelu(t32).sum().backward()
+    F.gelu(t64).sum().backward()
+    assert np.max(np.abs(t32.grad.numpy() - t64.grad.numpy())) < 1e-6
 
 
 def test_sigmoid_and_softplus_do_not_overflow():

@@ -77,6 +77,35 @@ def erfc_array(x):
     return xp.where(small, 1 - erf_small, xp.where(x < 0, 2 - erfc_abs, erfc_abs))
 
 
+# Press, Teukolsky, Vetterling & Flannery, Numerical Recipes (2nd ed. 1992, §6.2, erfcc): a Chebyshev
+# fit erfc(z) = t·exp(−z² + P(t)), t = 1/(1 + z/2), P of degree 9, with a fractional error below
+# 1.2e-7 for every z ≥ 0 — float32's own precision, in about a third of Cody's array passes.
+_ERFC_CHEB = (-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807, -1.13520398,
+              1.48851587, -0.82215223, 0.17087277)
+
+
+def erfc_nonnegative_fast(z):
+    """erfc(z) for arrays of z ≥ 0 to a *relative* error of about 1e-6 in float32 (1.2e-7 in exact
+    arithmetic), in ~22 in-place passes: the float32 path of GELU, where Cody's three rational
+    branches evaluated everywhere cost ~80 passes. ``z`` is left unchanged.
+
+    erfc(z) = t·exp(−z² + P(t)),  t = 1/(1 + z/2),  P(t) = Σₖ cₖ tᵏ (k = 0…9, Horner's scheme).
+    """
+    xp = get_array_module(z)
+    t = z * 0.5
+    t += 1
+    xp.reciprocal(t, out=t)
+    p = t * _ERFC_CHEB[9]
+    for c in _ERFC_CHEB[8:0:-1]:
+        p += c
+        p *= t
+    p += _ERFC_CHEB[0]
+    p -= z * z
+    xp.exp(p, out=p)
+    p *= t
+    return p
+
+
 _WINITZKI_A = 0.147  # S. Winitzki (2008): erfinv to ~2e-3 relative in closed form
 
 
