@@ -193,10 +193,10 @@ def cmd_train(a):
     metrics = train_run(model=a.model, dataset=a.dataset, epochs=a.epochs, batch_size=a.batch_size,
                         optimizer=a.optimizer, lr=a.lr, augment=a.augment, out=a.out, resume=a.resume, seed=a.seed,
                         val=a.val, schedule=a.schedule, data_dir=a.data_dir, verbose=0 if a.quiet else 1,
+                        init=a.init, freeze=a.freeze, head=a.head,
                         **({"distributed": True} if a.distributed else {}))
     if metrics is None:  # a rank other than 0 of a distributed run: rank 0 reports
         return 0
-                        init=a.init, freeze=a.freeze, head=a.head)
     files = metrics["files"]
     out = os.path.dirname(files["checkpoint"])
     correct = round(metrics["test_accuracy"] * metrics["test_samples"])
@@ -318,15 +318,12 @@ def cmd_lr_find(args):
     return lr_finder.run(args)
 
 
-COMMANDS = {"train": cmd_train, "generate": cmd_generate, "evaluate": cmd_evaluate, "predict": cmd_predict,
-            "summary": cmd_summary, "models": cmd_models, "tune": cmd_tune, "lr-find": cmd_lr_find,
-            "style": lambda a: _style_cli().run_style(a), "texture": lambda a: _style_cli().run_texture(a)}
-
-
 def _style_cli():
     from .style import cli
 
     return cli
+
+
 def cmd_playground(a):
     from .playground import serve
 
@@ -335,8 +332,10 @@ def cmd_playground(a):
     return serve(host=a.host, port=a.port, open_browser=not a.no_browser)
 
 
-COMMANDS = {"playground": cmd_playground, "train": cmd_train, "generate": cmd_generate, "evaluate": cmd_evaluate, "predict": cmd_predict,
-            "summary": cmd_summary, "models": cmd_models, "tune": cmd_tune, "lr-find": cmd_lr_find}
+COMMANDS = {"train": cmd_train, "generate": cmd_generate, "evaluate": cmd_evaluate, "predict": cmd_predict,
+            "summary": cmd_summary, "models": cmd_models, "tune": cmd_tune, "lr-find": cmd_lr_find,
+            "style": lambda a: _style_cli().run_style(a), "texture": lambda a: _style_cli().run_texture(a),
+            "playground": cmd_playground}
 
 
 def main(argv=None):

@@ -236,8 +236,7 @@ def _check_run_args(epochs, batch_size, lr, val, schedule):
 # ------------------------------------------------------------------ train
 def train_run(model=None, dataset=None, epochs=None, batch_size=None, optimizer=None, lr=None, augment=None,
               out=None, resume=None, seed=None, val=None, schedule=None, data_dir=None, verbose=1, stream=None,
-              plot=True, distributed=False):
-              plot=True, init=None, freeze=(), head=None):
+              plot=True, distributed=False, init=None, freeze=(), head=None):
     """Train a zoo model on a dataset and write the run's three files; the job of ``shendu train``.
 
     The training images are split (stratified, seeded) into training and validation parts;
