@@ -99,6 +99,11 @@ def build_parser():
     t.add_argument("--tokenizer", choices=("char", "byte"), default="char",
                    help="language model: one id per character (default) or per UTF-8 byte")
 
+    from .training import generative_run  # shendu sample: the generative models' samples
+
+    generative_run.add_sample_arguments(sub.add_parser(
+        "sample", help="samples of a vae / gan / dcgan checkpoint as a PNG grid or a .npy array"))
+
     g = sub.add_parser("generate", help="continue a prompt with a language-model checkpoint (shendu train gpt)",
                        description="Sample text from the GPT of CKPT after PROMPT, printed as it is generated.")
     g.add_argument("checkpoint", metavar="CKPT")
@@ -156,6 +161,10 @@ def _version():
 def cmd_train(a):
     if a.model == "gpt" or a.text is not None:
         return cmd_train_text(a)
+    from .training import generative_run
+
+    if a.model in generative_run.KINDS:
+        return generative_run.cli_train(a)
     from .training.run import train_run
 
     metrics = train_run(model=a.model, dataset=a.dataset, epochs=a.epochs, batch_size=a.batch_size,
@@ -276,8 +285,15 @@ def cmd_lr_find(args):
     return lr_finder.run(args)
 
 
+def cmd_sample(a):
+    from .training.generative_run import cli_sample
+
+    return cli_sample(a)
+
+
 COMMANDS = {"train": cmd_train, "generate": cmd_generate, "evaluate": cmd_evaluate, "predict": cmd_predict,
-            "summary": cmd_summary, "models": cmd_models, "tune": cmd_tune, "lr-find": cmd_lr_find}
+            "summary": cmd_summary, "models": cmd_models, "tune": cmd_tune, "lr-find": cmd_lr_find,
+            "sample": cmd_sample}
 
 
 def main(argv=None):

@@ -20,3 +20,6 @@ from .recurrent import *  # noqa: F401,F403  (TextClassifier, SequenceRegressor,
 from .gpt import *  # noqa: F401,F403  (GPT, Block, CausalSelfAttention, MLP)
 from .vit import *  # noqa: F401,F403  (ViT)
 from .text_transformer import *  # noqa: F401,F403  (TransformerClassifier)
+from .autoencoder import *  # noqa: F401,F403  (AutoEncoder, ConvAutoEncoder, Corruption)
+from .vae import *  # noqa: F401,F403  (VAE, ConditionalVAE, vae_loss)
+from .gan import *  # noqa: F401,F403  (GAN, DCGAN, ConditionalGAN)

@@ -128,17 +128,23 @@ def save_generative(model, path, info):
                         "shendu_generative": json.dumps(info)})
 
 
-def load_generative(path):
-    """(model in eval mode, info) of a checkpoint written by :func:`train_generative`."""
+def load_generative(path, generative=False):
+    """(model in eval mode, info) of a checkpoint written by :func:`train_generative`; ``generative``:
+    refuse (ValueError) a model that cannot sample (an autoencoder)."""
+    from .. import models  # noqa: F401  (the zoo above training: makes its classes buildable by load)
     from ..nn.saving import load
 
     _, meta = load_file(path, with_metadata=True)
     if "shendu_generative" not in meta:
         raise ValueError(f"shendu sample: {path} is not a generative model's checkpoint (expected one written by "
                          f"`shendu train autoencoder|vae|gan|dcgan`)")
+    info = json.loads(meta["shendu_generative"])
+    if generative and not info.get("generative"):
+        raise ValueError(f"shendu sample: {path} holds an {info.get("kind")} model, which cannot sample "
+                         f"(expected a vae, gan or dcgan checkpoint)")
     model = load(path)
     model.eval()
-    return model, json.loads(meta["shendu_generative"])
+    return model, info
 
 
 # ------------------------------------------------------------------ jobs
@@ -236,10 +242,7 @@ def sample_run(checkpoint, n, out, seed=None, latent=None):
         raise ValueError(f"shendu sample: --out must end in .png or .npy, got {out!r}")
     if int(n) < 1:
         raise ValueError(f"shendu sample: -n must be a positive integer, got {n!r}")
-    model, info = load_generative(checkpoint)
-    if not info.get("generative") or not hasattr(model, "sample"):
-        raise ValueError(f"shendu sample: {checkpoint} holds a {info.get('kind')}, which is not a generative model "
-                         f"(expected a vae, gan or dcgan checkpoint)")
+    model, info = load_generative(checkpoint, generative=True)
     if latent is not None and int(latent) != model.latent:
         raise ValueError(f"shendu sample: the checkpoint's latent size is {model.latent}, got {latent}")
     if seed is not None:
@@ -250,3 +253,34 @@ def sample_run(checkpoint, n, out, seed=None, latent=None):
     else:
         write_png(out, image_grid(images))
     return out
+
+
+# ------------------------------------------------------------------ command line
+def add_sample_arguments(p):
+    """The arguments of ``shendu sample``."""
+    p.add_argument("checkpoint", metavar="CKPT", help="a last.ckpt of `shendu train vae|gan|dcgan`")
+    p.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
+    p.add_argument("--out", metavar="FILE", required=True, help="FILE.png (a grid) or FILE.npy (an array)")
+    p.add_argument("--seed", type=int, help="random seed of the sampling")
+    p.add_argument("--latent", type=int, help="the latent size you expect (checked against the checkpoint)")
+    return p
+
+
+def cli_train(a):
+    """``shendu train autoencoder|vae|gan|dcgan``: run :func:`train_generative`, print one line."""
+    m = train_generative(a.model, a.dataset or "digits", epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
+                         out=a.out, seed=a.seed, data_dir=a.data_dir, verbose=0 if a.quiet else 1)
+    key = {"autoencoder": "test_reconstruction_error", "vae": "test_neg_elbo_nats"}.get(a.model)
+    head = f"{key.replace('_', ' ')} {m[key]:.3f}; " if key else ""
+    files = m["files"]
+    print(f"{head}{a.model} on {m['dataset']}, {m['epochs']} epoch{'s' if m['epochs'] != 1 else ''} in "
+          f"{m['seconds']:.1f} s; wrote {', '.join(os.path.basename(f) for f in files.values())} to "
+          f"{os.path.dirname(files['checkpoint'])}", flush=True)
+    return 0
+
+
+def cli_sample(a):
+    """``shendu sample CKPT -n N --out FILE``."""
+    path = sample_run(a.checkpoint, a.n, a.out, seed=a.seed, latent=a.latent)
+    print(f"wrote {a.n} samples to {path}", flush=True)
+    return 0
