@@ -10,7 +10,7 @@ import shendu
 from shendu.gradcheck import gradcheck
 from shendu.models.autoencoder import AutoEncoder, ConvAutoEncoder, Corruption, kl_sparsity
 from shendu.models.gan import DCGAN, GAN, ConditionalGAN
-from shendu.models.vae import VAE, ConditionalVAE, gaussian_kl, reparameterize, vae_loss
+from shendu.models.vae import VAE, ConditionalVAE, reparameterize, vae_loss
 from shendu.nn.saving import load, save
 from shendu.training.generative_metrics import class_coverage, frechet_distance, inception_score
 from shendu.training.generative_run import image_grid, sample_run, train_generative, write_png

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 
-from .. import functional as F
 from ..nn import (Conv2d, ConvTranspose2d, Flatten, Linear, Module, ReLU, Sequential, Sigmoid, Unflatten)
 from ..tensor import Tensor, rand, randn
 

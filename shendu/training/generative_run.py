@@ -140,7 +140,7 @@ def load_generative(path, generative=False):
                          f"`shendu train autoencoder|vae|gan|dcgan`)")
     info = json.loads(meta["shendu_generative"])
     if generative and not info.get("generative"):
-        raise ValueError(f"shendu sample: {path} holds an {info.get("kind")} model, which cannot sample "
+        raise ValueError(f"shendu sample: {path} holds an {info.get('kind')} model, which cannot sample "
                          f"(expected a vae, gan or dcgan checkpoint)")
     model = load(path)
     model.eval()
