@@ -54,10 +54,11 @@ def test_deep_autoencoder_halves_the_pca30_error(mnist_dir):
     shendu.manual_seed(0)
     ae = AutoEncoder((784, 1000, 500, 250, 30), input_shape=(1, 28, 28)).compile("adam", lr=1e-3)
     t = time.perf_counter()
-    ae.fit(x, epochs=20, batch_size=128, seed=0, verbose=0)
+    h = ae.fit(x, epochs=20, batch_size=128, seed=0, validation_data=xt, verbose=2).history   # a line per epoch
     ae.eval()
     with shendu.no_grad():
         err = float(((ae(shendu.tensor(xt)).numpy() - xt) ** 2).reshape(len(xt), -1).sum(1).mean())
+    assert err == pytest.approx(h["val_reconstruction"][-1], rel=1e-4)
     print(f"deep AE 784-1000-500-250-30: test error {err:.3f} per image, PCA-30 {pca:.3f}, "
           f"{time.perf_counter() - t:.0f} s")
     assert err <= 0.5 * pca
