@@ -107,6 +107,11 @@ def build_parser():
     t.add_argument("--tokenizer", choices=("char", "byte"), default="char",
                    help="language model: one id per character (default) or per UTF-8 byte")
 
+    from .training import generative_run  # shendu sample: the generative models' samples
+
+    generative_run.add_sample_arguments(sub.add_parser(
+        "sample", help="samples of a vae / gan / dcgan checkpoint as a PNG grid or a .npy array"))
+
     g = sub.add_parser("generate", help="continue a prompt with a language-model checkpoint (shendu train gpt)",
                        description="Sample text from the GPT of CKPT after PROMPT, printed as it is generated.")
     g.add_argument("checkpoint", metavar="CKPT")
@@ -181,6 +186,10 @@ def cmd_train(a):
     if a.model == "dbn":  # a deep belief network: pre-trained RBMs, then fine-tuned (docs/rbm.md)
         from .training.dbn_run import cli_train_dbn
         return cli_train_dbn(a)
+    from .training import generative_run
+
+    if a.model in generative_run.KINDS:
+        return generative_run.cli_train(a)
     from .training.run import train_run
 
     if a.distributed:
@@ -332,10 +341,16 @@ def cmd_playground(a):
     return serve(host=a.host, port=a.port, open_browser=not a.no_browser)
 
 
+def cmd_sample(a):
+    from .training.generative_run import cli_sample
+
+    return cli_sample(a)
+
+
 COMMANDS = {"train": cmd_train, "generate": cmd_generate, "evaluate": cmd_evaluate, "predict": cmd_predict,
             "summary": cmd_summary, "models": cmd_models, "tune": cmd_tune, "lr-find": cmd_lr_find,
             "style": lambda a: _style_cli().run_style(a), "texture": lambda a: _style_cli().run_texture(a),
-            "playground": cmd_playground}
+            "playground": cmd_playground, "sample": cmd_sample}
 
 
 def main(argv=None):
