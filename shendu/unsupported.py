@@ -20,7 +20,6 @@ FEATURES = {
         "fx": "read the module tree with named_modules()",
         "autocast": "train in float32 (shendu has no mixed-precision autocast)",
         "amp": "train in float32 (shendu has no automatic mixed precision)",
-        "distributed": "train on one device",
         "sparse_coo_tensor": "a dense tensor (shendu has no sparse layouts)",
         "sparse_csr_tensor": "a dense tensor (shendu has no sparse layouts)",
         "sparse": "dense tensors (shendu has no sparse layouts)",
@@ -33,7 +32,7 @@ FEATURES = {
         "mps": "the CPU (shendu has no Metal backend); see shendu.backends.mps.is_available()",
     },
     "shendu.nn.parallel": {
-        "DistributedDataParallel": "one device: call the module (or nn.DataParallel, a pass-through)",
+        "DistributedDataParallel": "shendu.distributed.DistributedDataParallel under mpirun (docs/distributed.md)",
     },
 }
 

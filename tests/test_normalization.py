@@ -207,9 +207,14 @@ def test_layernorm_matches_torch(normalized_shape, shape, affine, bias):
 @settings(max_examples=10)
 @given(st.lists(st.integers(1, 3), min_size=1, max_size=2), st.lists(st.integers(2, 4), min_size=1, max_size=2))
 def test_layer_norm_functional_against_torch_any_shape(lead, norm):
+    # inputs from a generator of this example's own (not the module's, whose state depends on the tests
+    # before); float32 tolerance 1e-4: with 2–4 elements per group, dL/dx = (ĝ − mean ĝ − x̂·mean(ĝx̂))/σ
+    # cancels to a few ulps of ĝ, and shendu and torch round those differently
+    rng = np.random.default_rng([*lead, 0, *norm])
     check(lambda x, w, b: F.layer_norm(x, tuple(norm), w, b),
           lambda x, w, b: torch.nn.functional.layer_norm(x, tuple(norm), w, b),
-          [randn(*lead, *norm), randn(*norm), randn(*norm)])
+          [rng.standard_normal((*lead, *norm)), rng.standard_normal(norm), rng.standard_normal(norm)],
+          tol={np.float32: dict(rtol=1e-4, atol=1e-4)})
 
 
 def test_layernorm_gradcheck_and_errors_and_macs():

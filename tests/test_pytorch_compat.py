@@ -539,7 +539,7 @@ def test_load_refuses_pickles_and_save_refuses_arbitrary_objects(tmp_path):
 
 
 # ------------------------------------------------------------------ unsupported features say so
-@pytest.mark.parametrize("name", ["compile", "jit", "autocast", "sparse_coo_tensor", "bfloat16", "distributed"])
+@pytest.mark.parametrize("name", ["compile", "jit", "autocast", "sparse_coo_tensor", "bfloat16", "fx"])
 def test_unsupported_pytorch_features_raise_not_implemented_naming_an_alternative(name):
     with pytest.raises(NotImplementedError, match=rf"shendu.{name}: PyTorch's torch.{name} is not supported .* instead: "):
         getattr(shendu, name)

@@ -21,8 +21,10 @@ from ..functional import normalization as N
 from ..functional import pooling as P
 from ..functional import recurrent as R
 from ..functional.dropout import Dropout as DropoutFn
+from ..functional.einsum import Einsum as EinsumFn
 from ..functional.embedding import Embedding as EmbeddingFn
 from ..ops import arithmetic, elementwise, indexing, join, linalg, reduction, shape, special
+from ..ops.norm import VectorNorm
 from ..ops._util import Cast, normalize_axes
 from .export import INT64_MAX, INT64_MIN, Dim
 
@@ -160,6 +162,12 @@ def _threshold(b, n):
 @emits(A.Softmax, A.LogSoftmax)
 def _softmax(b, n):
     b.op(type(n.fn).__name__, n.inputs, n.output, axis=int(n.options["axis"]))
+
+
+@emits(EinsumFn)
+def _einsum(b, n):
+    """ONNX's Einsum (opset 12 and later) with shendu's equation, subscripts → output."""
+    b.op("Einsum", n.inputs, n.output, equation=",".join(n.options["subs"]) + "->" + n.options["out"])
 
 
 # ---------------------------------------------------------------- dense, convolution, pooling
@@ -514,6 +522,23 @@ def _extremum_dim(b, n):
     b.reduce("ReduceMax" if largest else "ReduceMin", x, axis, keepdims, n.output[0])
     b.op("ArgMax" if largest else "ArgMin", [x], n.output[1], axis=int(axis), keepdims=int(bool(keepdims)),
          select_last_index=0)
+
+
+@emits(VectorNorm)
+def _vector_norm(b, n):
+    """‖x‖_p over the axes: ReduceL2 (p = 2), ReduceL1 (p = 1), ReduceMax / ReduceMin of |x| (±inf),
+    otherwise (Σ|x|^p)^(1/p) written out."""
+    p, axis, keepdims, x = n.options["ord"], n.options["axis"], n.options["keepdims"], n.inputs[0]
+    if p == 2 or p == 1:
+        b.reduce("ReduceL2" if p == 2 else "ReduceL1", x, axis, keepdims, n.output)
+    elif p in (math.inf, -math.inf):
+        b.reduce("ReduceMax" if p > 0 else "ReduceMin", b.op("Abs", [x]), axis, keepdims, n.output)
+    elif p == 0:
+        raise ValueError("shendu.onnx.export: vector_norm with ord=0 (a count of non-zeros) has no ONNX translation")
+    else:
+        dtype = n.tensors[0].dtype
+        total = b.reduce("ReduceSum", b.op("Pow", [b.op("Abs", [x]), b.scalar(p, dtype)]), axis, keepdims)
+        b.op("Pow", [total, b.scalar(1.0 / p, dtype)], n.output)
 
 
 @emits(reduction.LogSumExp)
