@@ -47,7 +47,8 @@ def _one_line(exc):
     return joined or type(exc).__name__
 
 
-def _positive_int(text):
+def positive_int(text):
+    """argparse type: a positive integer, or an ArgumentTypeError naming what came (shared by the sub-CLIs)."""
     try:
         value = int(text)
     except ValueError:
@@ -82,8 +83,8 @@ def build_parser():
     t.add_argument("model", nargs="?", metavar="MODEL",
                    help=f"a name from `shendu models` (default {DEFAULTS['model']})")
     t.add_argument("--dataset", choices=sorted(DATASETS), help=f"default {DEFAULTS['dataset']}")
-    t.add_argument("--epochs", type=_positive_int, help=f"epochs in all (default {DEFAULTS['epochs']})")
-    t.add_argument("--batch-size", type=_positive_int, help=f"default {DEFAULTS['batch_size']}")
+    t.add_argument("--epochs", type=positive_int, help=f"epochs in all (default {DEFAULTS['epochs']})")
+    t.add_argument("--batch-size", type=positive_int, help=f"default {DEFAULTS['batch_size']}")
     t.add_argument("--optimizer", help=f"sgd, adam, adamw, rmsprop, … (default {DEFAULTS['optimizer']})")
     t.add_argument("--lr", type=_positive_float, help=f"learning rate (default {DEFAULTS['lr']:g})")
     t.add_argument("--schedule", choices=("cosine", "constant"), help="learning-rate schedule (default cosine)")
@@ -100,10 +101,10 @@ def build_parser():
                         "rank; docs/distributed.md)")
     t.add_argument("--init", metavar="CKPT", help="fine-tune: start from the weights of this checkpoint / weights file")
     t.add_argument("--freeze", nargs="+", metavar="PREFIX", default=(), help="fine-tune: keep these modules fixed")
-    t.add_argument("--head", type=_positive_int, metavar="N", help="fine-tune: a fresh output layer of N classes")
+    t.add_argument("--head", type=positive_int, metavar="N", help="fine-tune: a fresh output layer of N classes")
     t.add_argument("--text", metavar="FILE", help="train MODEL gpt on this UTF-8 text file (a language model)")
-    t.add_argument("--steps", type=_positive_int, help="language model: training steps (default 2000)")
-    t.add_argument("--block-size", type=_positive_int, help="language model: context length (default 64)")
+    t.add_argument("--steps", type=positive_int, help="language model: training steps (default 2000)")
+    t.add_argument("--block-size", type=positive_int, help="language model: context length (default 64)")
     t.add_argument("--tokenizer", choices=("char", "byte"), default="char",
                    help="language model: one id per character (default) or per UTF-8 byte")
 
@@ -116,9 +117,9 @@ def build_parser():
                        description="Sample text from the GPT of CKPT after PROMPT, printed as it is generated.")
     g.add_argument("checkpoint", metavar="CKPT")
     g.add_argument("--prompt", default="\n", help="the text to continue (default a newline)")
-    g.add_argument("--tokens", type=_positive_int, default=200, help="tokens to generate (default 200)")
+    g.add_argument("--tokens", type=positive_int, default=200, help="tokens to generate (default 200)")
     g.add_argument("--temperature", type=_positive_float, default=1.0, help="softmax temperature (default 1.0)")
-    g.add_argument("--top-k", type=_positive_int, help="sample among the k most likely tokens only")
+    g.add_argument("--top-k", type=positive_int, help="sample among the k most likely tokens only")
     g.add_argument("--seed", type=int, help="random seed of the sampling")
 
     e = sub.add_parser("evaluate", help="loss and accuracy of a checkpoint on its test split",
@@ -126,7 +127,7 @@ def build_parser():
     e.add_argument("checkpoint", metavar="CKPT")
     e.add_argument("--dataset", choices=sorted(DATASETS), help="default: the checkpoint's")
     e.add_argument("--split", choices=("test", "val", "train"), default="test")
-    e.add_argument("--batch-size", type=_positive_int, default=256)
+    e.add_argument("--batch-size", type=positive_int, default=256)
     e.add_argument("--data-dir", metavar="DIR")
     e.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -134,7 +135,7 @@ def build_parser():
                        description="Print the most probable classes of each IMAGE, preprocessed as in training.")
     r.add_argument("checkpoint", metavar="CKPT")
     r.add_argument("images", nargs="+", metavar="IMAGE")
-    r.add_argument("--top", type=_positive_int, default=3, help="classes to show (default 3)")
+    r.add_argument("--top", type=positive_int, default=3, help="classes to show (default 3)")
     r.add_argument("--invert", action=argparse.BooleanOptionalAction, default=None,
                    help="invert grey images (dark ink on white); default: when the image's border is light")
     r.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -142,8 +143,8 @@ def build_parser():
     s = sub.add_parser("summary", help="the layer table of a model (or of a checkpoint's model)",
                        description="Print the summary table: output shapes, parameters, MACs, FLOPs, connections.")
     s.add_argument("model", metavar="MODEL", help="a name from `shendu models`, or a checkpoint file")
-    s.add_argument("--num-classes", type=_positive_int)
-    s.add_argument("--in-channels", type=_positive_int)
+    s.add_argument("--num-classes", type=positive_int)
+    s.add_argument("--in-channels", type=positive_int)
 
     m = sub.add_parser("models", help="the model zoo with parameter counts")
     m.add_argument("--json", action="store_true", help="print the table as JSON")

@@ -12,22 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..cli import positive_int
+
 __all__ = ["main", "build_parser"]
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         raise ValueError(f"{self.prog}: {message} (see {self.prog} --help)")
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def _setting(text):
@@ -44,7 +36,7 @@ def build_parser(play):
     if play:
         p = _Parser(prog="shendu rl play", description="Evaluate a saved agent; --gif records one episode.")
         p.add_argument("ckpt", metavar="CKPT", help="agent.ckpt written by shendu rl")
-        p.add_argument("--episodes", type=_positive_int, default=10, help="evaluation episodes (default 10)")
+        p.add_argument("--episodes", type=positive_int, default=10, help="evaluation episodes (default 10)")
         p.add_argument("--gif", metavar="FILE", help="write one episode as an animated GIF")
         p.add_argument("--seed", type=int, default=0, help="seed of the evaluation environments")
         p.add_argument("--json", metavar="FILE", help="also write the result as JSON")
@@ -55,12 +47,12 @@ def build_parser(play):
                 "write agent.ckpt, returns.png and summary.json to --out. `shendu rl play CKPT` plays one.")
     p.add_argument("env_id", metavar="ENV_ID", help="Gymnasium environment id, e.g. CartPole-v1")
     p.add_argument("--algo", choices=sorted(ALGORITHMS), default="ppo", help="algorithm (default ppo)")
-    p.add_argument("--steps", type=_positive_int, default=100_000, help="environment steps (default 100000)")
+    p.add_argument("--steps", type=positive_int, default=100_000, help="environment steps (default 100000)")
     p.add_argument("--seed", type=int, default=0, help="seed of environments, networks and sampling")
     p.add_argument("--out", metavar="DIR", help="output directory (default runs/rl-ENV-ALGO)")
     p.add_argument("--json", metavar="FILE", help="also write the summary JSON here")
-    p.add_argument("--eval-every", type=_positive_int, help="steps between evaluations (default steps/20)")
-    p.add_argument("--eval-episodes", type=_positive_int, default=10, help="episodes per evaluation (default 10)")
+    p.add_argument("--eval-every", type=positive_int, help="steps between evaluations (default steps/20)")
+    p.add_argument("--eval-episodes", type=positive_int, default=10, help="episodes per evaluation (default 10)")
     p.add_argument("--target", type=float, help="stop once an evaluation's mean return reaches this")
     p.add_argument("--set", type=_setting, action="append", default=[], metavar="KEY=VALUE",
                    help="an algorithm option (JSON value), e.g. --set double=true --set lr=1e-3")
