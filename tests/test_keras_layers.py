@@ -157,7 +157,12 @@ def test_initializer_statistics_match_keras(name):
     ref = ref.detach().numpy() if hasattr(ref, "detach") else np.asarray(ref)
     mine = sk.initializers.get(name)(shape)
     assert mine.shape == shape and mine.dtype == np.float32
-    bounded = name not in ("random_normal", "orthogonal")  # the others are truncated or uniform: compare the range
+    # the others are truncated or uniform: compare the range. Not truncated_normal's: Keras's torch backend
+    # keeps the 1st of 4 normal draws when all 4 fall outside ±2σ (keras/src/backend/torch/random.py), so its
+    # extremes exceed 2σ in some runs; shendu keeps to the documented ±2σ, checked directly below
+    bounded = name not in ("random_normal", "orthogonal", "truncated_normal")
+    if name == "truncated_normal":
+        assert 0.095 < np.abs(mine).max() <= 2 * 0.05
     for stat in (np.mean, np.std) + ((np.min, np.max) if bounded else ()):
         np.testing.assert_allclose(stat(mine), stat(ref), atol=0.01 * max(1.0, float(np.std(ref))) + 2e-3,
                                    rtol=0.03, err_msg=f"{name} {stat.__name__}")
