@@ -331,8 +331,8 @@ class Gelu(Function):
             xp.subtract(1, h, out=cdf)
             xp.copyto(cdf, h, where=x < 0)                   # Φ(x) = h (x < 0), 1 − h (x ≥ 0)
 
-        parallel_batch(gelu32, x.reshape(-1, x.shape[-1]) if x.ndim else x, y.reshape(-1, x.shape[-1])
-                       if x.ndim else y, cdf.reshape(-1, x.shape[-1]) if x.ndim else cdf)
+        rows = [a.reshape(-1, a.shape[-1]) if a.ndim > 1 else a for a in (x, y, cdf)]  # split over all rows
+        parallel_batch(gelu32, *rows)
         self.cdf = cdf
         return y
 

@@ -49,6 +49,7 @@ class Session:
         self.version = 0            # counts published frames
         self.frame = None
         self.history = []           # (epoch, train loss, test loss)
+        self.rng_state = None       # the data's random stream, continued by each reset (as the original)
         with self.lock:
             self._rebuild(state, new_data=True)
         self.thread = threading.Thread(target=self._run, name="shendu-playground", daemon=True)
@@ -122,10 +123,10 @@ class Session:
     # ------------------------------------------------------------ inside (lock held)
     def _rebuild(self, state, new_data):
         self.state = state
-        if new_data or not hasattr(self, "rng_state"):
+        if new_data or self.rng_state is None:
             self.train, self.test, rng = make_data(state)
         else:
-            rng = self.rng_state      # reset: fresh weights from the same stream, continued (as the original)
+            rng = self.rng_state      # reset: fresh weights from the same stream, continued
         self.trainer = Trainer(state, self.train, self.test, rng)
         self.rng_state = rng
         self.history = []

@@ -25,6 +25,7 @@ from ..data import DatasetSplits
 from ..models.dbn import DBN
 from ..serialization import atomic_write, save_file
 from .checkpoint import save_checkpoint
+from .generative_run import image_grid, write_png
 from .run import load_dataset
 
 #: Defaults of ``shendu train dbn``.
@@ -107,29 +108,6 @@ def pretraining_gap(splits, hidden=(500, 500), labels_per_class=100, seeds=(0, 1
     return res
 
 
-def image_grid(rows, image_shape):
-    """Rows of images (each a list of flat vectors in [0, 1]) -> one grey array with a 1-pixel gap."""
-    c, h, w = image_shape
-    n_cols = max(len(r) for r in rows)
-    grid = xp.ones(((h + 1) * len(rows) + 1, (w + 1) * n_cols + 1), dtype=xp.float32)
-    for i, row in enumerate(rows):
-        for j, v in enumerate(row):
-            img = xp.clip(xp.asarray(v).reshape(c, h, w).mean(axis=0), 0, 1)
-            grid[1 + i * (h + 1):1 + i * (h + 1) + h, 1 + j * (w + 1):1 + j * (w + 1) + w] = img
-    return grid
-
-
-def write_png(path, grey):
-    """Write a grey array in [0, 1] as a PNG (with matplotlib), atomically."""
-    import io
-
-    from matplotlib.image import imsave
-
-    buf = io.BytesIO()
-    imsave(buf, grey, cmap="gray", vmin=0.0, vmax=1.0, format="png")
-    atomic_write(path, lambda f: f.write(buf.getvalue()))
-
-
 def train_dbn_run(dataset=None, data_dir=None, hidden=None, pretrain_epochs=None, epochs=None, batch_size=None,
                   lr=None, rbm_lr=None, rbm_batch_size=None, labels_per_class=None, out=None, seed=None, verbose=1):
     """Pre-train a DBN on a dataset's training images, fine-tune it as a classifier, test it,
@@ -183,8 +161,9 @@ def train_dbn_run(dataset=None, data_dir=None, hidden=None, pretrain_epochs=None
               metadata={"shendu_dbn": json.dumps({"layers": list(layers)})})
     shape = tuple(splits.x_train.shape[1:])
     shown = x_test[:10]
-    write_png(paths["samples"], image_grid([list(shown), list(dbn.reconstruct(shown)),
-                                            list(dbn.sample(10, steps=200, random_state=run["seed"]))], shape))
+    rows = [shown, dbn.reconstruct(shown), dbn.sample(10, steps=200, random_state=run["seed"])]  # 3 rows of 10
+    write_png(paths["samples"], image_grid(xp.concatenate([xp.asarray(r) for r in rows]).reshape(-1, *shape),
+                                           columns=10))
     try:
         from .plots import plot_history
 

@@ -86,6 +86,19 @@ class _Conv(Layer):
                              f"{'steps' if self.rank == 1 else 'height, width'}, channels))")
         return input_shape[1] if self.data_format == "channels_first" else input_shape[-1]
 
+    def _kernel_shape(self, channels):
+        """Keras's kernel layout: (k…, C_in/groups, filters) (Conv2DTranspose overrides it)."""
+        return (*self.kernel_size, channels // self.groups, self.filters)
+
+    def _in_channels(self):
+        return self.kernel.shape[-2] * self.groups
+
+    def build(self, input_shape):
+        self.add_weight("kernel", self._kernel_shape(self._channels(input_shape)), self.kernel_initializer,
+                        regularizer=self.kernel_reg)
+        if self.use_bias:
+            self.add_weight("bias", (self.filters,), self.bias_initializer, regularizer=self.bias_reg)
+
     def _check(self, x):
         c = x.shape[1] if self.data_format == "channels_first" else x.shape[-1]
         if x.ndim != self.rank + 2 or c != self._in_channels():
@@ -98,16 +111,6 @@ class Conv1D(_Conv):
     """1-D convolution over (N, steps, channels); kernel (k, C_in/groups, filters)."""
 
     rank = 1
-
-    def build(self, input_shape):
-        c = self._channels(input_shape)
-        self.add_weight("kernel", (*self.kernel_size, c // self.groups, self.filters), self.kernel_initializer,
-                        regularizer=self.kernel_reg)
-        if self.use_bias:
-            self.add_weight("bias", (self.filters,), self.bias_initializer, regularizer=self.bias_reg)
-
-    def _in_channels(self):
-        return self.kernel.shape[-2] * self.groups
 
     def call(self, inputs):
         self._check(inputs)
@@ -122,16 +125,6 @@ class Conv1D(_Conv):
 
 class Conv2D(_Conv):
     """2-D convolution over (N, H, W, C); kernel (k_h, k_w, C_in/groups, filters)."""
-
-    def build(self, input_shape):
-        c = self._channels(input_shape)
-        self.add_weight("kernel", (*self.kernel_size, c // self.groups, self.filters), self.kernel_initializer,
-                        regularizer=self.kernel_reg)
-        if self.use_bias:
-            self.add_weight("bias", (self.filters,), self.bias_initializer, regularizer=self.bias_reg)
-
-    def _in_channels(self):
-        return self.kernel.shape[-2] * self.groups
 
     def call(self, inputs):
         self._check(inputs)
@@ -152,12 +145,8 @@ class Conv2DTranspose(_Conv):
             raise unsupported("Conv2DTranspose(groups>1)", "use groups=1")
         super().__init__(filters, kernel_size, strides, padding, **kwargs)
 
-    def build(self, input_shape):
-        c = self._channels(input_shape)
-        self.add_weight("kernel", (*self.kernel_size, self.filters, c), self.kernel_initializer,
-                        regularizer=self.kernel_reg)
-        if self.use_bias:
-            self.add_weight("bias", (self.filters,), self.bias_initializer, regularizer=self.bias_reg)
+    def _kernel_shape(self, channels):
+        return (*self.kernel_size, self.filters, channels)
 
     def _in_channels(self):
         return self.kernel.shape[-1]

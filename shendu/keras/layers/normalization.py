@@ -15,6 +15,16 @@ from ..errors import unsupported
 from .base import Layer
 
 
+def _add_scale_and_center(layer, channels):
+    """γ (``scale``) and β (``center``) of shape (channels,), or None in their place: both layers' affine part."""
+    layer.register_parameter("gamma", None)
+    layer.register_parameter("beta", None)
+    if layer.scale:
+        layer.add_weight("gamma", (channels,), layer.inits[0], regularizer=layer.regs[0])
+    if layer.center:
+        layer.add_weight("beta", (channels,), layer.inits[1], regularizer=layer.regs[1])
+
+
 class BatchNormalization(Layer):
     """Batch normalisation over the channel ``axis`` (−1: channels-last)."""
 
@@ -37,12 +47,7 @@ class BatchNormalization(Layer):
         if c is None:
             raise ValueError(f"Axis {self.axis} of input tensor should have a defined dimension but the layer "
                              f"received an input with shape {input_shape}.")
-        self.register_parameter("gamma", None)
-        self.register_parameter("beta", None)
-        if self.scale:
-            self.add_weight("gamma", (c,), self.inits[0], regularizer=self.regs[0])
-        if self.center:
-            self.add_weight("beta", (c,), self.inits[1], regularizer=self.regs[1])
+        _add_scale_and_center(self, c)
         self.add_weight("moving_mean", (c,), self.inits[2], trainable=False)
         self.add_weight("moving_variance", (c,), self.inits[3], trainable=False)
 
@@ -88,12 +93,7 @@ class LayerNormalization(Layer):
 
     def build(self, input_shape):
         c = input_shape[-1]
-        self.register_parameter("gamma", None)
-        self.register_parameter("beta", None)
-        if self.scale:
-            self.add_weight("gamma", (c,), self.inits[0], regularizer=self.regs[0])
-        if self.center:
-            self.add_weight("beta", (c,), self.inits[1], regularizer=self.regs[1])
+        _add_scale_and_center(self, c)
 
     def call(self, inputs):
         return F.layer_norm(inputs, (inputs.shape[-1],), self.gamma, self.beta, self.epsilon)
