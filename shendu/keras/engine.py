@@ -115,6 +115,7 @@ def map_structure(fn, structure):
 
 
 def has_keras_tensor(args, kwargs):
+    """True when any of the call's arguments (nested) is a symbolic KerasTensor: the call builds a functional graph."""
     return any(isinstance(t, KerasTensor) for t in flatten((args, kwargs)))
 
 

@@ -234,6 +234,7 @@ class Model(Layer):
 
 
 def metrics_get(m):
+    """A metric object from a name, a function or a metric (``keras.metrics.get``)."""
     return metrics_module.get(m)
 
 

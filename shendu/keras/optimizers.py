@@ -245,4 +245,5 @@ def get(identifier):
 
 
 def serialize(optimizer):
+    """``{'class_name', 'config'}`` of an optimizer, as ``keras.optimizers.serialize``."""
     return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}

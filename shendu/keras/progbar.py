@@ -15,6 +15,7 @@ from .callbacks import keras_logs
 
 
 def format_logs(logs):
+    """``'loss: 0.1234 - accuracy: 0.9000'``: Keras's log line, names sorted, floats to 4 places."""
     return " - ".join(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in sorted(logs.items()))
 
 

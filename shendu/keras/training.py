@@ -29,6 +29,7 @@ from .progbar import Progbar, line
 
 
 def to_array(a, what):
+    """``a`` (a Tensor, list, array) as an array; ``what`` names it in errors."""
     if isinstance(a, Tensor):
         return a.data
     if isinstance(a, (list, tuple)) and a and not backend.is_array(a[0]) and not isinstance(a[0], Tensor):
@@ -51,10 +52,12 @@ def standardize(x, what="x"):
 
 
 def num_samples(x):
+    """The number of samples of ``x`` (the first axis of its first array, inputs may be nested)."""
     return len(flatten(x)[0])
 
 
 def take(x, idx):
+    """The samples ``idx`` of every array in (nested) ``x``."""
     return map_structure(lambda a: a[idx], x)
 
 

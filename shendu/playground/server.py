@@ -83,6 +83,7 @@ class PlaygroundServer(ThreadingHTTPServer):
 
 
 class Handler(BaseHTTPRequestHandler):
+    """One HTTP request of the playground: the routes in the module docstring."""
     server_version = "shendu-playground"
     protocol_version = "HTTP/1.1"
 

@@ -33,6 +33,7 @@ def _setting(text):
 
 
 def build_parser(play):
+    """The parser of ``shendu rl ENV_ID`` or, with ``play``, of ``shendu rl play CKPT``."""
     if play:
         p = _Parser(prog="shendu rl play", description="Evaluate a saved agent; --gif records one episode.")
         p.add_argument("ckpt", metavar="CKPT", help="agent.ckpt written by shendu rl")

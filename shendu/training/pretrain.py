@@ -96,6 +96,7 @@ def save_weights(model, info, path):
 
 
 def main(argv=None):
+    """``python -m shendu.training.pretrain RECIPE``: train a shipped-weights recipe and write its file."""
     p = argparse.ArgumentParser(prog="python -m shendu.training.pretrain", description=__doc__.split("\n\n")[0])
     p.add_argument("recipe", choices=sorted(RECIPES))
     p.add_argument("--data-dir", default="../shared/data/mnist")

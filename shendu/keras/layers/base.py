@@ -258,6 +258,7 @@ def _takes(fn, name):
 
 
 def jsonable_shape(shape):
+    """A shape (or nested list / dict of shapes) as JSON-ready lists, None for unknown sizes."""
     if isinstance(shape, (list, tuple)) and shape and isinstance(shape[0], (list, tuple)):
         return [jsonable_shape(s) for s in shape]
     if isinstance(shape, dict):

@@ -20,6 +20,7 @@ from .base import Layer
 
 
 def int_tuple(owner, name, value, n):
+    """``value`` (an int or n ints) as a tuple of n positive ints; Keras's ValueError naming ``owner`` otherwise."""
     t = (value,) * n if isinstance(value, int) else tuple(value)
     if len(t) != n or not all(isinstance(v, int) and v > 0 for v in t):
         raise ValueError(f"The `{name}` argument must be a tuple of {n} positive integers. Received: "
@@ -28,6 +29,7 @@ def int_tuple(owner, name, value, n):
 
 
 def data_format_arg(owner, data_format):
+    """``'channels_last'`` (the default, Keras's) or ``'channels_first'``; anything else is a ValueError."""
     if data_format not in (None, "channels_last", "channels_first"):
         raise ValueError(f"{owner}: data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
     return data_format or "channels_last"

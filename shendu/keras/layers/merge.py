@@ -119,22 +119,27 @@ def add(inputs, **kwargs):
 
 
 def subtract(inputs, **kwargs):
+    """Functional form of :class:`Subtract`: inputs[0] − inputs[1]."""
     return Subtract(**kwargs)(inputs)
 
 
 def multiply(inputs, **kwargs):
+    """Functional form of :class:`Multiply`: the element-wise product of the inputs."""
     return Multiply(**kwargs)(inputs)
 
 
 def average(inputs, **kwargs):
+    """Functional form of :class:`Average`: the element-wise mean of the inputs."""
     return Average(**kwargs)(inputs)
 
 
 def maximum_(inputs, **kwargs):
+    """Functional form of :class:`Maximum` (``keras.layers.maximum``): the element-wise maximum."""
     return Maximum(**kwargs)(inputs)
 
 
 def minimum_(inputs, **kwargs):
+    """Functional form of :class:`Minimum` (``keras.layers.minimum``): the element-wise minimum."""
     return Minimum(**kwargs)(inputs)
 
 
@@ -144,4 +149,5 @@ def concatenate(inputs, axis=-1, **kwargs):
 
 
 def dot(inputs, axes=-1, **kwargs):
+    """Functional form of :class:`Dot`: batched dot products along ``axes``."""
     return Dot(axes, **kwargs)(inputs)
