@@ -167,11 +167,14 @@ def test_median_pruning_stops_unpromising_trials():
 
 
 def test_pruning_callback_in_fit_and_divergence(tmp_path):
+    def space(trial):  # five useful learning rates (the pruner's start-up trials), then hopeless ones
+        low, high = (1e-2, 5e-2) if trial.number < 5 else (1e-7, 1e-6)
+        return {"lr": trial.suggest_float("lr", low, high, log=True)}
+
     r = tune.tune_model(mlp, "digits", n_trials=8, sampler="random", epochs=4, out=tmp_path, seed=1,
-                        storage=":memory:", space={"lr": ("log", 1e-5, 1e-1)}, compare_default=False, plot=False,
-                        verbose=0)
+                        storage=":memory:", space=space, compare_default=False, plot=False, verbose=0)
     pruned = [t for t in r["trials"] if t["state"] == "PRUNED"]
-    assert pruned and all(t["epochs"] < 4 for t in pruned)
+    assert [t["number"] for t in pruned] == [5, 6, 7] and all(t["epochs"] < 4 for t in pruned)
 
     def diverges(params, trial):
         raise FloatingPointError("fit: the loss became nan")
@@ -383,3 +386,14 @@ def test_acceptance_tpe_on_digits_killed_and_resumed(tmp_path):
           f"test {r['default']['test_accuracy']:.4f}; {sum(t['state'] == 'PRUNED' for t in r['trials'])} pruned; "
           f"{seconds:.0f} s in all")
     print(r["table"])
+
+
+def test_worker_sampler_seeds_never_share_a_stream():
+    """Workers get seeds 1, 2, … and each mixes in the finished trials it finds when it joins; with a plain
+    ``seed + done`` a worker 0 joining after one trial drew worker 1's points (configurations run twice)."""
+    from shendu.tune.search import sampler_seed
+
+    seeds = [sampler_seed(worker_seed, done) for worker_seed in range(1, 5) for done in range(50)]
+    assert len(set(seeds)) == len(seeds)
+    assert all(0 <= s < 2 ** 31 for s in seeds)
+    assert sampler_seed(3, 7) == sampler_seed(3, 7)  # a resumed search with the same seed draws the same points

@@ -7,6 +7,7 @@ import math
 import os
 import socket
 import sys
+import zlib
 
 from ..training.callbacks import Callback
 from .report import FINISHED, SearchResult, finished_count, format_value
@@ -85,6 +86,13 @@ def _fail_interrupted(study):
 
 
 
+def sampler_seed(seed, done):
+    """The sampler's seed for a study with ``done`` finished trials, run with ``seed``: a 31-bit hash of
+    both, so that different ``(seed, done)`` pairs (workers with their own seeds, joining at any
+    time) draw unrelated streams instead of sharing one shifted by a trial."""
+    return zlib.crc32(f"shendu-tune:{seed}:{done}".encode()) & 0x7FFFFFFF
+
+
 def search(objective, space, n_trials=20, *, sampler="tpe", pruner="median", warmup_steps=0, storage=None,
            study_name="shendu", direction="maximize", metric="value", seed=0, timeout=None, settings=None,
            verbose=1, stream=None, worker=False, create_only=False, heartbeat=20):
@@ -106,9 +114,10 @@ def search(objective, space, n_trials=20, *, sampler="tpe", pruner="median", war
             ``postgresql://…`` for workers on several machines), ``':memory:'`` or an Optuna storage.
         study_name: the study's name in the storage (default ``'shendu'``).
         direction: ``'maximize'`` (default) or ``'minimize'``. metric: the value's name, for tables and plots.
-        seed: seeds the sampler (offset by the number of finished trials already in the study, so that
-            a resumed search draws new points, the same ones whether or not the kill interrupted a
-            trial; give parallel workers different seeds).
+        seed: seeds the sampler, mixed with the number of finished trials already in the study (a
+            hash of both, :func:`sampler_seed`), so that a resumed search draws new points, the same ones
+            whether or not the kill interrupted a trial; give parallel workers different seeds (a plain
+            ``seed + done`` would let worker 0 started after one trial draw worker 1's points).
         timeout: stop starting trials after this many seconds.
         settings: a JSON-able dict stored with a new study; resuming it with different settings is an
             error (the values of trials run differently are not comparable). The space is always part.
@@ -148,7 +157,7 @@ def search(objective, space, n_trials=20, *, sampler="tpe", pruner="median", war
         if not worker:  # workers leave dead workers' trials to the heartbeat, which queues them again
             _fail_interrupted(study)
         done = finished_count(study)
-        study.sampler = make_sampler(sampler, seed + done, space)
+        study.sampler = make_sampler(sampler, sampler_seed(seed, done), space)
         study.pruner = make_pruner(pruner, warmup_steps)
         remaining = max(0, n_trials - done)
         if verbose:
