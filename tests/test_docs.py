@@ -18,6 +18,7 @@ import shendu
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md"))
+PAGES += sorted((ROOT / "docs" / "course").glob("*.md")) + sorted((ROOT / "docs" / "zh" / "course").glob("*.md"))
 FRAGMENT = "<!-- fragment -->"
 FENCE = re.compile(r"^[ \t]*```python[ \t]*$")  # indented fences (inside list items) count too
 
