@@ -1,0 +1,165 @@
+"""shendu.viz: gradient statistics, decision boundaries, and the other visual aids.
+
+Figures are checked for what can fail: the numbers drawn (compared with a direct
+computation), the file written (a real PNG/SVG), and clear errors on bad input."""
+import math
+
+import numpy as np
+import pytest
+
+import shendu
+from shendu import backend, nn
+from shendu.viz import GradientStats, activation_stats, decision_grid, plot_decision_boundary
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def is_png(path):
+    with open(path, "rb") as f:
+        return f.read(8) == PNG
+
+
+def mlp(act, depth=6, width=16, seed=0):
+    backend.manual_seed(seed)
+    layers = [nn.Linear(4, width), act()]
+    for _ in range(depth - 2):
+        layers += [nn.Linear(width, width), act()]
+    layers += [nn.Linear(width, 3)]
+    return nn.Sequential(*layers)
+
+
+def blobs(n=64, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    x = (rng.normal(size=(n, 4)) + 2.0 * np.eye(3, 4)[y]).astype(np.float32)
+    return x, y
+
+
+# ------------------------------------------------------------ GradientStats
+def test_gradient_stats_records_the_norms_and_statistics_of_the_step():
+    model = mlp(nn.ReLU, depth=4)
+    x, y = blobs()
+    stats = GradientStats().attach(model)
+    stats.begin_step()
+    loss = shendu.nn.functional.cross_entropy(model(shendu.tensor(x)), shendu.tensor(y))
+    loss.backward()
+    stats.end_step()
+    stats.detach()
+    assert stats.steps == [0]
+    assert list(stats.grad_norms) == ["0", "2", "4", "6"]  # the Linear layers, input to output
+    for name in stats.grad_norms:
+        lin = model.get_submodule(name)
+        want = math.sqrt(float((lin.weight.grad.numpy().astype(np.float64) ** 2).sum()
+                               + (lin.bias.grad.numpy().astype(np.float64) ** 2).sum()))
+        assert stats.grad_norms[name][0] == pytest.approx(want, rel=1e-6)
+    # activations of every leaf module: recompute the first ReLU's output directly
+    h = np.maximum(x @ model[0].weight.numpy().T + model[0].bias.numpy(), 0)
+    st = stats.activations["1"]
+    assert st["mean"][0] == pytest.approx(h.mean(), rel=1e-5)
+    assert st["std"][0] == pytest.approx(h.std(), rel=1e-5)
+    assert st["zeros"][0] == pytest.approx((h == 0).mean())
+    assert 0 < st["zeros"][0] < 1
+    # hooks removed: a later forward records nothing
+    model(shendu.tensor(x))
+    assert stats.steps == [0] and len(stats.activations["1"]["mean"]) == 1
+
+
+def test_activation_stats_of_a_tensor():
+    st = activation_stats(shendu.tensor([0.0, 0.0, 1.0, 3.0]))
+    assert st == {"mean": 1.0, "std": pytest.approx(np.std([0, 0, 1, 3])), "zeros": 0.5}
+
+
+def test_gradient_stats_with_fit_records_every_nth_batch_and_shows_vanishing_gradients(tmp_path):
+    x, y = blobs(96)
+    runs = {}
+    for act in (nn.Sigmoid, nn.ReLU):
+        model = mlp(act, depth=8)
+        model.compile(optimizer="sgd", loss="cross_entropy")
+        stats = GradientStats(every=2)
+        model.fit(x, y, epochs=2, batch_size=16, verbose=0, shuffle=False, callbacks=[stats])
+        runs[act.__name__] = stats
+        assert stats.steps == list(range(0, 12, 2))  # 6 batches an epoch, 2 epochs, every other
+        assert all(len(v) == 6 for v in stats.grad_norms.values())
+    sig, relu = runs["Sigmoid"], runs["ReLU"]
+    # Glorot & Bengio: through 7 sigmoid layers the first layer's gradient is much smaller than the last's
+    first, last = "0", "14"
+    assert sig.grad_norms[first][0] < 0.1 * sig.grad_norms[last][0]
+    # sigmoid outputs are never exactly 0; about half of the ReLU outputs are
+    assert max(sig.activations["1"]["zeros"]) == 0
+    assert 0.2 < relu.activations["1"]["zeros"][0] < 0.8
+    assert 0.3 < sig.activations["1"]["mean"][0] < 0.7
+    d = relu.to_dict()
+    assert d["steps"] == relu.steps and d["grad_norms"]["0"] == relu.grad_norms["0"]
+    for suffix in ("png", "svg"):
+        out = relu.plot(tmp_path / f"stats.{suffix}", title="ReLU")
+        assert out == tmp_path / f"stats.{suffix}" and out.stat().st_size > 1000
+    assert is_png(tmp_path / "stats.png")
+    assert (tmp_path / "stats.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_gradient_stats_named_layers_and_bad_input():
+    model = mlp(nn.Tanh, depth=3)
+    stats = GradientStats(layers=["0", "3"])
+    stats.attach(model)
+    x, y = blobs(8)
+    stats.begin_step()
+    shendu.nn.functional.cross_entropy(model(shendu.tensor(x)), shendu.tensor(y)).backward()
+    stats.end_step()
+    assert list(stats.grad_norms) == ["0", "3"] and sorted(stats.activations) == ["0", "3"]
+    with pytest.raises(ValueError, match="no sub-module '9'"):
+        GradientStats(layers=["9"]).attach(model)
+    with pytest.raises(ValueError, match="every must be a positive"):
+        GradientStats(every=0)
+    with pytest.raises(ValueError, match="nothing recorded"):
+        GradientStats().plot("never.png")
+
+
+# ------------------------------------------------------------ decision boundaries
+def fixed_linear(weight, bias):
+    lin = nn.Linear(2, len(weight))
+    lin.weight.data = np.asarray(weight, dtype=np.float32)
+    lin.bias.data = np.asarray(bias, dtype=np.float32)
+    return lin
+
+
+def test_decision_grid_of_known_classifiers():
+    x = np.array([[-1.0, -2.0], [1.0, 2.0], [0.5, -1.0]])
+    # three classes: argmax of (-x1, x1, 0.5) → class 0 for x1 < -0.5, 2 for |x1| < 0.5, 1 above
+    model = fixed_linear([[-1, 0], [1, 0], [0, 0]], [0, 0, 0.5])
+    xs, ys, classes, conf = decision_grid(model, x, resolution=41, padding=0.25)
+    assert xs[0] == pytest.approx(-1.5) and xs[-1] == pytest.approx(1.5)
+    assert ys[0] == pytest.approx(-3.0) and ys[-1] == pytest.approx(3.0)
+    want = np.where(xs < -0.5, 0, np.where(xs > 0.5, 1, 2))
+    assert classes.shape == (41, 41) and (classes == want[None, :]).all()
+    logits = np.stack([-xs, xs, np.full_like(xs, 0.5)], axis=1)
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(conf[0], p.max(axis=1), rtol=1e-5)
+    # one binary score (a logit): class 1 where x2 > 0, confidence max(σ, 1 − σ)
+    binary = fixed_linear([[0, 3]], [0])
+    xs, ys, classes, conf = decision_grid(binary, x, resolution=20)
+    assert (classes == (ys[:, None] > 0)).all()
+    s = 1 / (1 + np.exp(-3 * ys))
+    np.testing.assert_allclose(conf[:, 0], np.maximum(s, 1 - s), rtol=1e-5)
+    # any callable works
+    xs, ys, classes, _ = decision_grid(lambda t: (t[:, 0] * t[:, 1]).sigmoid(), x, resolution=10)
+    assert (classes == ((xs[None, :] * ys[:, None]) > 0)).all()
+
+
+def test_decision_boundary_plot_and_errors(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 2)).astype(np.float32)
+    y = (x[:, 0] * x[:, 1] > 0).astype(np.int64)  # XOR
+    backend.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 2))
+    out = plot_decision_boundary(model, x, y, tmp_path / "xor.png", resolution=50, title="XOR")
+    assert is_png(out)
+    assert model.training  # the evaluation put the model back in training mode
+    matplotlib_axes = pytest.importorskip("matplotlib.figure").Figure().add_subplot()
+    assert plot_decision_boundary(model, shendu.tensor(x), np.eye(2)[y], ax=matplotlib_axes) is matplotlib_axes
+    assert len(matplotlib_axes.collections) >= 1
+    with pytest.raises(ValueError, match=r"shape \(N, 2\)"):
+        decision_grid(model, np.zeros((5, 3)))
+    with pytest.raises(ValueError, match="60 points but 3 labels"):
+        plot_decision_boundary(model, x, y[:3], tmp_path / "bad.png")
+    with pytest.raises(ValueError, match="give a file path"):
+        plot_decision_boundary(model, x, y)
