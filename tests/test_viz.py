@@ -3,6 +3,7 @@
 Figures are checked for what can fail: the numbers drawn (compared with a direct
 computation), the file written (a real PNG/SVG), and clear errors on bad input."""
 import math
+import re
 
 import numpy as np
 import pytest
@@ -163,3 +164,116 @@ def test_decision_boundary_plot_and_errors(tmp_path):
         plot_decision_boundary(model, x, y[:3], tmp_path / "bad.png")
     with pytest.raises(ValueError, match="give a file path"):
         plot_decision_boundary(model, x, y)
+
+
+# ------------------------------------------------------------ Module.gradcheck
+class _WrongSquare(shendu.Function):
+    """x² with a wrong backward (g·x instead of 2·g·x)."""
+
+    def forward(self, x):
+        self.x = x
+        return x * x
+
+    def backward(self, g):
+        return g * self.x
+
+
+class _WrongScale(shendu.Function):
+    """x·w with w's gradient forgotten to be summed over the batch properly (it uses only row 0)."""
+
+    def forward(self, x, w):
+        self.x, self.w = x, w
+        return x * w
+
+    def backward(self, g):
+        return g * self.w, (g * self.x)[0]
+
+
+class Squash(nn.Module):
+    def forward(self, x):
+        return _WrongSquare.apply(x)
+
+
+class Scale(nn.Module):
+    def __init__(self, n):
+        super().__init__()
+        self.w = nn.Parameter(shendu.ones(n))
+
+    def forward(self, x):
+        return _WrongScale.apply(x, self.w)
+
+
+def test_module_gradcheck_passes_on_a_zoo_model_and_leaves_it_untouched():
+    backend.manual_seed(0)
+    model = shendu.models.get_model("xo_cnn", image_size=8, channels=2, kernel_size=3)
+    before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    x = shendu.randn(2, 1, 8, 8)
+    assert model.gradcheck(x) is True
+    after = model.state_dict()
+    assert all(after[k].dtype == np.float32 and (after[k].numpy() == v).all() for k, v in before.items())
+    assert all(p.grad is None for p in model.parameters()) and model.training
+
+
+def test_module_gradcheck_catches_a_wrong_backward():
+    backend.manual_seed(0)
+    x = shendu.randn(3, 4)
+    with pytest.raises(shendu.GradcheckError, match="parameter 0.weight"):
+        nn.Sequential(nn.Linear(4, 4), Squash()).gradcheck(x)  # the Linear's gradients come through Squash
+    with pytest.raises(shendu.GradcheckError, match="gradient of input 0"):
+        nn.Sequential(Squash()).gradcheck(x)  # no parameter: the input's gradient is checked
+    with pytest.raises(shendu.GradcheckError, match="parameter 1.w"):
+        nn.Sequential(nn.Linear(4, 4), Scale(4)).gradcheck(x)
+    nn.Sequential(nn.Linear(4, 4), nn.Tanh()).gradcheck(x)  # the same check passes a right backward
+
+
+# ------------------------------------------------------------ print options
+@pytest.fixture
+def restore_printoptions():
+    saved = shendu.get_printoptions()
+    yield
+    shendu.set_printoptions(**saved)
+
+
+def shown(text):
+    return [float(v) for v in re.findall(r"-?\d+\.\d*(?:e[+-]\d+)?", text)]
+
+
+def test_printoptions_keep_pytorchs_meaning(restore_printoptions):
+    torch = pytest.importorskip("torch")
+    x = np.linspace(-2, 2, 12, dtype=np.float32).reshape(3, 4) ** 3
+    big = np.arange(2000, dtype=np.float32)
+    saved = torch._tensor_str.get_printoptions()
+    try:
+        for options in ({}, {"profile": "short"}, {"precision": 2}, {"profile": "full", "precision": 1},
+                        {"edgeitems": 1, "threshold": 10}):
+            shendu.set_printoptions(profile="default")
+            torch.set_printoptions(profile="default")
+            shendu.set_printoptions(**options)
+            torch.set_printoptions(**options)
+            assert shendu.get_printoptions() == {**torch._tensor_str.get_printoptions(), "stats": False}
+            # the same numbers shown to the same precision, summarised alike (NumPy and PyTorch space
+            # and pad them differently: "2." vs "2.0000")
+            for a in (x, big if options.get("profile") != "full" else big[:50]):
+                ours, theirs = repr(shendu.tensor(a)), repr(torch.tensor(a))
+                assert ("..." in ours) == ("..." in theirs), (options, ours, theirs)
+                np.testing.assert_allclose(shown(ours), shown(theirs), rtol=10.0 ** -options.get("precision", 2),
+                                           err_msg=f"{options}: {ours} vs {theirs}")
+    finally:
+        torch.set_printoptions(**saved)
+    with pytest.raises(ValueError, match="profile must be one of"):
+        shendu.set_printoptions(profile="stats")
+
+
+def test_stats_repr_and_describe(restore_printoptions):
+    t = shendu.tensor([[1.0, float("nan"), -3.0], [float("inf"), 2.0, 0.0]], requires_grad=True)
+    finite = np.array([1.0, -3.0, 2.0, 0.0])
+    want = (f"shape=(2, 3), dtype=float32, device=cpu, min=-3, max=2, mean=0, std={finite.std():.4g}, "
+            f"nan=1, inf=1")
+    assert t.describe() == want
+    with shendu.printoptions(stats=True):
+        assert repr(t) == f"tensor({want}, requires_grad=True)"
+        assert repr(t * 2).endswith("grad_fn=<Mul>)")
+        assert repr(shendu.zeros(0)) == ("tensor(shape=(0,), dtype=float32, device=cpu, min=None, max=None, "
+                                         "mean=None, std=None, nan=0, inf=0)")
+        assert "min=0, max=9, mean=4.5" in repr(shendu.arange(10))
+    assert repr(shendu.tensor([1.0, 2.0])) == "tensor([1., 2.])"  # restored after the block
