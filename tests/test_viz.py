@@ -277,3 +277,187 @@ def test_stats_repr_and_describe(restore_printoptions):
                                          "mean=None, std=None, nan=0, inf=0)")
         assert "min=0, max=9, mean=4.5" in repr(shendu.arange(10))
     assert repr(shendu.tensor([1.0, 2.0])) == "tensor([1., 2.])"  # restored after the block
+
+
+# ------------------------------------------------------------ computation graph
+def test_graph_of_an_expression():
+    from shendu.viz import computation_graph
+    x = shendu.randn(4, 3, requires_grad=True)
+    w = shendu.randn(3, 2, requires_grad=True)
+    y = ((x @ w).relu() * 2).sum()
+    g = computation_graph(y, names={"x": x, "w": w})
+    assert g.ops() == ["MatMul", "Relu", "Mul", "Sum"]
+    by_label = {n.label: n for n in g.nodes}
+    assert by_label["x"].kind == "tensor" and by_label["x"].shape == (4, 3)
+    assert by_label["2"].kind == "constant"  # the scalar constant shows its value
+    assert by_label["MatMul"].shape == (4, 2) and by_label["Sum"].shape == ()
+    edges = {(g.node(s).label, g.node(d).label) for s, d in g.edges}
+    assert edges == {("x", "MatMul"), ("w", "MatMul"), ("MatMul", "Relu"), ("Relu", "Mul"), ("2", "Mul"),
+                     ("Mul", "Sum"), ("Sum", "output")}
+    y.backward()
+    with pytest.raises(ValueError, match="freed by backward"):
+        computation_graph(y)
+    with pytest.raises(ValueError, match="expected a Tensor"):
+        computation_graph(3.0)
+
+
+def test_graph_of_a_model_as_svg_and_png(tmp_path):
+    import xml.etree.ElementTree as ET
+    from shendu.viz import computation_graph
+    from shendu.viz.layout import ranks
+    backend.manual_seed(0)
+    model = shendu.models.get_model("xo_cnn", image_size=8, channels=2, kernel_size=3)
+    model.requires_grad_(False)  # frozen: the sample still records the graph
+    g = computation_graph(model, shendu.randn(2, 1, 8, 8))
+    assert g.ops() == ["Conv2d", "Relu", "MaxPool2d", "Reshape", "Linear"]
+    params = {n.label: n.shape for n in g.nodes if n.kind == "parameter"}
+    assert params == {name: tuple(p.shape) for name, p in model.named_parameters()}
+    assert [n.shape for n in g.nodes if n.kind == "input"] == [(2, 1, 8, 8)]
+    rank = ranks([n.id for n in g.nodes], g.edges)
+    assert all(rank[s] < rank[d] for s, d in g.edges)  # every edge points down the layers
+    svg = g.save(tmp_path / "xo.svg")
+    root = ET.parse(svg).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    groups = root.findall(f"{ns}g")
+    assert len(groups) == len(g.nodes) and len(root.findall(f"{ns}path")) == len(g.edges)
+    assert {"conv.weight", "fc.bias", "Conv2d", "input", "output"} <= {t.text for t in root.iter(f"{ns}text")}
+    assert is_png(g.save(tmp_path / "xo.png"))
+    with pytest.raises(ValueError, match="sample input"):
+        computation_graph(model)
+
+
+def test_layout_ranks_and_cycles():
+    from shendu.viz.layout import coordinates, order_ranks, ranks
+    edges = [("a", "c"), ("b", "c"), ("c", "d"), ("p", "d"), ("d", "e")]
+    r = ranks(list("abcdpe"), edges)
+    assert r == {"a": 0, "b": 0, "c": 1, "p": 1, "d": 2, "e": 3}  # p sits just above its consumer
+    layers = order_ranks(list("abcdpe"), edges, r)
+    xy = coordinates(layers, lambda n: 40, edges)
+    assert xy["d"][0] == pytest.approx(xy["c"][0]) == pytest.approx(xy["e"][0])  # the chain runs straight
+    assert abs(xy["p"][0] - xy["c"][0]) >= 40 + 18 - 1e-9  # boxes never overlap
+    with pytest.raises(ValueError, match="cycle"):
+        ranks(["a", "b"], [("a", "b"), ("b", "a")])
+
+
+# ------------------------------------------------------------ convolution: maps and filters
+def test_feature_maps_match_the_layer_output_and_plots(tmp_path):
+    from shendu.viz import feature_maps, filter_images, plot_feature_maps, plot_filters
+    backend.manual_seed(0)
+    model = shendu.models.get_model("lenet5")
+    x = shendu.randn(2, 1, 32, 32)
+    maps = feature_maps(model, "c1", x)
+    model.eval()
+    want = model.c1(x[:1]).numpy()[0]
+    np.testing.assert_allclose(maps, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(feature_maps(model, "act1", x[0]), np.maximum(want, 0), rtol=1e-5, atol=1e-6)
+    assert is_png(plot_feature_maps(model, "c1", x, tmp_path / "maps.png"))
+    assert plot_filters(model, "c3", tmp_path / "filters.svg").read_text().lstrip().startswith("<?xml")
+    # grey filters: w / (2 max|W_f|) + 1/2, one tile per (filter, channel)
+    w = model.c3.weight.numpy().astype(np.float64)
+    tiles, columns = filter_images(model.c3.weight, max_channels=4)
+    assert columns == 4 and tiles.shape == (16 * 4, 1, 5, 5)
+    peak = np.abs(w[:, :4]).max(axis=(1, 2, 3))
+    np.testing.assert_allclose(tiles[4 * 3 + 2, 0], w[3, 2] / (2 * peak[3]) + 0.5)
+    # RGB filters: min-max per filter
+    rgb, _ = filter_images(np.arange(2 * 3 * 2 * 2, dtype=np.float64).reshape(2, 3, 2, 2))
+    assert rgb.min() == 0 and rgb.max() == 1 and rgb[1].min() == 0
+    with pytest.raises(ValueError, match="outputs shape"):
+        feature_maps(model, "c5", x)
+    with pytest.raises(ValueError, match="no layer 'conv9'"):
+        feature_maps(model, "conv9", x)
+    with pytest.raises(ValueError, match="no 4-D convolution weight"):
+        plot_filters(model, "c5", tmp_path / "x.png")
+
+
+# ------------------------------------------------------------ confusion matrix, loss landscape
+def test_confusion_matrix_plot(tmp_path):
+    from shendu.viz import normalized_confusion, plot_confusion_matrix
+    pred = np.array([0, 1, 1, 2, 2, 2, 0])
+    target = np.array([0, 1, 2, 2, 2, 1, 1])
+    m = shendu.training.confusion_matrix(np.eye(3)[pred], target)
+    assert m.tolist() == [[1, 0, 0], [1, 1, 1], [0, 1, 2]]
+    np.testing.assert_allclose(normalized_confusion(m, "true").sum(axis=1), 1)
+    np.testing.assert_allclose(normalized_confusion(m, "pred")[:, 2], [0, 1 / 3, 2 / 3])
+    assert normalized_confusion(m, "all").sum() == pytest.approx(1)
+    ax = pytest.importorskip("matplotlib.figure").Figure().add_subplot()
+    plot_confusion_matrix(pred, target, ax=ax, labels=["a", "b", "c"])  # class indices work too
+    cells = [t.get_text() for t in ax.texts]
+    assert cells == [str(v) for v in m.reshape(-1)]  # counts in the cells, row-major (true, predicted)
+    assert is_png(plot_confusion_matrix(m, path=tmp_path / "cm.png", normalize="true"))
+    with pytest.raises(ValueError, match="normalize must be one of"):
+        plot_confusion_matrix(m, path=tmp_path / "cm.png", normalize="rows")
+    with pytest.raises(ValueError, match="2 labels for a 3×3"):
+        plot_confusion_matrix(m, path=tmp_path / "cm.png", labels=["a", "b"])
+
+
+def test_filter_normalised_directions_and_landscape(tmp_path):
+    from shendu.viz import filter_normalized_direction, loss_landscape, plot_loss_landscape
+    backend.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(), nn.Flatten(), nn.Linear(3 * 4 * 4, 2))
+    d = filter_normalized_direction(model, np.random.default_rng(0))
+    for p, u in zip(model.parameters(), d):
+        w = p.numpy().astype(np.float64)
+        if w.ndim == 1:
+            assert (u == 0).all()  # biases keep their values
+        else:  # every filter of the direction has the norm of the weight's filter
+            np.testing.assert_allclose(np.linalg.norm(u.reshape(len(u), -1), axis=1),
+                                       np.linalg.norm(w.reshape(len(w), -1), axis=1), rtol=1e-10)
+    x = np.random.default_rng(1).normal(size=(16, 1, 6, 6)).astype(np.float32)
+    y = np.arange(16) % 2
+    before = [p.numpy().copy() for p in model.parameters()]
+    land = loss_landscape(model, x, y, resolution=5, span=0.5)
+    assert land.losses.shape == (5, 5) and land.alphas[2] == 0
+    own = float(shendu.nn.functional.cross_entropy(model(shendu.tensor(x)), shendu.tensor(y)).data)
+    assert land.losses[2, 2] == pytest.approx(own, rel=1e-5)  # the centre is the model itself
+    assert all((p.numpy() == b).all() for p, b in zip(model.parameters(), before))  # weights put back
+    # a corner, recomputed by hand: θ + α d1 + β d2 with the same seeded directions
+    rng = np.random.default_rng(0)
+    d1, d2 = filter_normalized_direction(model, rng), filter_normalized_direction(model, rng)
+    twin = nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(), nn.Flatten(), nn.Linear(3 * 4 * 4, 2))
+    for p, w, u, v in zip(twin.parameters(), before, d1, d2):
+        p.data = (w + 0.5 * u - 0.5 * v).astype(np.float32)
+    corner = float(shendu.nn.functional.cross_entropy(twin(shendu.tensor(x)), shendu.tensor(y)).data)
+    assert land.losses[0, 4] == pytest.approx(corner, rel=1e-5)  # row: β = −0.5, column: α = +0.5
+    assert is_png(plot_loss_landscape(land, tmp_path / "landscape.png"))
+
+
+# ------------------------------------------------------------ live curves
+def two_class_fit(callback, epochs=3):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 4)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    backend.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 2))
+    model.compile(optimizer="sgd", loss="cross_entropy", metrics=["accuracy"])
+    return model.fit(x, y, epochs=epochs, batch_size=10, verbose=0, callbacks=[callback], validation_split=0.2)
+
+
+def test_live_curves_write_a_png_without_ipython(tmp_path):
+    from shendu.viz import LiveCurves
+    from shendu.viz.live import in_ipython
+    live = LiveCurves(tmp_path / "curves.png", display="file" if in_ipython() else "auto")
+    history = two_class_fit(live)
+    assert live.updates == 3 and live.handle is None and is_png(tmp_path / "curves.png")
+    assert live.history["val_loss"] == history.history["val_loss"]
+    with pytest.raises(ValueError, match="display must be one of"):
+        LiveCurves(display="browser")
+
+
+def test_live_curves_update_one_ipython_display(tmp_path):
+    pytest.importorskip("IPython")
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+    from shendu.viz import LiveCurves
+    InteractiveShell.instance()  # what a notebook kernel runs: now get_ipython() is not None
+    try:
+        live = LiveCurves(tmp_path / "curves.png")
+        with capture_output() as captured:
+            two_class_fit(live, epochs=3)
+        outputs = captured.outputs
+        assert len(outputs) == 3 and live.handle is not None
+        ids = {o.transient["display_id"] for o in outputs}
+        assert ids == {live.handle.display_id}  # one display, drawn once then updated twice
+        assert [o.update for o in outputs] == [False, True, True]
+        assert all(o.data["image/png"] for o in outputs)
+    finally:
+        InteractiveShell.clear_instance()
