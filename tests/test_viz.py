@@ -461,3 +461,24 @@ def test_live_curves_update_one_ipython_display(tmp_path):
         assert all(o.data["image/png"] for o in outputs)
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_gradient_stats_on_lazy_layers():
+    backend.manual_seed(0)
+    model = nn.Sequential(nn.Dense(8, activation="relu"), nn.Dense(3))  # parameters made on the first call
+    model.compile(optimizer="sgd", loss="cross_entropy")
+    x, y = blobs(32)
+    stats = GradientStats()
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0, callbacks=[stats])
+    assert list(stats.grad_norms) == ["0", "1"]
+    assert all(v > 0 for norms in stats.grad_norms.values() for v in norms)
+
+
+def test_import_shendu_does_not_import_matplotlib_or_ipython():
+    import os
+    import subprocess
+    import sys
+    code = "import sys, shendu; shendu.viz.GradientStats; print('matplotlib' in sys.modules, 'IPython' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert out.stdout.split() == ["False", "False"]

@@ -76,7 +76,7 @@ class GradientStats(Callback):
         self.layers = None if layers is None else [str(n) for n in layers]
         self.every = int(every)
         self.steps, self.grad_norms, self.activations = [], {}, {}
-        self._handles, self._grad_layers, self._batch, self._recording = [], [], 0, False
+        self._handles, self._grad_layers, self._recurse, self._batch, self._recording = [], [], False, 0, False
         self._pending = {}
 
     # ------------------------------------------------------------ attaching
@@ -96,7 +96,8 @@ class GradientStats(Callback):
             act_layers = [(n or type(m).__name__, m) for n, m in modules.items() if not m._modules]
             grad_layers = [(n or type(m).__name__, m) for n, m in modules.items() if m._parameters]
             recurse = False
-        self._grad_layers = [(n, [p for _, p in m.named_parameters(recurse=recurse)]) for n, m in grad_layers]
+        self._grad_layers, self._recurse = grad_layers, recurse  # parameters looked up when recording: lazy
+        # layers (Dense) create theirs on the first forward
         for name, module in act_layers:
             self._handles.append(module.register_forward_hook(self._hook(name)))
         return self
@@ -125,8 +126,8 @@ class GradientStats(Callback):
         """Call after ``backward`` (before ``zero_grad``): records the gradients of a recorded step."""
         if self._recording:
             n = len(self.steps)
-            for name, params in self._grad_layers:
-                grads = [p.grad.data for p in params if p.grad is not None]
+            for name, module in self._grad_layers:
+                grads = [p.grad.data for _, p in module.named_parameters(recurse=self._recurse) if p.grad is not None]
                 norm = math.sqrt(sum(float(xp.sum(xp.square(g, dtype=xp.float64))) for g in grads)) if grads else math.nan
                 self.grad_norms.setdefault(name, [math.nan] * n).append(norm)
             for name, st in self._pending.items():
