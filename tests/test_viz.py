@@ -324,6 +324,11 @@ def test_graph_of_a_model_as_svg_and_png(tmp_path):
     assert is_png(g.save(tmp_path / "xo.png"))
     with pytest.raises(ValueError, match="sample input"):
         computation_graph(model)
+    resnet = shendu.models.get_model("resnet20")
+    before = {k: v.numpy().copy() for k, v in resnet.state_dict().items()}
+    g = computation_graph(resnet, shendu.randn(2, 3, 8, 8))  # training mode: batch norm's training graph
+    assert g.ops().count("BatchNorm") == 19 and g.ops().count("Add") == 9  # 9 residual additions
+    assert all((resnet.state_dict()[k].numpy() == v).all() for k, v in before.items())  # running stats kept
 
 
 def test_layout_ranks_and_cycles():

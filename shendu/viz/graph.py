@@ -159,7 +159,8 @@ def computation_graph(target, *sample, names=None):
         target: a Tensor (the result of an expression, recorded because some input required a
             gradient), a list/tuple of Tensors, or a :class:`shendu.nn.Module`.
         *sample: for a Module, its inputs (e.g. ``shendu.randn(1, 1, 28, 28)``); they are run
-            through the model (in its current mode) as copies that require gradients.
+            through the model (in its current mode; its buffers, such as batch-norm running
+            statistics, are put back afterwards) as copies that require gradients.
         names: ``{"x": tensor, …}``: labels for the leaf tensors of an expression.
 
     Returns:
@@ -178,8 +179,13 @@ def computation_graph(target, *sample, names=None):
         if not any(isinstance(x, Tensor) for x in inputs):
             raise ValueError(f"computation_graph: give {type(target).__name__} a sample input, "
                              f"e.g. computation_graph(model, shendu.randn(1, *input_shape))")
-        with autograd.enable_grad():
-            out = target(*inputs)
+        saved = [(b, b.data.copy()) for b in target.buffers()]  # a training-mode forward updates running
+        try:                                                     # statistics: drawing must not change the model
+            with autograd.enable_grad():
+                out = target(*inputs)
+        finally:
+            for b, data in saved:
+                b.data = data
         labels.update({id(p): ("parameter", n) for n, p in target.named_parameters()})
         tensor_inputs = [x for x in inputs if isinstance(x, Tensor)]
         labels.update({id(x): ("input", "input" if len(tensor_inputs) == 1 else f"input {i}")
