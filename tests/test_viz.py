@@ -224,6 +224,8 @@ def test_module_gradcheck_catches_a_wrong_backward():
     with pytest.raises(shendu.GradcheckError, match="parameter 1.w"):
         nn.Sequential(nn.Linear(4, 4), Scale(4)).gradcheck(x)
     nn.Sequential(nn.Linear(4, 4), nn.Tanh()).gradcheck(x)  # the same check passes a right backward
+    with pytest.raises(shendu.GradcheckError, match="parameter 0.weight"):  # lazy layers are built, then checked
+        nn.Sequential(nn.Dense(4), Squash()).gradcheck(x)
 
 
 # ------------------------------------------------------------ print options
