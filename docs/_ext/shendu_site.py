@@ -166,39 +166,43 @@ def _links(app, docname):
     return found
 
 
+def _is_index(docname):
+    return docname.rsplit("/", 1)[-1] == "index"
+
+
 def plan_toctrees(app, env, docnames):
     """env-before-read-docs: which pages each index page's hidden toctree lists."""
-    docs = sorted(env.found_docs)
     root = app.config.root_doc
     children = {root: []}
     placed = {root}
-    queue = [root]
-    while queue:  # breadth first from the root, following the links of index pages
-        parent = queue.pop(0)
-        for other in _links(app, parent):
-            if other not in placed:
-                placed.add(other)
-                children[parent].append(other)
-                if other.rsplit("/", 1)[-1] == "index":
-                    children[other] = []
-                    queue.append(other)
-    for doc in docs:  # the rest: under the nearest index above them
-        if doc in placed:
+
+    def follow(start):  # breadth first from an index page, following the links of index pages
+        queue = [start]
+        while queue:
+            parent = queue.pop(0)
+            for other in _links(app, parent):
+                if other not in placed:
+                    placed.add(other)
+                    children[parent].append(other)
+                    if _is_index(other):
+                        children[other] = []
+                        queue.append(other)
+
+    follow(root)
+    for doc in sorted(env.found_docs, key=lambda d: (d.count("/"), not _is_index(d), d)):
+        if doc in placed:  # the rest, index pages first: under the nearest index above them
             continue
         folder = doc.rsplit("/", 1)[0] if "/" in doc else ""
-        while True:
-            candidate = f"{folder}/index" if folder else root
-            if candidate in children and candidate != doc:
-                break
-            if not folder:
-                candidate = root
-                break
+        if _is_index(doc):
             folder = folder.rsplit("/", 1)[0] if "/" in folder else ""
-        children[candidate].append(doc)
+        while folder and f"{folder}/index" not in children:
+            folder = folder.rsplit("/", 1)[0] if "/" in folder else ""
+        children[f"{folder}/index" if folder else root].append(doc)
         placed.add(doc)
-        if doc.rsplit("/", 1)[-1] == "index":
-            children.setdefault(doc, [])
-    app.env.shendu_toctrees = children
+        if _is_index(doc):
+            children[doc] = []
+            follow(doc)
+    env.shendu_toctrees = children
     # a page's toctree changes when pages come or go: reread the index pages every time
     docnames.extend(doc for doc in children if doc not in docnames)
 
