@@ -117,3 +117,43 @@ def test_every_page_is_in_the_site(site):
                for p in (ROOT / "docs").rglob("*.md") if "_build" not in p.parts}
     built = {p.relative_to(site).with_suffix("").as_posix() for p in site.rglob("*.html")}
     assert sources <= built, sorted(sources - built)
+
+
+def test_a_page_run_gives_each_block_its_output_and_figures(tmp_path):
+    import shendu_site
+
+    page = tmp_path / "page.md"
+    page.write_text("```python\nx = 2\nprint('x is', x)\n```\n<!-- fragment -->\n```python\nprint('not run')\n```\n"
+                    "```python\nimport matplotlib.pyplot as plt\nplt.plot([0, x], [1, 3])\n```\n"
+                    "```python\nopen('drawn.svg', 'w').write('<svg xmlns=\"http://www.w3.org/2000/svg\"/>')\n```\n")
+    results, error = shendu_site.run_page_blocks(page, "page.md")
+    assert error is None
+    assert sorted(results) == [1, 9, 13]  # the lines of the fences that ran
+    assert results[1] == ("x is 2\n", [])
+    (mime, png), = results[9][1]
+    assert mime == "image/png" and png.startswith(b"\x89PNG")
+    assert results[13][1] == [("image/svg+xml", b'<svg xmlns="http://www.w3.org/2000/svg"/>')]
+
+
+def test_a_failing_block_is_reported_with_page_and_line(tmp_path):
+    import shendu_site
+
+    page = tmp_path / "page.md"
+    page.write_text("text\n\n```python\nx = 1\n```\n```python\nx + undefined_name\n```\n```python\n>>> x\n2\n```\n")
+    results, error = shendu_site.run_page_blocks(page, "docs/page.md")
+    assert list(results) == [3] and "docs/page.md:6" in error and "undefined_name" in error
+    page.write_text("```python\nx = 1\n```\n```python\n>>> x\n2\n```\n")
+    results, error = shendu_site.run_page_blocks(page, "docs/page.md")
+    assert "doctest block at docs/page.md:4 failed" in error
+
+
+def test_a_figure_saved_and_left_open_is_shown_once(tmp_path):
+    import shendu_site
+
+    page = tmp_path / "page.md"
+    page.write_text("```python\nimport matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([1, 2])\n"
+                    "fig.savefig('curve.png')\n```\n")
+    results, error = shendu_site.run_page_blocks(page, "page.md")
+    assert error is None
+    (mime, png), = results[1][1]  # one image, not the file and the open figure
+    assert mime == "image/png" and png[:4] == b"\x89PNG"

@@ -90,13 +90,12 @@ def run_page_blocks(path, name):
             def around(line, source, run):
                 before = _snapshot(work)
                 printed = run()
-                figures = _open_figures()
                 after = _snapshot(work)
-                for file in sorted(after):
-                    if before.get(file) != after[file]:
-                        mime = "image/svg+xml" if file.suffix.lower() == ".svg" else "image/png"
-                        figures.append((mime, file.read_bytes()))
-                results[line] = (printed, figures)
+                written = [("image/svg+xml" if file.suffix.lower() == ".svg" else "image/png", file.read_bytes())
+                           for file in sorted(after) if before.get(file) != after[file]]
+                drawn = _open_figures()
+                # a figure saved to a file and left open is shown once: the file, as the page wrote it
+                results[line] = (printed, written or drawn)
 
             pageblocks.run_page(text, namespace, name, str(path), around=around)
         except pageblocks.DoctestFailed as failure:
