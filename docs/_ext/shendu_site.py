@@ -17,10 +17,9 @@ and serves MathJax from the build.
   ``_static/mathjax``; nothing is loaded from another host.
 """
 import base64
-import inspect
-import contextlib
-import io
 import importlib.util
+import inspect
+import io
 import os
 import pathlib
 import re
@@ -57,7 +56,6 @@ def _snapshot(directory):
 
 def _open_figures():
     """PNG bytes of each open matplotlib figure, which are then closed (only if the page imported pyplot)."""
-
     pyplot = sys.modules.get("matplotlib.pyplot")
     if pyplot is None:
         return []
@@ -271,8 +269,6 @@ def verbatim_if_not_rest(app, what, name, obj, options, lines):
 
 def api_pages():
     """{relative path: Markdown text} of the API reference, from publicapi's definition."""
-    import importlib
-
     groups = publicapi.public_groups()
     aliases = publicapi.homes(groups)
     pages = {}
@@ -342,13 +338,12 @@ def copy_mathjax(app, exception):
 
 
 def setup(app):
-    os.environ.setdefault("MPLBACKEND", "Agg")  # figures render off screen
+    os.environ["MPLBACKEND"] = "Agg"  # figures render off screen, as in tests/test_docs.py
     app.connect("config-inited", write_api_pages)
     app.connect("env-before-read-docs", plan_toctrees)
     app.connect("source-read", append_toctree)
     app.connect("doctree-read", execute_page_code, priority=100)  # before the image collector (500)
     app.connect("build-finished", copy_mathjax)
     app.connect("autodoc-process-docstring", verbatim_if_not_rest, priority=900)  # after napoleon (500)
-    with contextlib.suppress(AttributeError):
-        app.add_css_file("shendu.css")
+    app.add_css_file("shendu.css")
     return {"version": "1", "parallel_read_safe": False, "parallel_write_safe": True, "env_version": 1}
