@@ -157,3 +157,11 @@ def test_a_figure_saved_and_left_open_is_shown_once(tmp_path):
     assert error is None
     (mime, png), = results[1][1]  # one image, not the file and the open figure
     assert mime == "image/png" and png[:4] == b"\x89PNG"
+
+
+def test_search_finds_chinese_words_inside_a_sentence():
+    import shendu_site
+
+    words = shendu_site.SearchEnglishAndChinese({}).split("用反向传播计算梯度 (backpropagation)")
+    assert {"反向传播", "梯度", "backpropagation"} <= set(words)
+    assert max(len(w) for w in words if shendu_site.CJK_RUN.fullmatch(w)) == len("用反向传播计算梯度")

@@ -32,6 +32,7 @@ from docutils import nodes
 from docutils.frontend import get_default_settings
 from docutils.parsers.rst import Parser as RestParser
 from docutils.utils import new_document
+from sphinx.search.en import SearchEnglish
 from sphinx.util import logging
 
 import pageblocks
@@ -228,7 +229,8 @@ def _entry(group, name, value, alias):
     """The reST that documents one public name of ``group``."""
     full = f"{group}.{name}"
     if alias:
-        return (f".. py:data:: {name}\n   :no-index-entry:\n\n"
+        kind = "class" if inspect.isclass(value) else "function" if inspect.isroutine(value) else "data"
+        return (f".. py:{kind}:: {name}\n   :no-index-entry:\n\n"
                 f"   The same object as :py:obj:`{alias}`.\n")
     if inspect.isclass(value):
         return f".. autoclass:: {full}\n   :members:\n   :show-inheritance:\n"
@@ -337,6 +339,29 @@ def copy_mathjax(app, exception):
             shutil.copy2(src, target / part)
 
 
+# --- search: English, and Chinese words too ----------------------------------------------------------
+
+CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+CJK_LONGEST_WORD = 4  # 感知机, 反向传播, 梯度下降: the terms of the glossary are 2 to 4 characters
+
+
+class SearchEnglishAndChinese(SearchEnglish):
+    """English search (stemming, stop words), which also finds Chinese words in the Chinese pages.
+
+    Chinese has no spaces, so a run of Chinese characters is one "word" to the English splitter and a
+    search for 卷积 would not find 卷积神经网络. Each run is also indexed by its pieces of 1 to
+    ``CJK_LONGEST_WORD`` characters, which the browser's search looks up as whole terms.
+    """
+
+    lang = "en"
+
+    def split(self, input):
+        words = super().split(input)
+        for run in CJK_RUN.findall(input):
+            words += [run[i:i + n] for n in range(1, CJK_LONGEST_WORD + 1) for i in range(len(run) - n + 1)]
+        return words
+
+
 def setup(app):
     os.environ["MPLBACKEND"] = "Agg"  # figures render off screen, as in tests/test_docs.py
     app.connect("config-inited", write_api_pages)
@@ -346,4 +371,5 @@ def setup(app):
     app.connect("build-finished", copy_mathjax)
     app.connect("autodoc-process-docstring", verbatim_if_not_rest, priority=900)  # after napoleon (500)
     app.add_css_file("shendu.css")
+    app.add_search_language(SearchEnglishAndChinese)
     return {"version": "1", "parallel_read_safe": False, "parallel_write_safe": True, "env_version": 1}
