@@ -4,7 +4,8 @@ and serves MathJax from the build.
 - **Code runs at build time.** Each page's ```python blocks run in page order in one namespace in a
   temporary directory, under the contract of tests/test_docs.py (docs/_ext/pageblocks.py holds it for
   both). After each block the page shows what it printed and the figures it made (open matplotlib
-  figures, and PNG/SVG files the block wrote), so the site cannot show stale output. A block that
+  figures, and PNG/SVG files the block wrote), so the site cannot show stale output (pages with code
+  are read again at every build, incremental or not). A block that
   raises, or a doctest block whose output differs, is a warning (an error under ``-W``) naming page and
   line.
 - **API reference.** docs/api/ is generated at each build from docs/_ext/publicapi.py's definition of the
@@ -139,6 +140,21 @@ def execute_page_code(app, doctree):
                                   classes=["shendu-figure"])
         if len(output):
             block.parent.insert(block.parent.index(block) + 1, output)
+
+
+def pages_with_code(app, env, added, changed, removed):
+    """env-get-outdated: pages with code are read (so run) at every build, not only when their text changed.
+
+    Their output depends on shendu, which changes without the page changing; an incremental build that
+    kept the output of the last run would show stale output.
+    """
+    outdated = []
+    for docname in env.found_docs:
+        path = pathlib.Path(env.doc2path(docname))
+        if path.suffix == ".md" and any(not fragment for _, _, fragment in
+                                        pageblocks.python_blocks(path.read_text(encoding="utf-8"))):
+            outdated.append(docname)
+    return outdated
 
 
 # --- toctrees ----------------------------------------------------------------------------------------
@@ -367,6 +383,7 @@ def setup(app):
     app.connect("config-inited", write_api_pages)
     app.connect("env-before-read-docs", plan_toctrees)
     app.connect("source-read", append_toctree)
+    app.connect("env-get-outdated", pages_with_code)
     app.connect("doctree-read", execute_page_code, priority=100)  # before the image collector (500)
     app.connect("build-finished", copy_mathjax)
     app.connect("autodoc-process-docstring", verbatim_if_not_rest, priority=900)  # after napoleon (500)
