@@ -7,68 +7,34 @@ The contract (docs/index.md repeats it for writers of pages):
 - a block whose opening fence is preceded, on the line right before, by ``<!-- fragment -->`` is skipped
   (a fragment, a long training, something that needs ../shared).
 """
-import doctest
 import pathlib
-import re
-import textwrap
+import sys
 
 import pytest
 
-import shendu
-
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+import pageblocks  # noqa: E402  (the block contract, shared with the site build)
+from pageblocks import python_blocks  # noqa: E402,F401
+
 PAGES = [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md"))
 PAGES += sorted((ROOT / "docs" / "course").glob("*.md")) + sorted((ROOT / "docs" / "zh" / "course").glob("*.md"))
-FRAGMENT = "<!-- fragment -->"
-FENCE = re.compile(r"^[ \t]*```python[ \t]*$")  # indented fences (inside list items) count too
-
-
-def python_blocks(text):
-    """The ```python blocks of a Markdown text: a list of (line number, source, is_fragment)."""
-    lines = text.splitlines()
-    blocks, i = [], 0
-    while i < len(lines):
-        if FENCE.match(lines[i]):
-            start = i
-            fragment = i > 0 and lines[i - 1].strip() == FRAGMENT
-            i += 1
-            body = []
-            while i < len(lines) and not lines[i].lstrip().startswith("```"):
-                body.append(lines[i])
-                i += 1
-            if i == len(lines):
-                raise ValueError(f"line {start + 1}: ```python block is never closed")
-            blocks.append((start + 1, textwrap.dedent("\n".join(body)) + "\n", fragment))
-        i += 1
-    return blocks
 
 
 def run_page(path, namespace):
     """Run the blocks of one page in order in ``namespace``; doctest blocks must print what they show."""
     name = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else path.name
-    parser = doctest.DocTestParser()
-    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
-    for line, source, fragment in python_blocks(path.read_text(encoding="utf-8")):
-        if fragment:
-            continue
-        where = f"{name}:{line}"
-        if ">>>" in source:
-            test = parser.get_doctest(source, namespace, where, str(path), line)
-            runner = doctest.DocTestRunner(optionflags=flags)
-            report = []
-            runner.run(test, out=report.append, clear_globs=False)
-            if runner.failures:
-                pytest.fail(f"doctest block at {where} failed:\n" + "".join(report), pytrace=False)
-        else:
-            exec(compile(source, where, "exec"), namespace)
+    try:
+        pageblocks.run_page(path.read_text(encoding="utf-8"), namespace, name, str(path))
+    except pageblocks.DoctestFailed as failure:
+        pytest.fail(str(failure), pytrace=False)
 
 
 @pytest.mark.parametrize("path", PAGES, ids=[p.relative_to(ROOT).as_posix() for p in PAGES])
 def test_page_code_runs(path, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    shendu.manual_seed(0)
-    run_page(path, {"__name__": "__docs__"})
+    run_page(path, pageblocks.page_namespace())
 
 
 def test_blocks_are_found_and_fragments_skipped(tmp_path):
