@@ -82,6 +82,9 @@ def run_page_blocks(path, name):
     if not any(not fragment for _, _, fragment in pageblocks.python_blocks(text)):
         return results, None
     previous = os.getcwd()
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:  # figures left open by whoever ran before are not this page's
+        pyplot.close("all")
     with tempfile.TemporaryDirectory(prefix="shendu-docs-") as work:
         os.chdir(work)
         try:
