@@ -166,9 +166,10 @@ class Result:
             raise ValueError(f"shendu lab: the experiment {e.name!r} ended without a verdict")
         out += ["## Verdict", "", f"**{VERDICTS[self.verdict].capitalize()}.** {self.reason}", ""]
         when = self.started.strftime("%Y-%m-%d %H:%M UTC") if self.started else "—"
+        threads = f" (OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']})" if os.environ.get("OMP_NUM_THREADS") else ""
         command = f"shendu lab run {e.name}{' --quick' if self.quick else ''}"
         out += ["## How this page was made", "",
-                f"`{command}` on {when}: {self.machine}; {get_kernels()} kernels; seeds "
+                f"`{command}` on {when}: {self.machine}; {get_kernels()} kernels{threads}; seeds "
                 f"{', '.join(map(str, self.seeds))}; wall time {self.seconds:.0f} s. The machine was shared, so "
                 f"times are indicative. Numbers are mean ± sample standard deviation over the seeds.", ""]
         return "\n".join(out)
