@@ -1,0 +1,78 @@
+"""Experiment 6: data augmentation when the training set is small."""
+from __future__ import annotations
+
+from ..backend import xp
+from ..data.augment import RandomAffine
+from ..models import get_model
+from . import experiment
+from .common import curve_band, digits, fit, images, seed_all
+from .page import fmt, new_figure
+
+
+def pad_to_32(x):
+    """Zero-pad square images (N, 1, s, s) to 32×32, LeNet-5's input, keeping them centred."""
+    lo = (32 - x.shape[-1]) // 2
+    hi = 32 - x.shape[-1] - lo
+    return xp.pad(x, ((0, 0), (0, 0), (lo, hi), (lo, hi)))
+
+
+@experiment("augmentation", "Data augmentation on a small training set",
+            "Random transformations of the training images (rotations, shifts, zooms) reduce overfitting and raise "
+            "the test accuracy when training data is scarce.", order=6)
+def run(result, quick):
+    n_train, n_test, epochs = (200, 360, 3) if quick else (500, 2000, 30)
+    loaded = None if quick else images("mnist", n_train, n_test)
+    if loaded is None:
+        xtr, ytr, xte, yte = digits()
+        label, xtr, ytr = "the embedded 8×8 digits", xtr[:n_train], ytr[:n_train]
+    else:
+        label, xtr, ytr, xte, yte = loaded
+    xtr, xte = pad_to_32(xtr), pad_to_32(xte)
+    augment = RandomAffine(degrees=12, translate=0.08, scale=(0.9, 1.1))
+    result.setup(f"""
+{label}: {len(xtr)} training images, {len(xte)} test images, zero-padded to 32×32. LeNet-5 (modern: ReLU,
+max-pooling; `get_model("lenet5")`), Adam (learning rate 10⁻³, batch 32), {epochs} epochs, with and without
+`RandomAffine(degrees=12, translate=0.08, scale=(0.9, 1.1))` applied to every training batch (`fit(transform=…)`);
+the same initialisation for both within a seed.""")
+    hist = {False: [], True: []}
+    train_acc = {False: [], True: []}
+    for seed in result.seeds:
+        for aug in (False, True):
+            seed_all(seed)
+            net = get_model("lenet5", num_classes=10)
+            h = fit(net, (xtr, ytr, xte, yte), optimizer="adam", lr=1e-3, epochs=epochs, batch_size=32, seed=seed,
+                    transform=augment if aug else None)
+            hist[aug].append(h["val_accuracy"])
+            train_acc[aug].append(net.evaluate(xtr, ytr)["accuracy"])
+            result.log(f"seed {seed} augment={aug}: test accuracy {h['val_accuracy'][-1]:.3f}")
+    test = {a: [h[-1] for h in hist[a]] for a in hist}
+    best = {a: [max(h) for h in hist[a]] for a in hist}
+    result.record("test_accuracy", {"plain": test[False], "augmented": test[True]})
+    result.table(["training", "training accuracy", "test accuracy (last epoch)", "best test accuracy of any epoch",
+                  "gap (train − test)"],
+                 [[("augmented" if a else "plain"), fmt(train_acc[a]), fmt(test[a]), fmt(best[a]),
+                   fmt([t - s for t, s in zip(train_acc[a], test[a])])] for a in (False, True)],
+                 heading="Accuracy")
+    fig, ax = new_figure(6.4, 4)
+    curve_band(ax, hist[False], "plain")
+    curve_band(ax, hist[True], "augmented")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    result.figure("curves", fig, "Test accuracy per epoch with and without augmentation (mean ± s.d.).")
+    sample = augment(xtr[:8], rng=xp.random.default_rng(0))
+    fig, axes = new_figure(8, 2.2, 2, 8)
+    for i in range(8):
+        for row, img in ((0, xtr[i]), (1, sample[i])):
+            axes[row, i].imshow(img[0], cmap="gray_r")
+            axes[row, i].axis("off")
+    result.figure("samples", fig, "Eight training images (top) and one random augmentation of each (bottom).")
+    gain = float(xp.mean(test[True]) - xp.mean(test[False]))
+    result.conclude(
+        "yes" if gain > 0.005 else "no",
+        f"With {len(xtr)} training images the test accuracy is {fmt(test[False])} without augmentation and "
+        f"{fmt(test[True])} with it ({100 * gain:+.1f} points); the train–test gap "
+        f"goes from {fmt([t - s for t, s in zip(train_acc[False], test[False])])} to "
+        f"{fmt([t - s for t, s in zip(train_acc[True], test[True])])}. "
+        + ("Augmentation helps, as claimed." if gain > 0.005 else "Augmentation did not help here."))
