@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import io
+import json
 import math
 import os
 import platform
@@ -169,16 +170,25 @@ class Result:
         threads = f" (OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']})" if os.environ.get("OMP_NUM_THREADS") else ""
         command = f"shendu lab run {e.name}{' --quick' if self.quick else ''}"
         out += ["## How this page was made", "",
+                f"The numbers of this page are in [data/{e.name}.json](data/{e.name}.json).", "",
                 f"`{command}` on {when}: {self.machine}; {get_kernels()} kernels{threads}; seeds "
                 f"{', '.join(map(str, self.seeds))}; wall time {self.seconds:.0f} s. The machine was shared, so "
                 f"times are indicative. Numbers are mean ± sample standard deviation over the seeds.", ""]
         return "\n".join(out)
 
+    def to_dict(self):
+        """The run as JSON-able data: name, quick, seeds, seconds, verdict, reason and the recorded numbers."""
+        return {"name": self.experiment.name, "quick": self.quick, "seeds": self.seeds, "seconds": self.seconds,
+                "date": self.started.isoformat() if self.started else None, "machine": self.machine,
+                "verdict": self.verdict, "reason": self.reason, "numbers": self.numbers}
+
     def write(self, out):
-        """Write ``<out>/<name>.md`` and its figures under ``<out>/img/``; returns the page's path."""
-        os.makedirs(os.path.join(out, "img"), exist_ok=True)
+        """Write ``<out>/<name>.md``, its figures under ``<out>/img/`` and its numbers as ``<out>/data/<name>.json``;
+        returns the page's path."""
         for filename, data in self.figures:
             atomic_write(os.path.join(out, "img", filename), lambda f, d=data: f.write(d))
+        numbers = json.dumps(self.to_dict(), indent=1, default=float, allow_nan=True).encode("utf-8")
+        atomic_write(os.path.join(out, "data", f"{self.experiment.name}.json"), lambda f: f.write(numbers))
         path = os.path.join(out, f"{self.experiment.name}.md")
         text = self.markdown()
         atomic_write(path, lambda f: f.write(text.encode("utf-8")))

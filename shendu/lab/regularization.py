@@ -75,7 +75,7 @@ Then the first-layer weights of the widest network trained with L1 and with L2 (
 
     small = {v: float(xp.mean(abs(weights[v]) < 1e-2)) for v in ("none", "L2 1e-3", "L1 1e-4")}
     rms = {v: float(xp.sqrt(xp.mean(weights[v] ** 2))) for v in small}
-    result.record("fraction_below_1e-3", small)
+    result.record("fraction_below_1e-2", small)
     result.table(["penalty", "weights of magnitude below 10⁻²", "root mean square of w"],
                  [[v, f"{100 * small[v]:.1f} %", f"{rms[v]:.4f}"] for v in small],
                  heading=f"First-layer weights of the width-{widths[-1]} network (seed {result.seeds[0]})")
