@@ -12,12 +12,11 @@ VARIANTS = ("none", "dropout 0.5", "L2 1e-3", "L1 1e-4")
 
 
 def mlp(width, variant):
-    """64 → width → width → 10 with ReLUs; ``variant`` adds dropout after each hidden layer or a penalty on
-    every kernel (Keras-style ``kernel_regularizer``, added to the loss by ``fit``)."""
+    """64 → width → 10 with a ReLU; ``variant`` adds dropout after the hidden layer or a penalty on every kernel
+    (Keras-style ``kernel_regularizer``, added to the loss by ``fit``)."""
     penalty = {"L2 1e-3": L2(1e-3), "L1 1e-4": L1(1e-4)}.get(variant)
     drop = [nn.Dropout(0.5)] if variant.startswith("dropout") else []
     return nn.Sequential(nn.Dense(width, activation="relu", kernel_regularizer=penalty, input_dim=64), *drop,
-                         nn.Dense(width, activation="relu", kernel_regularizer=penalty, input_dim=width), *drop,
                          nn.Dense(10, kernel_regularizer=penalty, input_dim=width))
 
 
@@ -33,8 +32,8 @@ def run(result, quick):
     data = (xtr[:n_train], ytr[:n_train], xte, yte)
     result.setup(f"""
 A small training set to make overfitting visible: the first {n_train} training digits (test: the {len(xte)} test
-digits). An MLP 64 → w → w → 10 (ReLU) with w in {', '.join(map(str, widths))}, trained by Adam (learning rate
-10⁻³, batch 32) for {epochs} epochs, in four variants: no regularisation, dropout 0.5 after each hidden layer, an
+digits). An MLP 64 → w → 10 (ReLU) with w in {', '.join(map(str, widths))}, trained by Adam (learning rate
+10⁻³, batch 32) for {epochs} epochs, in four variants: no regularisation, dropout 0.5 after the hidden layer, an
 L2 penalty 10⁻³·Σw² and an L1 penalty 10⁻⁴·Σ|w| on every kernel (`shendu.nn.regularizers`, added to the loss by
 `fit`). The **gap** is training accuracy minus test accuracy, both measured in evaluation mode after training.
 Then the first-layer weights of the widest network trained with L1 and with L2 (and without) are compared.""")
