@@ -14,7 +14,7 @@ from shendu.cli import main
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NAMES = ["loss", "optimizers", "learning_rate", "batchnorm", "regularization", "augmentation", "depth", "gradients",
-         "recurrent", "search", "lenet", "batch_size"]
+         "recurrent", "search", "lenet", "batch_size", "attention", "gan"]
 
 
 def finite_numbers(value):
@@ -118,6 +118,12 @@ def test_quick_numbers_are_sane(quick_pages):
     assert fractions(numbers(out, "lenet")["accuracy"])
     n = numbers(out, "batch_size")
     assert fractions(n["accuracy"]) and all(v > 0 for v in finite_numbers(n["seconds_per_epoch"]))
+    n = numbers(out, "attention")
+    assert fractions(n["accuracy"]) and fractions(n["mirror_mass"])
+    assert all(abs(v - 1 / 6) < 0.05 for v in n["mirror_mass"]["before"])  # near-uniform at initialisation
+    n = numbers(out, "gan")
+    assert all(0 < v < 10 for v in n["final"]["d_loss"]) and fractions({k: n["final"][k] for k in ("d_real", "d_fake")})
+    assert all(0 <= m <= 8 for m in n["modes"]) and fractions(n["good"])
 
 
 def test_committed_pages_are_full_runs():
