@@ -18,8 +18,8 @@ def deep_mlp(batchnorm, depth=4, width=64):
     return nn.Sequential(*layers, nn.Linear(n_in, 10))
 
 
-def stable(history, threshold=0.5):
-    """A run is stable when its losses stayed finite and its final test accuracy is at least ``threshold``."""
+def trains(history, threshold=0.5):
+    """A run trains when its losses stayed finite and its final test accuracy is at least ``threshold``."""
     return all(math.isfinite(v) for v in history["loss"]) and history["val_accuracy"][-1] >= threshold
 
 
@@ -35,9 +35,9 @@ def run(result, quick):
     result.setup(f"""
 The digits ({len(data[0])} training, {len(data[2])} test images), an MLP of four hidden ReLU layers of 64 units,
 with or without `nn.BatchNorm1d` before each ReLU (the same network otherwise), plain SGD, batch 32,
-{epochs} epochs at each learning rate of {', '.join(f'{v:g}' for v in lrs)}. A run counts as **stable** when its
-training loss stayed finite and its final test accuracy is at least 50 %; the largest stable learning rate is the
-largest of the grid at which every seed is stable.""")
+{epochs} epochs at each learning rate of {', '.join(f'{v:g}' for v in lrs)}. A run **trains** when its training loss
+stayed finite and its final test accuracy is at least 50 % (too small a learning rate fails this too, by crawling);
+the largest learning rate that trains is the largest of the grid at which every seed trains.""")
     acc = {(bn, lr): [] for bn in (False, True) for lr in lrs}
     ok = {(bn, lr): [] for bn in (False, True) for lr in lrs}
     for seed in result.seeds:
@@ -48,15 +48,15 @@ largest of the grid at which every seed is stable.""")
                         nan_guard=False)
                 a = h["val_accuracy"][-1] if all(math.isfinite(v) for v in h["loss"]) else 0.0
                 acc[(bn, lr)].append(a)
-                ok[(bn, lr)].append(stable(h))
+                ok[(bn, lr)].append(trains(h))
                 result.log(f"seed {seed} batchnorm={bn} lr {lr:g}: test accuracy {a:.3f}")
     largest = {bn: max((lr for lr in lrs if all(ok[(bn, lr)])), default=None) for bn in (False, True)}
-    result.record("largest_stable_lr", {"plain": largest[False], "batchnorm": largest[True]})
+    result.record("largest_training_lr", {"plain": largest[False], "batchnorm": largest[True]})
     result.record("accuracy", {f"{'bn' if bn else 'plain'}@{lr:g}": v for (bn, lr), v in acc.items()})
     rows = [[f"{lr:g}", fmt(acc[(False, lr)]), f"{sum(ok[(False, lr)])}/{len(result.seeds)}",
              fmt(acc[(True, lr)]), f"{sum(ok[(True, lr)])}/{len(result.seeds)}"] for lr in lrs]
-    result.table(["learning rate", "test accuracy, plain", "stable seeds", "test accuracy, batch norm",
-                  "stable seeds"], rows, heading="Test accuracy at each learning rate",
+    result.table(["learning rate", "test accuracy, plain", "seeds that train", "test accuracy, batch norm",
+                  "seeds that train"], rows, heading="Test accuracy at each learning rate",
                  note="A run whose loss became non-finite counts as accuracy 0.")
     fig, ax = new_figure(6.4, 4)
     for bn, label in ((False, "plain"), (True, "batch norm")):
@@ -69,7 +69,7 @@ largest of the grid at which every seed is stable.""")
     ax.grid(True, alpha=0.3)
     ax.legend()
     result.figure("stability", fig, "Mean test accuracy against the learning rate; below the dotted line a run "
-                                    "counts as unstable.")
+                                    "does not count as training.")
 
     def name(lr):
         return "none of the grid" if lr is None else f"{lr:g}"
