@@ -59,3 +59,6 @@ __getattr__ = _unsupported("shendu")  # torch.compile and friends: a NotImplemen
 __version__ = "0.1.0"
 # --- nn-funcs: torch.einsum's top-level name
 from .functional.einsum import einsum  # noqa: E402,F401
+# --- viz: print options (PyTorch keywords + stats=True) and the visual aids (matplotlib only on use)
+from .printing import get_printoptions, printoptions, set_printoptions  # noqa: E402
+from . import viz  # noqa: E402

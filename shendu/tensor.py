@@ -23,7 +23,7 @@ import functools
 import math
 import numbers
 
-from . import backend
+from . import backend, printing
 from .backend import xp
 
 
@@ -308,10 +308,12 @@ class Tensor:
 
     # ------------------------------------------------------------ printing
     def __repr__(self):
-        body = xp.array2string(self.numpy(), separator=", ", prefix="tensor(", precision=4)
-        extras = []
-        if self.dtype != backend.get_default_dtype() and self.dtype not in (backend.int64, backend.bool_):
-            extras.append(f"dtype={self.dtype}")
+        if printing.stats_enabled():  # set_printoptions(stats=True): a summary instead of the numbers
+            body, extras = printing.describe_array(self.numpy(), self.device), []
+        else:
+            body, extras = printing.format_array(self.numpy(), "tensor("), []
+            if self.dtype != backend.get_default_dtype() and self.dtype not in (backend.int64, backend.bool_):
+                extras.append(f"dtype={self.dtype}")
         if self.requires_grad:
             if self._ctx is None:
                 extras.append("requires_grad=True")
@@ -319,6 +321,16 @@ class Tensor:
                 name = "released" if self._ctx is autograd.RELEASED else type(self._ctx).__name__
                 extras.append(f"grad_fn=<{name}>")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    def describe(self):
+        """One line instead of the numbers: shape, dtype, device, min/max/mean/std of the finite
+        elements (std = √(Σ(x − mean)² / n)) and the counts of NaN and ±Inf elements.
+
+        Example:
+            >>> shendu.tensor([0.0, 2.0, float("inf")]).describe()
+            'shape=(3,), dtype=float32, device=cpu, min=0, max=2, mean=1, std=1, nan=0, inf=1'
+        """
+        return printing.describe_array(self.numpy(), self.device)
 
     def __len__(self):
         if self.ndim == 0:

@@ -372,6 +372,39 @@ class Module:
         from ..summary import summary  # a higher layer: imported on use
         return summary(self, input_shape, **kwargs)
 
+    def gradcheck(self, *sample, training=False, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+        """Check this model's backward against finite differences for the input ``sample``.
+
+        On a float64 copy of the model (this one is left untouched), :func:`shendu.gradcheck`
+        compares ∂(Σ v·f(x; θ))/∂θ for every parameter θ and ∂(…)/∂x for every floating input x
+        with central differences (f(·+ε) − f(·−ε)) / 2ε, v a fixed random projection of the output.
+
+        Args:
+            *sample: the input tensors (e.g. a small batch (2, C, H, W)); each element of each
+                parameter and floating input costs two forward passes, so keep both small.
+            training: check the training-mode forward (default: eval mode, where dropout is off
+                and batch normalisation uses its running statistics, so the forward is deterministic).
+            eps, atol, rtol, seed: as in :func:`shendu.gradcheck`.
+
+        Returns:
+            True. Raises :class:`shendu.GradcheckError` naming the worst element (the parameter's
+            name or the input, its index, analytic and numeric values) when a gradient is wrong.
+
+        Example:
+            >>> shendu.models.get_model("xo_cnn", image_size=8, channels=2, kernel_size=3).gradcheck(
+            ...     shendu.randn(2, 1, 8, 8))
+            True
+        """
+        import copy
+
+        from ..gradcheck import gradcheck  # the Tensor layer's checker (nn may import it)
+        model = copy.deepcopy(self).double().train(training)
+        options = {"eps": eps, "atol": atol, "rtol": rtol, "seed": seed}
+        gradcheck(model, *sample, **options)  # every parameter
+        if any(isinstance(x, Tensor) and x.dtype.kind == "f" for x in sample):
+            gradcheck(lambda *xs: model(*xs), *sample, **options)  # every floating input
+        return True
+
     def regularization_loss(self):
         """Σ of the kernel/bias regularizer penalties: see :func:`shendu.nn.regularizers.regularization_loss`."""
         from .regularizers import regularization_loss
