@@ -35,11 +35,24 @@ def deep_mlp(activation, initialiser, depth, width=64):
     return net
 
 
+def linear_layers(net):
+    """The names of the Linear layers of ``net``, input side first."""
+    return [name for name, m in net.named_modules() if isinstance(m, nn.Linear)]
+
+
 def layer_gradient_norms(net, x, y):
-    """‖∂L/∂W_l‖ (Frobenius) of every Linear layer l, input side first, for one cross-entropy backward pass."""
+    """‖∂L/∂θ_l‖₂ of every Linear layer l (weight and bias), input side first, for one cross-entropy backward
+    pass, recorded by :class:`shendu.viz.GradientStats` in a hand-written step."""
+    from ..viz import GradientStats
+
+    names = linear_layers(net)
+    stats = GradientStats(layers=names).attach(net)
     net.zero_grad()
+    stats.begin_step()
     F.cross_entropy(net(tensor(x)), tensor(y)).backward()
-    return [float(xp.linalg.norm(m.weight.grad.numpy())) for m in net.modules() if isinstance(m, nn.Linear)]
+    stats.end_step()
+    stats.detach()
+    return [stats.grad_norms[n][0] for n in names]
 
 
 @experiment("gradients", "Vanishing and exploding gradients",
@@ -56,27 +69,35 @@ def run(result, quick):
 An MLP of {depth} hidden layers of 64 units on the digits, with sigmoid, tanh or ReLU units, initialised with
 Xavier (normal, gain 1: Var w = 2/(fan_in + fan_out)), He (normal: Var w = 2/fan_in) or unscaled N(0, 1) weights
 (far too large: Var w = 1 with 64 inputs) and zero biases.
-**At initialisation:** the norm of the gradient of the cross-entropy with respect to each layer's weight matrix,
-one backward pass on 256 training digits. **Training:** the same networks trained with SGD (learning rate 0.05,
+**At initialisation:** the norm of the gradient of the cross-entropy with respect to each layer's parameters (weight
+and bias), one backward pass on 256 training digits, recorded by `shendu.viz.GradientStats`; **during training** the
+same callback records them every 10 batches. **Training:** the same networks trained with SGD (learning rate 0.05,
 batch 32) for {epochs} epochs on {len(data[0])} digits; the ratio is the first layer's gradient norm over the last
 layer's.""")
+    from ..viz import GradientStats
+
     norms = {(a, i): [] for a in ACTIVATIONS for i in INITS}
     acc = {(a, i): [] for a in ACTIVATIONS for i in INITS}
+    during = {}  # (activation, init) -> (steps, first-layer norms, last-layer norms) of the first seed
     for seed in result.seeds:
         for a in ACTIVATIONS:
             for i in INITS:
                 seed_all(seed)
                 net = deep_mlp(a, i, depth)
                 norms[(a, i)].append(layer_gradient_norms(net, *batch))
+                names = linear_layers(net)
+                stats = GradientStats(layers=[names[0], names[-1]], every=10)
                 h = fit(net, data, optimizer="sgd", lr=0.05, epochs=epochs, batch_size=32, seed=seed,
-                        nan_guard=False)
+                        nan_guard=False, callbacks=[stats])
+                if seed == result.seeds[0]:
+                    during[(a, i)] = (stats.steps, stats.grad_norms[names[0]], stats.grad_norms[names[-1]])
                 acc[(a, i)].append(h["val_accuracy"][-1] if all(math.isfinite(v) for v in h["loss"]) else 0.0)
                 result.log(f"seed {seed} {a} {i}: first/last gradient {norms[(a, i)][-1][0] / norms[(a, i)][-1][-1]:.2e}, "
                            f"test accuracy {acc[(a, i)][-1]:.3f}")
     ratio = {k: [n[0] / n[-1] for n in v] for k, v in norms.items()}
     result.record("ratio_first_last", {f"{a}/{i}": r for (a, i), r in ratio.items()})
     result.record("accuracy", {f"{a}/{i}": v for (a, i), v in acc.items()})
-    result.table(["activation", "initialisation", "‖∇W‖ first layer", "‖∇W‖ last layer", "ratio first / last",
+    result.table(["activation", "initialisation", "‖∇θ‖ first layer", "‖∇θ‖ last layer", "ratio first / last",
                   f"test accuracy after {epochs} epochs"],
                  [[a, i, fmt([n[0] for n in norms[(a, i)]], ".2e"), fmt([n[-1] for n in norms[(a, i)]], ".2e"),
                    fmt(ratio[(a, i)], ".2e"), fmt(acc[(a, i)])] for a in ACTIVATIONS for i in INITS],
@@ -92,8 +113,22 @@ layer's.""")
         ax.set_xlabel("layer (1 = next to the input)")
         ax.grid(True, alpha=0.3)
         ax.legend()
-    axes[0].set_ylabel("‖∂L/∂W‖ at initialisation")
+    axes[0].set_ylabel("‖∂L/∂θ‖ at initialisation")
     result.figure("norms", fig, "Per-layer gradient norms at initialisation (geometric mean over the seeds).")
+    fig, axes = new_figure(13, 3.8, 1, 3)
+    for ax, a in zip(axes, ACTIVATIONS):
+        for i in INITS:
+            steps, first, last = during[(a, i)]
+            ratio_t = [f / g if g > 0 else xp.nan for f, g in zip(first, last)]
+            ax.plot(steps, ratio_t, label=i)
+        ax.set_yscale("log")
+        ax.set_title(a)
+        ax.set_xlabel("batch")
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+    axes[0].set_ylabel("‖∇ first layer‖ / ‖∇ last layer‖")
+    result.figure("training", fig, f"The first layer's gradient norm over the last layer's during training (seed "
+                                   f"{result.seeds[0]}, every 10 batches, shendu.viz.GradientStats).")
 
     def gm(values):
         return math.exp(sum(math.log(v) for v in values) / len(values))

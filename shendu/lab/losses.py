@@ -73,13 +73,19 @@ autograd: cross-entropy gives σ(z) − 1, the squared error 2(σ(z) − 1)·σ(
     result.figure("gradient", fig, "The gradient reaching the logit: the squared error's vanishes as the wrong "
                                    "output saturates (z → −∞); the cross-entropy's tends to −1.")
 
+    from ..viz import GradientStats
+
     curves = {name: {"val_accuracy": [], "loss": []} for name in PAIRS}
+    grads = {}  # the first seed's gradient norms of the output layer during training, by shendu.viz.GradientStats
     for seed in result.seeds:
         for name, loss in PAIRS.items():
             seed_all(seed)
             net = nn.Sequential(nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 10))
+            stats = GradientStats(layers=["2"], every=5)
             h = fit(net, (xtr, ytr, xte, yte), optimizer="sgd", lr=0.1, epochs=epochs, batch_size=32, seed=seed,
-                    loss=loss)
+                    loss=loss, callbacks=[stats])
+            if seed == result.seeds[0]:
+                grads[name] = (stats.steps, stats.grad_norms["2"])
             curves[name]["val_accuracy"].append(h["val_accuracy"])
             curves[name]["loss"].append(h["loss"])
             result.log(f"seed {seed} {name}: test accuracy {h['val_accuracy'][-1]:.3f}")
@@ -91,18 +97,29 @@ autograd: cross-entropy gives σ(z) − 1, the squared error 2(σ(z) − 1)·σ(
         result.record(f"accuracy[{name}]", [a[-1] for a in acc])
     result.table(["output + loss"] + [f"test accuracy after {e} epoch{'s' * (e > 1)}" for e in marks], rows,
                  heading="Training the same network three ways")
-    fig, axes = new_figure(10, 3.6, 1, 2)
+    fig, axes = new_figure(15, 3.6, 1, 3)
     for name, c in curves.items():
         curve_band(axes[0], c["loss"], name)
         curve_band(axes[1], c["val_accuracy"], name)
+        axes[2].plot(*grads[name], label=name, linewidth=0.8)
     axes[0].set_ylabel("training loss (each its own)")
     axes[0].set_yscale("log")
     axes[1].set_ylabel("test accuracy")
-    for ax in axes:
+    axes[2].set_ylabel("‖∂L/∂θ‖ of the output layer")
+    axes[2].set_yscale("log")
+    for ax in axes[:2]:
         ax.set_xlabel("epoch")
+    axes[2].set_xlabel("batch")
+    for ax in axes:
         ax.grid(True, alpha=0.3)
     axes[1].legend()
-    result.figure("curves", fig, "Training loss and test accuracy per epoch, mean ± s.d. over the seeds.")
+    result.figure("curves", fig, "Training loss and test accuracy per epoch (mean ± s.d. over the seeds), and the "
+                                 "gradient norm of the output layer every 5 batches (first seed; "
+                                 "`shendu.viz.GradientStats`).")
+    early_grad = {name: float(xp.median(g[1][:max(1, len(g[1]) // 5)])) for name, g in grads.items()}
+    result.record("early_output_grad", early_grad)
+    result.table(["output + loss", "median gradient norm of the output layer, first fifth of training"],
+                 [[name, f"{v:.3g}"] for name, v in early_grad.items()])
 
     final = {name: sum(a[-1] for a in c["val_accuracy"]) / len(result.seeds) for name, c in curves.items()}
     early = {name: sum(a[marks[1] - 1] for a in c["val_accuracy"]) / len(result.seeds) for name, c in curves.items()}
