@@ -27,10 +27,12 @@ class Reverser(nn.Module):
         self.head = nn.Linear(width, VOCAB)
 
     def attend(self, tokens):
+        """(output (N, T, width), attention weights (N, T, T)) of the attention layer for tokens (N, T)."""
         h = self.position(self.embed(tokens))
         return self.attention(h, h, h)
 
     def forward(self, tokens):
+        """Logits (N, VOCAB, T) for tokens (N, T)."""
         out, _ = self.attend(tokens)
         return self.head(out).transpose(1, 2)
 
@@ -46,6 +48,8 @@ def mirror_mass(weights):
             "concentrate on the one position each output needs (the anti-diagonal), not spread over the input.",
             order=13)
 def run(result, quick):
+    """The experiment registered above: trains, measures and fills ``result`` (a :class:`~shendu.lab.page.Result`);
+    ``quick`` runs the reduced version of the test suite."""
     length, n_train, epochs = (6, 500, 3) if quick else (8, 3000, 30)
     result.setup(f"""
 Sequences of T = {length} random tokens out of {VOCAB}; the target at position i is the token at position

@@ -20,6 +20,8 @@ def pad_to_32(x):
             "Random transformations of the training images (rotations, shifts, zooms) reduce overfitting and raise "
             "the test accuracy when training data is scarce.", order=6)
 def run(result, quick):
+    """The experiment registered above: trains, measures and fills ``result`` (a :class:`~shendu.lab.page.Result`);
+    ``quick`` runs the reduced version of the test suite."""
     n_train, n_test, epochs = (200, 360, 3) if quick else (500, 1000, 25)
     loaded = None if quick else images("mnist", n_train, n_test)
     if loaded is None:

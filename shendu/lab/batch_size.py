@@ -15,9 +15,11 @@ class Clock(Callback):
     """Records the wall-clock time at the end of every epoch (seconds since the start of training)."""
 
     def on_train_begin(self, logs=None):
+        """Start the clock."""
         self.start, self.times = time.perf_counter(), []
 
     def on_epoch_end(self, epoch, logs=None):
+        """Note the time since the start."""
         self.times.append(time.perf_counter() - self.start)
 
 
@@ -26,6 +28,8 @@ class Clock(Callback):
             "gradient descent few exact, expensive ones; mini-batches combine the two and reach a low loss "
             "fastest in wall-clock time.", order=12)
 def run(result, quick):
+    """The experiment registered above: trains, measures and fills ``result`` (a :class:`~shendu.lab.page.Result`);
+    ``quick`` runs the reduced version of the test suite."""
     xtr, ytr, xte, yte = digits(flat=True)
     if quick:
         xtr, ytr = xtr[:200], ytr[:200]

@@ -27,6 +27,8 @@ def trains(history, threshold=0.5):
             "Batch normalisation lets a network train at much higher learning rates than the same network "
             "without it.", order=4)
 def run(result, quick):
+    """The experiment registered above: trains, measures and fills ``result`` (a :class:`~shendu.lab.page.Result`);
+    ``quick`` runs the reduced version of the test suite."""
     lrs = [0.1, 1.0, 10.0] if quick else [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]
     epochs = 2 if quick else 5
     data = digits(flat=True)

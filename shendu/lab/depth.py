@@ -22,6 +22,7 @@ class PlainBlock(BasicBlock):
     """
 
     def forward(self, x):
+        """relu(bn2(conv2(relu(bn1(conv1(x)))))): the block without ``+ x``."""
         return self.relu(self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x))))))
 
 
@@ -51,6 +52,8 @@ def halve(x):
             "Stacking more layers on a plain network makes its training error worse, not better (degradation), "
             "while residual networks of the same depth keep improving.", order=7)
 def run(result, quick):
+    """The experiment registered above: trains, measures and fills ``result`` (a :class:`~shendu.lab.page.Result`);
+    ``quick`` runs the reduced version of the test suite."""
     depths = (8, 14) if quick else (8, 20, 32)
     width, epochs, n_train = (4, 2, 300) if quick else (8, 8, 1000)
     loaded = None if quick else images("fashion_mnist", n_train, 1000)

@@ -38,6 +38,7 @@ class Watch(Callback):
         self.modes, self.good, self.snapshots = [], [], {}
 
     def on_epoch_end(self, epoch, logs=None):
+        """Draw 1,000 samples and score them."""
         pts = self.gan.sample(1000)
         modes, good = coverage(pts)
         self.modes.append(modes)
@@ -51,6 +52,8 @@ class Watch(Callback):
             "whose equilibrium has D(x) = D(G(z)) = ½ (discriminator loss 2 ln 2 ≈ 1.386), and the generator may "
             "cover only some modes of the data (mode collapse).", order=14)
 def run(result, quick):
+    """The experiment registered above: trains, measures and fills ``result`` (a :class:`~shendu.lab.page.Result`);
+    ``quick`` runs the reduced version of the test suite."""
     n, epochs = (1000, 3) if quick else (4000, 40)
     snaps = sorted({1, max(1, epochs // 4), max(1, epochs // 2), epochs})
     result.setup(f"""

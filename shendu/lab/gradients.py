@@ -60,6 +60,8 @@ def layer_gradient_norms(net, x, y):
             "first layers barely learn; tanh with Xavier initialisation and ReLU with He initialisation keep the "
             "gradient's size through the depth, and too large weights make it explode.", order=8)
 def run(result, quick):
+    """The experiment registered above: trains, measures and fills ``result`` (a :class:`~shendu.lab.page.Result`);
+    ``quick`` runs the reduced version of the test suite."""
     depth = 6 if quick else 15
     epochs = 2 if quick else 10
     xtr, ytr, xte, yte = digits(flat=True)

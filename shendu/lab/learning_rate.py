@@ -21,6 +21,8 @@ def mlp():
             "the learning-rate range test (loss against a growing learning rate) finds a good one in one short run.",
             order=3)
 def run(result, quick):
+    """The experiment registered above: trains, measures and fills ``result`` (a :class:`~shendu.lab.page.Result`);
+    ``quick`` runs the reduced version of the test suite."""
     epochs = 2 if quick else 20
     steps = 50 if quick else 100
     data = digits(flat=True)

@@ -16,6 +16,8 @@ VARIANTS = {"classic (1998)": True, "modern": False}
             "Replacing LeNet-5's scaled tanh and trainable sub-sampling by ReLU and max-pooling (the modern form) "
             "makes it train faster and at least as accurately.", order=11)
 def run(result, quick):
+    """The experiment registered above: trains, measures and fills ``result`` (a :class:`~shendu.lab.page.Result`);
+    ``quick`` runs the reduced version of the test suite."""
     n_train, n_test, epochs = (200, 360, 2) if quick else (2000, 2000, 6)
     loaded = None if quick else images("mnist", n_train, n_test)
     if loaded is None:

@@ -38,6 +38,8 @@ def saturated_gradients(z):
             "because the squared error's gradient vanishes where an output saturates, even on the wrong answer.",
             order=1)
 def run(result, quick):
+    """The experiment registered above: trains, measures and fills ``result`` (a :class:`~shendu.lab.page.Result`);
+    ``quick`` runs the reduced version of the test suite."""
     epochs = 4 if quick else 30
     xtr, ytr, xte, yte = digits(flat=True)
     if quick:

@@ -13,7 +13,7 @@ import math
 from .. import nn, optim, tensor
 from ..backend import xp
 from . import experiment
-from .common import curve_band, digits, fit, seed_all
+from .common import curve_band, digits, seed_all
 from .page import fmt, new_figure
 
 OPTIMIZERS = {  # name -> (factory(params, lr), its usual learning rate on a network)
@@ -28,14 +28,17 @@ OPTIMIZERS = {  # name -> (factory(params, lr), its usual learning rate on a net
 
 
 def rosenbrock(x, y):
+    """Rosenbrock's banana f = (1 − x)² + 100(y − x²)², minimum 0 at (1, 1); scalars, arrays or Tensors."""
     return (1 - x) ** 2 + 100 * (y - x ** 2) ** 2
 
 
 def beale(x, y):
+    """Beale's f = (1.5 − x + xy)² + (2.25 − x + xy²)² + (2.625 − x + xy³)², minimum 0 at (3, 0.5)."""
     return (1.5 - x + x * y) ** 2 + (2.25 - x + x * y ** 2) ** 2 + (2.625 - x + x * y ** 3) ** 2
 
 
 def valley(x, y):
+    """A narrow quadratic valley f = 0.05x² + 5y² (Hessian eigenvalues 0.1 and 10), minimum 0 at (0, 0)."""
     return 0.05 * x ** 2 + 5 * y ** 2
 
 
@@ -110,6 +113,8 @@ def gif(name, paths, frames):
             "step small enough for the steep direction and so crawls along the flat one; adaptive methods "
             "(Adagrad, RMSprop, Adadelta, Adam) rescale each coordinate.", order=2)
 def run(result, quick):
+    """The experiment registered above: trains, measures and fills ``result`` (a :class:`~shendu.lab.page.Result`);
+    ``quick`` runs the reduced version of the test suite."""
     steps = 60 if quick else 500
     grid = [1e-3, 1e-2, 1e-1] if quick else [10.0 ** (e / 2) for e in range(-8, 1)]
     epochs = 2 if quick else 15

@@ -55,6 +55,7 @@ class SequenceModel(nn.Module):
         self.head = nn.Linear(hidden, outputs)
 
     def forward(self, x):
+        """The read-out of the last step: (N, T, input_size) -> (N, outputs)."""
         return self.head(self.rnn(x)[0][:, -1])
 
 
@@ -69,6 +70,8 @@ TASKS = {  # name -> (generator, input size, outputs, loss, metric name, metric 
             "LSTM and GRU keep it: on the adding problem and a copy task the plain RNN fails as the sequence grows.",
             order=9)
 def run(result, quick):
+    """The experiment registered above: trains, measures and fills ``result`` (a :class:`~shendu.lab.page.Result`);
+    ``quick`` runs the reduced version of the test suite."""
     lengths = (5, 10) if quick else (10, 25, 50)
     n_train, n_test, epochs, hidden = (256, 128, 2, 16) if quick else (1500, 500, 8, 32)
     result.setup(f"""

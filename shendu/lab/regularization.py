@@ -55,6 +55,8 @@ def boundaries(result, quick):
             "size of the model; an L1 penalty drives many weights to (nearly) zero — sparsity — while L2 shrinks "
             "all of them.", order=5)
 def run(result, quick):
+    """The experiment registered above: trains, measures and fills ``result`` (a :class:`~shendu.lab.page.Result`);
+    ``quick`` runs the reduced version of the test suite."""
     widths = [16, 128] if quick else [16, 64, 256, 1024]
     n_train = 200 if quick else 300
     epochs = 5 if quick else 100
