@@ -5,7 +5,7 @@ from ..backend import xp
 from ..data.augment import RandomAffine
 from ..models import get_model
 from . import experiment
-from .common import curve_band, digits, fit, images, seed_all
+from .common import curve_band, fit, image_set, seed_all
 from .page import fmt, new_figure
 
 
@@ -23,12 +23,7 @@ def run(result, quick):
     """The experiment registered above: trains, measures and fills ``result`` (a :class:`~shendu.lab.page.Result`);
     ``quick`` runs the reduced version of the test suite."""
     n_train, n_test, epochs = (200, 360, 3) if quick else (500, 1000, 25)
-    loaded = None if quick else images("mnist", n_train, n_test)
-    if loaded is None:
-        xtr, ytr, xte, yte = digits()
-        label, xtr, ytr = "the embedded 8×8 digits", xtr[:n_train], ytr[:n_train]
-    else:
-        label, xtr, ytr, xte, yte = loaded
+    label, xtr, ytr, xte, yte = image_set("mnist", n_train, n_test, quick)
     xtr, xte = pad_to_32(xtr), pad_to_32(xte)
     augment = RandomAffine(degrees=12, translate=0.08, scale=(0.9, 1.1))
     result.setup(f"""

@@ -50,6 +50,17 @@ def images(name, n_train, n_test, seed=0):
     return label, xtr[pick], ytr[pick], xte[:n_test], yte[:n_test]
 
 
+def image_set(name, n_train, n_test, quick):
+    """``(label, x_train, y_train, x_test, y_test)``: ``n_train`` / ``n_test`` images of :func:`images` (28×28),
+    or — when ``quick`` or the files are absent — the first ``n_train`` embedded 8×8 digits and their 360 test
+    images, so that every experiment also runs offline (the label says which)."""
+    loaded = None if quick else images(name, n_train, n_test)
+    if loaded is not None:
+        return loaded
+    xtr, ytr, xte, yte = digits()
+    return "the embedded 8×8 digits", xtr[:n_train], ytr[:n_train], xte, yte
+
+
 def seed_all(seed):
     """Seed shendu's generator (initialisation, dropout) for one run."""
     backend.manual_seed(seed)
@@ -64,6 +75,25 @@ def fit(model, data, *, optimizer="sgd", lr=0.1, epochs=10, batch_size=32, seed=
     history = model.fit(xtr, ytr, epochs=epochs, batch_size=batch_size, validation_data=(xte, yte), seed=seed,
                         verbose=0, **kwargs)
     return history.history
+
+
+def loss_accuracy_figure(histories):
+    """A figure of two panels against the epoch — training loss (log scale) and test accuracy — with one
+    :func:`curve_band` per entry of ``histories`` ``{label: {"loss": [curves], "val_accuracy": [curves]}}``."""
+    from .page import new_figure
+
+    fig, axes = new_figure(10, 3.6, 1, 2)
+    for label, h in histories.items():
+        curve_band(axes[0], h["loss"], label)
+        curve_band(axes[1], h["val_accuracy"], label)
+    axes[0].set_ylabel("training loss")
+    axes[0].set_yscale("log")
+    axes[1].set_ylabel("test accuracy")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.grid(True, alpha=0.3)
+    axes[1].legend()
+    return fig
 
 
 def curve_band(ax, curves, label, **style):

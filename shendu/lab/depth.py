@@ -11,7 +11,7 @@ from .. import nn
 from ..backend import xp
 from ..models.resnet import BasicBlock, ZeroPadShortcut, conv3x3
 from . import experiment
-from .common import curve_band, digits, fit, images, seed_all
+from .common import curve_band, fit, image_set, seed_all
 from .page import fmt, new_figure
 
 
@@ -56,12 +56,8 @@ def run(result, quick):
     ``quick`` runs the reduced version of the test suite."""
     depths = (8, 14) if quick else (8, 20, 32)
     width, epochs, n_train = (4, 2, 300) if quick else (8, 8, 1000)
-    loaded = None if quick else images("fashion_mnist", n_train, 1000)
-    if loaded is None:
-        xtr, ytr, xte, yte = digits()
-        label, xtr, ytr = "the embedded 8×8 digits", xtr[:n_train], ytr[:n_train]
-    else:
-        label, xtr, ytr, xte, yte = loaded
+    label, xtr, ytr, xte, yte = image_set("fashion_mnist", n_train, 1000, quick)
+    if xtr.shape[-1] == 28:
         xtr, xte = halve(xtr), halve(xte)
         label += ", averaged down to 14×14"
     result.setup(f"""

@@ -4,10 +4,9 @@ from __future__ import annotations
 import math
 
 from .. import nn
-from ..backend import xp
 from ..lr_finder import lr_find
 from . import experiment
-from .common import curve_band, digits, fit, seed_all
+from .common import digits, fit, loss_accuracy_figure, seed_all
 from .page import fmt, new_figure
 
 
@@ -79,19 +78,7 @@ of the curve), and the learning rate where the test's loss blew up (too large; 1
                  heading="Training at the three learning rates",
                  note="\"Stuck\" means a final training loss above ln 10 ≈ 2.3, the loss of a uniform guess; a "
                       "non-finite loss is shown as nan.")
-    fig, axes = new_figure(10, 3.6, 1, 2)
-    for name in choices:
-        curves = [[v if math.isfinite(v) else xp.nan for v in ls] for ls in hist[name]["loss"]]
-        curve_band(axes[0], curves, name)
-        curve_band(axes[1], hist[name]["val_accuracy"], name)
-    axes[0].set_yscale("log")
-    axes[0].set_ylabel("training loss")
-    axes[1].set_ylabel("test accuracy")
-    for ax in axes:
-        ax.set_xlabel("epoch")
-        ax.grid(True, alpha=0.3)
-    axes[1].legend()
-    result.figure("curves", fig, "Training loss and test accuracy at the three learning rates (mean ± s.d.; a "
+    result.figure("curves", loss_accuracy_figure(hist), "Training loss and test accuracy at the three learning rates (mean ± s.d.; a "
                                  "diverged run leaves a gap).")
     mean = {k: sum(a[-1] for a in hist[k]["val_accuracy"]) / len(result.seeds) for k in choices}
     picked = max(("lr_min / 10", "suggested"), key=mean.get)

@@ -6,8 +6,8 @@ import time
 from ..models import get_model
 from . import experiment
 from .augmentation import pad_to_32
-from .common import curve_band, digits, fit, images, seed_all
-from .page import fmt, new_figure
+from .common import fit, image_set, loss_accuracy_figure, seed_all
+from .page import fmt
 
 VARIANTS = {"classic (1998)": True, "modern": False}
 
@@ -19,12 +19,7 @@ def run(result, quick):
     """The experiment registered above: trains, measures and fills ``result`` (a :class:`~shendu.lab.page.Result`);
     ``quick`` runs the reduced version of the test suite."""
     n_train, n_test, epochs = (200, 360, 2) if quick else (2000, 2000, 6)
-    loaded = None if quick else images("mnist", n_train, n_test)
-    if loaded is None:
-        xtr, ytr, xte, yte = digits()
-        label, xtr, ytr = "the embedded 8×8 digits", xtr[:n_train], ytr[:n_train]
-    else:
-        label, xtr, ytr, xte, yte = loaded
+    label, xtr, ytr, xte, yte = image_set("mnist", n_train, n_test, quick)
     xtr, xte = pad_to_32(xtr), pad_to_32(xte)
     result.setup(f"""
 {label}: {len(xtr)} training and {len(xte)} test images, zero-padded to 32×32. The zoo's two LeNet-5s:
@@ -51,18 +46,7 @@ batch 32) for {epochs} epochs, the same data order within a seed.""")
                  [[v, fmt([a[0] for a in h["val_accuracy"]]), fmt([a[-1] for a in h["val_accuracy"]]),
                    fmt([ls[0] for ls in h["loss"]]), fmt([ls[-1] for ls in h["loss"]]), fmt(h["seconds"], ".0f")]
                   for v, h in hist.items()], heading="Classic vs modern")
-    fig, axes = new_figure(10, 3.6, 1, 2)
-    for v, h in hist.items():
-        curve_band(axes[0], h["loss"], v)
-        curve_band(axes[1], h["val_accuracy"], v)
-    axes[0].set_ylabel("training loss")
-    axes[0].set_yscale("log")
-    axes[1].set_ylabel("test accuracy")
-    for ax in axes:
-        ax.set_xlabel("epoch")
-        ax.grid(True, alpha=0.3)
-    axes[1].legend()
-    result.figure("curves", fig, "Training loss and test accuracy per epoch (mean ± s.d. over the seeds).")
+    result.figure("curves", loss_accuracy_figure(hist), "Training loss and test accuracy per epoch (mean ± s.d. over the seeds).")
 
     def mean(v, key, i):
         return sum(a[i] for a in hist[v][key]) / len(result.seeds)
