@@ -55,7 +55,7 @@ def run(result, quick):
     """The experiment registered above: trains, measures and fills ``result`` (a :class:`~shendu.lab.page.Result`);
     ``quick`` runs the reduced version of the test suite."""
     depths = (8, 14) if quick else (8, 20, 32)
-    width, epochs, n_train = (4, 2, 300) if quick else (8, 8, 1000)
+    width, epochs, n_train = (4, 2, 300) if quick else (8, 6, 500)
     label, xtr, ytr, xte, yte = image_set("fashion_mnist", n_train, 1000, quick)
     if xtr.shape[-1] == 28:
         xtr, xte = halve(xtr), halve(xte)

@@ -18,7 +18,7 @@ VARIANTS = {"classic (1998)": True, "modern": False}
 def run(result, quick):
     """The experiment registered above: trains, measures and fills ``result`` (a :class:`~shendu.lab.page.Result`);
     ``quick`` runs the reduced version of the test suite."""
-    n_train, n_test, epochs = (200, 360, 2) if quick else (2000, 2000, 6)
+    n_train, n_test, epochs = (200, 360, 2) if quick else (1000, 1000, 6)
     label, xtr, ytr, xte, yte = image_set("mnist", n_train, n_test, quick)
     xtr, xte = pad_to_32(xtr), pad_to_32(xte)
     result.setup(f"""

@@ -73,7 +73,7 @@ def run(result, quick):
     """The experiment registered above: trains, measures and fills ``result`` (a :class:`~shendu.lab.page.Result`);
     ``quick`` runs the reduced version of the test suite."""
     lengths = (5, 10) if quick else (10, 25, 50)
-    n_train, n_test, epochs, hidden = (256, 128, 2, 16) if quick else (1500, 500, 8, 32)
+    n_train, n_test, epochs, hidden = (256, 128, 2, 16) if quick else (800, 500, 6, 32)
     result.setup(f"""
 Both tasks at sequence lengths T = {', '.join(map(str, lengths))}: {n_train} training and {n_test} test sequences
 drawn afresh for each seed. The models: one recurrent layer of {hidden} units (`nn.RNN` with tanh, `nn.LSTM`,

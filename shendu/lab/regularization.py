@@ -59,7 +59,7 @@ def run(result, quick):
     ``quick`` runs the reduced version of the test suite."""
     widths = [16, 128] if quick else [16, 64, 256, 1024]
     n_train = 200 if quick else 300
-    epochs = 5 if quick else 100
+    epochs = 5 if quick else 60
     xtr, ytr, xte, yte = digits(flat=True)
     data = (xtr[:n_train], ytr[:n_train], xte, yte)
     result.setup(f"""
