@@ -18,7 +18,7 @@ VARIANTS = {"classic (1998)": True, "modern": False}
 def run(result, quick):
     """The experiment registered above: trains, measures and fills ``result`` (a :class:`~shendu.lab.page.Result`);
     ``quick`` runs the reduced version of the test suite."""
-    n_train, n_test, epochs = (200, 360, 2) if quick else (1000, 1000, 6)
+    n_train, n_test, epochs = (200, 360, 2) if quick else (1000, 1000, 10)
     label, xtr, ytr, xte, yte = image_set("mnist", n_train, n_test, quick)
     xtr, xte = pad_to_32(xtr), pad_to_32(xte)
     result.setup(f"""
@@ -26,16 +26,17 @@ def run(result, quick):
 `get_model("lenet5", classic=True)` — the paper's network: 1.7159·tanh(2a/3) units, trainable 2×2 sub-sampling
 (a coefficient and a bias per map), C3's partial connection table, the paper's uniform ±2.4/fan-in initialisation
 (its RBF output replaced by a linear layer for cross-entropy) — and `get_model("lenet5")`, the modern form: ReLU,
-max-pooling, full C3, PyTorch's default initialisation. Both trained with SGD (learning rate 0.01, momentum 0.9,
-batch 32) for {epochs} epochs, the same data order within a seed.""")
+max-pooling, full C3, PyTorch's default initialisation. Both trained with Adam (learning rate 10⁻³, batch 32) for
+{epochs} epochs, the same data order within a seed. (With SGD and momentum at 0.01–0.1 the classic network barely
+moves in a few epochs: its ±2.4/fan-in weights and tanh units start with tiny gradients; Adam's per-parameter step
+gives both networks a fair start.)""")
     hist = {v: {"loss": [], "val_accuracy": [], "seconds": []} for v in VARIANTS}
     for seed in result.seeds:
         for name, classic in VARIANTS.items():
             seed_all(seed)
             net = get_model("lenet5", num_classes=10, classic=classic)
             t0 = time.perf_counter()
-            h = fit(net, (xtr, ytr, xte, yte), optimizer="sgd", lr=0.01, epochs=epochs, batch_size=32, seed=seed,
-                    optimizer_options={"momentum": 0.9})
+            h = fit(net, (xtr, ytr, xte, yte), optimizer="adam", lr=1e-3, epochs=epochs, batch_size=32, seed=seed)
             hist[name]["seconds"].append(time.perf_counter() - t0)
             hist[name]["loss"].append(h["loss"])
             hist[name]["val_accuracy"].append(h["val_accuracy"])

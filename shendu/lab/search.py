@@ -92,7 +92,7 @@ far against the number of trials.""")
         f"{100 * final['random']:.1f} % (random) and {100 * final['tpe']:.1f} % (TPE); after {marks[0]} trials "
         f"{100 * mid['grid']:.1f} %, {100 * mid['random']:.1f} % and {100 * mid['tpe']:.1f} %. "
         + ("Random search matches or beats the grid" if random_beats_grid else "The grid beats random search")
-        + (" and TPE is the best of the three" if tpe_best else ", but TPE is not the best")
+        + (" and TPE does at least as well as both" if tpe_best else ", but TPE is not the best")
         + f". TPE's first 10 trials are random draws (the random sampler's own, for the same seed), so it can only "
         f"pull ahead in trials 11–{budget}; with two parameters and {budget} trials the differences are those of a "
         f"few trials — the claim is about larger budgets and more parameters.")
