@@ -146,6 +146,5 @@ Then the first-layer weights of the widest network trained with L1 and with L2 (
         "no proximal step L1 gives near-zeros, not exact zeros."
         + ("" if any(narrower.values()) else
            " At this scale the gap is small at every width and the penalties and dropout do not narrow it: wider "
-           "networks fit the small training set no worse and generalise no worse (a run on 300 Fashion-MNIST "
-           "images behaved the same way, with gaps near 0.22 at every width), so the first half of the claim is "
+           "networks fit the small training set no worse and generalise no worse, so the first half of the claim is "
            "not shown here."))
