@@ -224,6 +224,8 @@ def test_module_gradcheck_catches_a_wrong_backward():
     with pytest.raises(shendu.GradcheckError, match="parameter 1.w"):
         nn.Sequential(nn.Linear(4, 4), Scale(4)).gradcheck(x)
     nn.Sequential(nn.Linear(4, 4), nn.Tanh()).gradcheck(x)  # the same check passes a right backward
+    with pytest.raises(shendu.GradcheckError, match="parameter 0.weight"):  # lazy layers are built, then checked
+        nn.Sequential(nn.Dense(4), Squash()).gradcheck(x)
 
 
 # ------------------------------------------------------------ print options
@@ -342,6 +344,18 @@ def test_layout_ranks_and_cycles():
     assert abs(xy["p"][0] - xy["c"][0]) >= 40 + 18 - 1e-9  # boxes never overlap
     with pytest.raises(ValueError, match="cycle"):
         ranks(["a", "b"], [("a", "b"), ("b", "a")])
+
+
+def test_layout_routes_a_skip_connection_beside_the_boxes():
+    from shendu.viz.layout import layered, split_long_edges
+    # x → f → g → h → add, and the skip x → add (a residual block)
+    edges = [("x", "f"), ("f", "g"), ("g", "h"), ("h", "add"), ("x", "add")]
+    split, rank, routes = split_long_edges(edges, {"x": 0, "f": 1, "g": 2, "h": 3, "add": 4})
+    assert [d[3] for d in routes[("x", "add")]] == [1, 2, 3] and len(split) == 4 + 4
+    xy, paths = layered(["x", "f", "g", "h", "add"], edges, lambda n: 60)
+    assert xy["f"][0] == pytest.approx(xy["g"][0]) == pytest.approx(xy["h"][0])  # the chain stays straight
+    for (px, py), box in zip(paths[("x", "add")], "fgh"):
+        assert py == pytest.approx(xy[box][1]) and abs(px - xy[box][0]) >= 30 + 3  # beside f, g, h, not through
 
 
 # ------------------------------------------------------------ convolution: maps and filters

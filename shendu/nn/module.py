@@ -398,7 +398,10 @@ class Module:
         import copy
 
         from ..gradcheck import gradcheck  # the Tensor layer's checker (nn may import it)
-        model = copy.deepcopy(self).double().train(training)
+        model = copy.deepcopy(self).train(training)
+        with autograd.no_grad():  # builds lazy layers (Dense) so that their parameters are checked too
+            model(*sample)
+        model.double()
         options = {"eps": eps, "atol": atol, "rtol": rtol, "seed": seed}
         gradcheck(model, *sample, **options)  # every parameter
         if any(isinstance(x, Tensor) and x.dtype.kind == "f" for x in sample):

@@ -93,8 +93,9 @@ class GradientStats(Callback):
             act_layers = grad_layers = [(n, modules[n]) for n in self.layers]
             recurse = True
         else:
-            act_layers = [(n or type(m).__name__, m) for n, m in modules.items() if not m._modules]
-            grad_layers = [(n or type(m).__name__, m) for n, m in modules.items() if m._parameters]
+            act_layers = [(n or type(m).__name__, m) for n, m in modules.items() if next(m.children(), None) is None]
+            grad_layers = [(n or type(m).__name__, m) for n, m in modules.items()
+                           if next(m.parameters(recurse=False), None) is not None]
             recurse = False
         self._grad_layers, self._recurse = grad_layers, recurse  # parameters looked up when recording: lazy
         # layers (Dense) create theirs on the first forward

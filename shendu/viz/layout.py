@@ -2,7 +2,8 @@
 
 1. Ranks: each node's rank is the length of the longest path reaching it from a source
    (a topological order, Kahn's algorithm); a source is then moved down to just above its
-   first consumer, so that parameters sit beside the op that uses them.
+   first consumer, so that parameters sit beside the op that uses them. An edge that spans
+   several ranks (a residual connection) gets a dummy node on each rank it crosses.
 2. Order within a rank: a few sweeps that sort each rank by the barycentre (mean position)
    of the node's neighbours in the ranks above (downward sweep) or below (upward sweep),
    which removes most edge crossings.
@@ -66,12 +67,38 @@ def order_ranks(nodes, edges, rank, sweeps=4):
     return layers
 
 
+def split_long_edges(edges, rank):
+    """Replace every edge spanning k > 1 ranks by a chain through k − 1 dummy nodes, one per rank
+    in between, so that the ordering sweeps route it around the boxes.
+
+    Returns ``(edges, rank, routes)``: the new edges, ranks with the dummies added, and
+    ``{(src, dst): [dummy, …]}`` for each split edge (dummies are tuples ``("dummy", src, dst, r)``)."""
+    out, routes, rank = [], {}, dict(rank)
+    for s, d in edges:
+        if rank[d] - rank[s] <= 1:
+            out.append((s, d))
+            continue
+        chain = [("dummy", s, d, r) for r in range(rank[s] + 1, rank[d])]
+        for node in chain:
+            rank[node] = node[3]
+        hops = [s, *chain, d]
+        out.extend(zip(hops, hops[1:]))
+        routes[(s, d)] = chain
+    return out, rank, routes
+
+
+def is_dummy(node):
+    """Whether ``node`` is a dummy of :func:`split_long_edges`."""
+    return isinstance(node, tuple) and len(node) == 4 and node[0] == "dummy"
+
+
 def coordinates(layers, width_of, edges=(), height=36, gap=34, spacing=18):
     """``{node: (x_centre, y_centre)}``: ranks stacked downwards (module docstring, step 3).
 
     Each rank starts centred on x = 0; then, rank by rank downwards, each node moves towards
-    the mean x of its predecessors, and upwards, each source towards its consumers (nodes keep
-    their order and at least ``spacing`` between boxes), so that chains of ops run straight."""
+    the mean x of the ops feeding it, and upwards, each source towards its consumers (nodes keep
+    their order and at least ``spacing`` between boxes). Sources (parameters) and dummies of
+    long edges give way to the ops, so that chains of ops run straight."""
     preds, succs = {}, {}
     for s, d in edges:
         preds.setdefault(d, []).append(s)
@@ -86,14 +113,15 @@ def coordinates(layers, width_of, edges=(), height=36, gap=34, spacing=18):
 
     def settle(layer, want):
         """Positions as near ``want`` as the order and spacing allow: push right where boxes would
-        overlap, then shift the rank by the mean error of its non-source nodes, so that sources (parameters) give way."""
+        overlap, then shift the rank by the mean error of its ops (sources and dummies give way)."""
         placed = []
         for i, n in enumerate(layer):
             p = want[n]
             if i:
                 p = max(p, placed[-1] + (width_of(layer[i - 1]) + width_of(n)) / 2 + spacing)
             placed.append(p)
-        anchored = [i for i, n in enumerate(layer) if n in preds] or range(len(layer))  # sources give way
+        anchored = ([i for i, n in enumerate(layer) if n in preds and not is_dummy(n)]
+                    or [i for i, n in enumerate(layer) if n in preds] or range(len(layer)))
         shift = sum(want[layer[i]] - placed[i] for i in anchored) / len(anchored)
         for n, p in zip(layer, placed):
             x[n] = p + shift
@@ -101,9 +129,23 @@ def coordinates(layers, width_of, edges=(), height=36, gap=34, spacing=18):
     def mean_x(nodes):
         return sum(x[m] for m in nodes) / len(nodes)
 
-    for layer in layers[1:]:  # follow the computed inputs (not the parameters): chains run straight
-        settle(layer, {n: mean_x([p for p in preds[n] if p in preds] or preds[n]) if n in preds else x[n]
-                       for n in layer})
+    def feeding(n):  # the ops feeding n, else the dummies of long edges, else anything
+        ops = [p for p in preds[n] if p in preds]
+        return [p for p in ops if not is_dummy(p)] or ops or preds[n]
+
+    for layer in layers[1:]:
+        settle(layer, {n: mean_x(feeding(n)) if n in preds else x[n] for n in layer})
     for layer in reversed(layers[:-1]):
         settle(layer, {n: mean_x(succs[n]) if n not in preds and n in succs else x[n] for n in layer})
     return {n: (x[n], r * (height + gap) + height / 2) for r, layer in enumerate(layers) for n in layer}
+
+
+def layered(nodes, edges, width_of, height=36, gap=34, spacing=18, dummy_width=6):
+    """The whole layout: ``(xy, routes)`` with ``xy`` the centre of every node and ``routes``
+    ``{(src, dst): [(x, y), …]}``, the points a long edge passes through (one per rank it crosses)."""
+    rank = ranks(nodes, edges)
+    split, rank, routes = split_long_edges(edges, rank)
+    everything = list(nodes) + [d for chain in routes.values() for d in chain]
+    width = lambda n: dummy_width if is_dummy(n) else width_of(n)  # noqa: E731
+    xy = coordinates(order_ranks(everything, split, rank), width, split, height, gap, spacing)
+    return ({n: xy[n] for n in nodes}, {e: [xy[d] for d in chain] for e, chain in routes.items()})
