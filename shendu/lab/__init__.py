@@ -28,7 +28,8 @@ question, as the articles state it), ``run(result, quick)`` (fills a :class:`~sh
 ``order`` (its place in the list)."""
 
 # the modules that register experiments, in the order of the issue (imported on first use)
-MODULES = ("losses", "optimizers", "learning_rate", "batchnorm", "regularization", "augmentation", "depth", "gradients", "recurrent", "search", "lenet", "batch_size", "attention", "gan")
+MODULES = ("losses", "optimizers", "learning_rate", "batchnorm", "regularization", "augmentation", "depth",
+           "gradients", "recurrent", "search", "lenet", "batch_size", "attention", "gan")
 _EXPERIMENTS = {}
 
 
