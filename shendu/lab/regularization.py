@@ -145,6 +145,5 @@ Then the first-layer weights of the widest network trained with L1 and with L2 (
         + f"; L2 shrinks their root mean square from {rms['none']:.4f} to {rms['L2 1e-3']:.4f}. With Adam and "
         "no proximal step L1 gives near-zeros, not exact zeros."
         + ("" if any(narrower.values()) else
-           " At this scale the gap is small at every width and the penalties and dropout do not narrow it: wider "
-           "networks fit the small training set no worse and generalise no worse, so the first half of the claim is "
-           "not shown here."))
+           " At this scale the gap stays within a few points at every width and neither the penalties nor dropout "
+           "narrow it, so the first half of the claim is not shown here."))
