@@ -11,6 +11,7 @@
     shendu bench ...            (the benchmark suite, shendu.bench)
     shendu rl ENV_ID --algo A ... / shendu rl play CKPT   (reinforcement learning, shendu.rl.cli)
     shendu playground [--port N] [--host H] [--no-browser]
+    shendu lab list / shendu lab run NAME|all [--quick] [--out DIR]   (the lab, shendu.lab.cli)
 
 The work is done by :mod:`shendu.training.run` and :mod:`shendu.training.text_run` (docs/cli.md). Wrong arguments, unknown
 models or datasets and unreadable files end with one line ``shendu: error: …`` on stderr and
@@ -166,6 +167,9 @@ def build_parser():
     style_cli.add_texture_arguments(sub.add_parser("texture", help="texture synthesis from an example image",
                                                    description="Optimise noise (L-BFGS) to take STYLE's Gram "
                                                                "statistics (docs/style.md)."))
+    from .lab import cli as lab_cli  # the experiments are imported only when a lab command runs
+    lab_cli.add_arguments(sub.add_parser("lab", help="the lab: the articles' claims as experiments with pages",
+                                         description="List or run the lab's experiments (docs/lab/index.md)."))
     pg = sub.add_parser("playground", help="TensorFlow Playground's experiments in the browser, trained by shendu",
                         description="Serve the playground page on http://HOST:PORT/ until Ctrl-C.")
     pg.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free port)")
@@ -334,6 +338,12 @@ def _style_cli():
     return cli
 
 
+def _lab_cli():
+    from .lab import cli
+
+    return cli
+
+
 def cmd_playground(a):
     from .playground import serve
 
@@ -351,7 +361,7 @@ def cmd_sample(a):
 COMMANDS = {"train": cmd_train, "generate": cmd_generate, "evaluate": cmd_evaluate, "predict": cmd_predict,
             "summary": cmd_summary, "models": cmd_models, "tune": cmd_tune, "lr-find": cmd_lr_find,
             "style": lambda a: _style_cli().run_style(a), "texture": lambda a: _style_cli().run_texture(a),
-            "playground": cmd_playground, "sample": cmd_sample}
+            "playground": cmd_playground, "sample": cmd_sample, "lab": lambda a: _lab_cli().run(a)}
 
 
 def main(argv=None):
