@@ -199,11 +199,15 @@ def test_cli_train_init_freeze_head(tmp_path, capsys):
     np.testing.assert_array_equal(model.c1.weight.data, base_model.c1.weight.data)     # frozen: unchanged
     assert not np.array_equal(model.c5.weight.data, base_model.c5.weight.data)
     assert info["run"]["freeze"] == ["c1", "c3"] and info["run"]["head"] == 2
-    capsys.readouterr()
-    rc = main(["train", "lenet5", "--dataset", "xo", "--epochs", "1", "--out", str(tmp_path / "bad"),
-               "--init", str(base / "last.ckpt"), "--freeze", "conv9"])
-    err = capsys.readouterr().err
-    assert rc == 2 and "has 10 classes, the model 2" in err or "no module named 'conv9'" in err
+    bad = ["train", "lenet5", "--dataset", "xo", "--epochs", "1", "--out", str(tmp_path / "bad"),
+           "--init", str(base / "last.ckpt")]
+    for extra, message in ((["--freeze", "c1"], "has 10 classes, the model 2"),       # no --head
+                           (["--head", "2", "--freeze", "conv9"], "no module named 'conv9'"),
+                           (["--head", "3"], "--head 3 does not fit")):
+        capsys.readouterr()
+        rc = main(bad + extra)
+        err = capsys.readouterr().err
+        assert rc == 2 and message in err, (extra, rc, err)
 
 
 def test_pretrained_lenet5_mnist_ships_and_is_checked(tmp_path):
