@@ -1,6 +1,6 @@
 """Reduced CapsNet against LeNet-5 on real MNIST for the same wall time (the 18,000 / 2,000 split).
 
-    nice -n 10 python examples/capsnet_mnist.py [--seconds 600] [--data-dir ../shared/data/mnist]
+    nice -n 10 python examples/capsnet_mnist.py [--seconds 1200] [--data-dir ../shared/data/mnist]
 
 Both train on the 10,000 training images plus the first 8,000 test images, with shifts of up to
 2 pixels (the paper's augmentation), Adam, batches of 64, for ``--seconds`` of training wall time
@@ -114,7 +114,7 @@ def run(seconds, data_dir=MNIST, seed=0, slice_seconds=10.0, verbose=False):
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--seconds", type=float, default=600)
+    p.add_argument("--seconds", type=float, default=1200)
     p.add_argument("--slice", type=float, default=10.0, help="seconds per turn of one network")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", default=str(MNIST))
