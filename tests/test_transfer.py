@@ -2,6 +2,8 @@
 init_from and `shendu train --init/--freeze/--head`, the shipped pretrained weights."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -199,11 +201,15 @@ def test_cli_train_init_freeze_head(tmp_path, capsys):
     np.testing.assert_array_equal(model.c1.weight.data, base_model.c1.weight.data)     # frozen: unchanged
     assert not np.array_equal(model.c5.weight.data, base_model.c5.weight.data)
     assert info["run"]["freeze"] == ["c1", "c3"] and info["run"]["head"] == 2
-    capsys.readouterr()
-    rc = main(["train", "lenet5", "--dataset", "xo", "--epochs", "1", "--out", str(tmp_path / "bad"),
-               "--init", str(base / "last.ckpt"), "--freeze", "conv9"])
-    err = capsys.readouterr().err
-    assert rc == 2 and "has 10 classes, the model 2" in err or "no module named 'conv9'" in err
+    bad = ["train", "lenet5", "--dataset", "xo", "--epochs", "1", "--out", str(tmp_path / "bad"),
+           "--init", str(base / "last.ckpt")]
+    for extra, message in ((["--freeze", "c1"], "has 10 classes, the model 2"),       # no --head
+                           (["--head", "2", "--freeze", "conv9"], "no module named 'conv9'"),
+                           (["--head", "3"], "--head 3 does not fit")):
+        capsys.readouterr()
+        rc = main(bad + extra)
+        err = capsys.readouterr().err
+        assert rc == 2 and message in err, (extra, rc, err)
 
 
 def test_pretrained_lenet5_mnist_ships_and_is_checked(tmp_path):
@@ -237,3 +243,29 @@ def test_pretrained_lenet5_on_real_mnist_test_images(mnist_dir):
     with shendu.no_grad():
         pred = net(shendu.tensor(preprocess("lenet5", "mnist", x))).data.argmax(1)
     assert (pred == y).mean() >= 0.97
+
+
+def test_pretrained_recipe_is_one_reproducible_command(tmp_path, capsys):
+    # `python -m shendu.training.pretrain lenet5-mnist` on a tiny stand-in for the MNIST files: the file it
+    # writes holds the recipe and the accuracy, loads into the zoo's LeNet-5, and a second run gives the same bits
+    from shendu.data.idx import write_idx
+    from shendu.models.pretrained import sha256_of
+    from shendu.serialization import load_file
+    from shendu.training import pretrain
+    rng = np.random.default_rng(0)
+    for name, n in (("train-images-first10k-idx3-ubyte.gz", 96), ("t10k-images-idx3-ubyte.gz", 32)):
+        write_idx(tmp_path / name, rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
+    for name, n in (("train-labels-idx1-ubyte.gz", 96), ("t10k-labels-idx1-ubyte.gz", 32)):
+        write_idx(tmp_path / name, rng.integers(0, 10, n, dtype=np.uint8))
+    states = []
+    for out in (tmp_path / "a.safetensors", tmp_path / "b.safetensors"):
+        pretrain.main(["lenet5-mnist", "--data-dir", str(tmp_path), "--out", str(out)])
+        assert f"sha256 {sha256_of(out)}" in capsys.readouterr().out
+        state, meta = load_file(out, with_metadata=True)
+        states.append(state)
+    for k in states[0]:             # the same weights, bit for bit (the metadata differs: it holds the time taken)
+        np.testing.assert_array_equal(states[0][k], states[1][k])
+    info = json.loads(meta["shendu-pretrained"])
+    assert info["recipe"]["epochs"] == pretrain.RECIPES["lenet5-mnist"]["epochs"] and info["test_samples"] == 32
+    assert info["command"].startswith("python -m shendu.training.pretrain lenet5-mnist")
+    lenet5().load_state_dict(state)                     # strict: every name and shape of the zoo's network

@@ -80,18 +80,15 @@ class FeatureClassifier:
 
     def _run(self, x, upto):
         from ..grad_mode import no_grad
+        from ..models.features import feature_extractor
         from ..tensor import tensor
 
         self.net.eval()
+        extract = feature_extractor(self.net, [upto])   # stops the forward at layer `upto`
         outs = []
         with no_grad():
             for i in range(0, len(x), 500):
-                h = tensor(self._pad(x[i:i + 500]))
-                for name, layer in self.net.named_children():
-                    h = layer(h)
-                    if name == upto:
-                        break
-                outs.append(h.numpy())
+                outs.append(extract(tensor(self._pad(x[i:i + 500])))[upto].numpy())
         return np.concatenate(outs)
 
     def probs(self, x):
