@@ -23,6 +23,7 @@ from collections import Counter
 import numpy
 
 from . import onednn as dnn
+from . import onednn_rnn
 
 _F32 = numpy.dtype("float32")
 
@@ -437,3 +438,21 @@ def linear_forward(x, w, bias):
         args.append((dnn.ARG_BIAS, numpy.ascontiguousarray(bias)))
     plan.prim.execute(*args)
     return _ran("linear_forward", y)
+
+
+# ---------------------------------------------------------------- recurrent layers
+def rnn_forward(cell, x, states, w_ih, w_hh, b_ih, b_hh, reverse, training):
+    """One recurrent layer in one direction over the whole sequence, as
+    :class:`shendu.functional.recurrent._Recurrence`'s forward: ``cell`` 'lstm', 'gru', 'rnn_tanh' or
+    'rnn_relu'; x (L, N, in), ``states`` the initial (N, H) arrays (h; h and c), PyTorch's weights and
+    biases (None without). Returns (y (L, N, H), [final states (1, N, H)], saved) — ``saved`` (for
+    :func:`rnn_backward`) only when ``training`` — or None to fall back (:mod:`.onednn_rnn`)."""
+    if not _supported(x, w_ih, w_hh, b_ih, b_hh, *states):
+        return None
+    return _ran("rnn_forward", onednn_rnn.forward(cell, x, states, w_ih, w_hh, b_ih, b_hh, reverse, training))
+
+
+def rnn_backward(saved, gy, g_states):
+    """(dx, [d initial states], dW_ih, dW_hh, db_ih, db_hh) of a training :func:`rnn_forward` from the
+    gradients of its outputs (any may be None: zero)."""
+    return _ran("rnn_backward", onednn_rnn.backward(saved, gy, g_states))
