@@ -456,3 +456,134 @@ def rnn_backward(saved, gy, g_states):
     """(dx, [d initial states], dW_ih, dW_hh, db_ih, db_hh) of a training :func:`rnn_forward` from the
     gradients of its outputs (any may be None: zero)."""
     return _ran("rnn_backward", onednn_rnn.backward(saved, gy, g_states))
+
+
+# ---------------------------------------------------------------- element-wise: GELU
+class _EltwisePlan:
+    """Forward and backward of one element-wise function over a dense float32 vector of ``size`` numbers
+    (the shape does not matter to an element-wise kernel, so one plan serves every shape of that size)."""
+
+    def __init__(self, alg, size):
+        lib, engine = dnn.library(), dnn.engine()
+        self.data = dnn.Desc((size,), (1,))
+
+        def forward(attr):
+            pd = dnn.Handle()
+            dnn.check(lib.dnnl_eltwise_forward_primitive_desc_create(
+                ctypes.byref(pd), engine, dnn.FORWARD_TRAINING, alg, self.data.handle, self.data.handle, 0.0, 0.0,
+                attr), "eltwise forward")
+            return pd
+        self.forward = dnn.Primitive(forward)
+
+        def backward(attr):
+            pd = dnn.Handle()
+            dnn.check(lib.dnnl_eltwise_backward_primitive_desc_create(
+                ctypes.byref(pd), engine, alg, self.data.handle, self.data.handle, self.data.handle, 0.0, 0.0,
+                self.forward.pd, attr), "eltwise backward")
+            return pd
+        self.backward = dnn.Primitive(backward)
+
+
+#: Below this many numbers GELU stays on NumPy: oneDNN's call (OpenMP start included) then costs more
+#: than NumPy's few passes.
+MIN_ELTWISE_SIZE = 4096
+_GELU = {"none": dnn.ELTWISE_GELU_ERF, "tanh": dnn.ELTWISE_GELU_TANH}
+
+
+def _eltwise_plan(approximate, size):
+    return dnn.cached(("eltwise", approximate, size), lambda: _EltwisePlan(_GELU[approximate], size))
+
+
+def gelu_forward(x, approximate):
+    """y = x·Φ(x) (``approximate='none'``, oneDNN's gelu_erf) or ½x(1 + tanh(√(2/π)(x + 0.044715x³)))
+    (``'tanh'``), as :class:`shendu.functional.activation.Gelu`; None to fall back (float64, small arrays)."""
+    if not (_supported(x) and x.size >= MIN_ELTWISE_SIZE):
+        return None
+    plan = _eltwise_plan(approximate, x.size)
+    if plan is None:
+        return _ran("gelu_forward", None)
+    x = numpy.ascontiguousarray(x)
+    y = numpy.empty(x.shape, _F32)
+    plan.forward.execute((dnn.ARG_SRC, x), (dnn.ARG_DST, y))
+    return _ran("gelu_forward", y)
+
+
+def gelu_backward(x, g, approximate):
+    """dL/dx = g · dGELU/dx (x), from the forward's input — after a :func:`gelu_forward` that ran (its plan
+    exists, so this never declines)."""
+    plan = _eltwise_plan(approximate, x.size)
+    dx = numpy.empty(x.shape, _F32)
+    plan.backward.execute((dnn.ARG_SRC, numpy.ascontiguousarray(x)),
+                          (dnn.ARG_DIFF_DST, numpy.ascontiguousarray(g, dtype=_F32)), (dnn.ARG_DIFF_SRC, dx))
+    return _ran("gelu_backward", dx)
+
+
+# ---------------------------------------------------------------- layer normalisation
+class _LayerNormPlan:
+    """Layer-norm forward (training: the per-row mean and variance come out) and backward over
+    (rows, C), C the product of the normalised trailing axes."""
+
+    def __init__(self, rows, C, affine, eps):
+        lib, engine = dnn.library(), dnn.engine()
+        self.data, self.stat = dnn.Desc((rows, C), (C, 1)), dnn.Desc((rows,), (1,))
+        flags = (dnn.USE_SCALE | dnn.USE_SHIFT) if affine else 0
+
+        def forward(attr):
+            pd = dnn.Handle()
+            dnn.check(lib.dnnl_layer_normalization_forward_primitive_desc_create(
+                ctypes.byref(pd), engine, dnn.FORWARD_TRAINING, self.data.handle, self.data.handle, self.stat.handle,
+                eps, flags, attr), "layer normalization forward")
+            return pd
+        self.forward = dnn.Primitive(forward)
+
+        def backward(attr):
+            pd = dnn.Handle()
+            dnn.check(lib.dnnl_layer_normalization_backward_primitive_desc_create(
+                ctypes.byref(pd), engine, dnn.BACKWARD if affine else dnn.BACKWARD_DATA, self.data.handle,
+                self.data.handle, self.data.handle, self.stat.handle, eps, flags, self.forward.pd, attr),
+                "layer normalization backward")
+            return pd
+        self.backward = dnn.Primitive(backward)
+
+
+def _layer_norm_plan(rows, C, affine, eps):
+    return dnn.cached(("layer_norm", rows, C, affine, eps), lambda: _LayerNormPlan(rows, C, affine, eps))
+
+
+def layer_norm_forward(x, weight, bias, k, eps):
+    """(y, saved) of :class:`shendu.functional.normalization.LayerNorm`: y = γ·(x − μ)/√(σ² + ε) + β with μ,
+    σ² (biased) over the last ``k`` axes; γ, β of those axes' shape, or both None. ``saved`` is for
+    :func:`layer_norm_backward`. None to fall back."""
+    if not (_supported(x, weight, bias) and x.ndim >= k):
+        return None
+    C = int(numpy.prod(x.shape[x.ndim - k:]))
+    rows = x.size // C
+    plan = _layer_norm_plan(rows, C, weight is not None, float(eps))
+    if plan is None:
+        return _ran("layer_norm_forward", None)
+    x2 = numpy.ascontiguousarray(x).reshape(rows, C)
+    y = numpy.empty((rows, C), _F32)
+    mean, var = numpy.empty(rows, _F32), numpy.empty(rows, _F32)
+    args = [(dnn.ARG_SRC, x2), (dnn.ARG_DST, y), (dnn.ARG_MEAN, mean), (dnn.ARG_VARIANCE, var)]
+    if weight is not None:
+        args += [(dnn.ARG_SCALE, _vector(weight).reshape(-1)), (dnn.ARG_SHIFT, _vector(bias).reshape(-1))]
+    plan.forward.execute(*args)
+    return _ran("layer_norm_forward", (y.reshape(x.shape), (plan, x2, weight, bias, mean, var)))
+
+
+def layer_norm_backward(saved, g):
+    """(dL/dx, dL/dγ, dL/dβ) of :func:`layer_norm_forward` (the last two None without γ, β)."""
+    plan, x2, weight, bias, mean, var = saved
+    dx = numpy.empty(x2.shape, _F32)
+    args = [(dnn.ARG_SRC, x2), (dnn.ARG_MEAN, mean), (dnn.ARG_VARIANCE, var),
+            (dnn.ARG_DIFF_DST, numpy.ascontiguousarray(g, dtype=_F32).reshape(x2.shape)), (dnn.ARG_DIFF_SRC, dx)]
+    dw = db = None
+    if weight is not None:
+        dw, db = numpy.empty(x2.shape[1], _F32), numpy.empty(x2.shape[1], _F32)
+        # β does not enter the gradients, but oneDNN 3.2's backward asks for it when the shift is in use
+        args += [(dnn.ARG_SCALE, _vector(weight).reshape(-1)), (dnn.ARG_SHIFT, _vector(bias).reshape(-1)),
+                 (dnn.ARG_DIFF_SCALE, dw), (dnn.ARG_DIFF_SHIFT, db)]
+    plan.backward.execute(*args)
+    if weight is not None:
+        dw, db = dw.reshape(weight.shape), db.reshape(weight.shape)
+    return _ran("layer_norm_backward", (dx.reshape(g.shape), dw, db))
