@@ -77,3 +77,57 @@ def test_layer_norm_module_with_bias_false():
     ty.sum().backward()
     np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(layer.weight.grad.numpy(), t_layer.weight.grad.numpy(), rtol=1e-5, atol=1e-4)
+
+
+# ---------------------------------------------------------------- dense layers, forward and backward
+LINEAR_CASES = [((128, 784), 256, True), ((3, 40, 64), 96, True), ((100, 70), 80, False), ((128, 128), 10, True)]
+
+
+@needs_onednn
+@pytest.mark.parametrize("x_shape, out_features, bias", LINEAR_CASES, ids=str)
+def test_linear_forward_and_backward(x_shape, out_features, bias):
+    """y = x Wᵀ + b, dx = g W, dW = gᵀ x on oneDNN's matmul (transposes read as strided views)."""
+    arrays = [_data(x_shape, 0, 1.0), _data((out_features, x_shape[-1]), 1, 0.1)]
+    if bias:
+        arrays.append(_data((out_features,), 2, 1.0))
+    expect = ["linear_backward_data"]
+    if out_features >= kernels_module().MIN_LINEAR_ROWS:  # narrow layers keep forward and dW on OpenBLAS
+        expect += ["linear_forward", "linear_backward_weights"]
+    calls = compare(F.linear, TF.linear, arrays, expect)
+    if out_features < kernels_module().MIN_LINEAR_ROWS:
+        assert not calls.get("linear_forward") and not calls.get("linear_backward_weights")
+
+
+@needs_onednn
+def test_linear_of_a_transposed_input():
+    """A non-contiguous x (a transposed view) is read with its strides, forward and backward."""
+    x = _data((96, 128), 3, 1.0)
+    w = _data((80, 96), 4, 0.1)
+    compare(lambda x, w: F.linear(x.T, w), lambda x, w: TF.linear(x.T, w), [x, w],
+            ["linear_forward", "linear_backward_data", "linear_backward_weights"])
+
+
+@needs_onednn
+def test_gpt_trains_like_numpy():
+    """Three AdamW steps of a small GPT (GELU, LayerNorm, dense layers on oneDNN): the same losses as NumPy."""
+    from shendu.models import GPT
+    rng = np.random.default_rng(5)
+    idx = rng.integers(0, 20, size=(4, 17))
+    losses = {}
+    for name in ("numpy", "onednn"):
+        shendu.manual_seed(0)
+        model = GPT(vocab_size=20, block_size=16, n_layer=2, n_head=2, n_embd=64, bias=False)
+        opt = shendu.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
+        with backend.use_kernels(name):
+            before = dict(kernels_module().counts)
+            losses[name] = []
+            for _ in range(3):
+                opt.zero_grad()
+                logits = model(shendu.tensor(idx[:, :-1]))
+                loss = F.cross_entropy(logits.reshape(-1, 20), shendu.tensor(idx[:, 1:].reshape(-1)))
+                loss.backward()
+                opt.step()
+                losses[name].append(float(loss.numpy()))
+            ran = {k for k, v in kernels_module().counts.items() if v != before.get(k, 0)}
+    np.testing.assert_allclose(losses["onednn"], losses["numpy"], rtol=1e-5)
+    assert {"gelu_forward", "layer_norm_backward", "linear_backward_data"} <= ran, ran

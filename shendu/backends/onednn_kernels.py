@@ -396,13 +396,13 @@ def batch_norm_backward(g, x, weight, mean, var, eps, global_stats):
 
 # ---------------------------------------------------------------- dense layers
 class _MatmulPlan:
-    """y (M, N) = x (M, K) · wᵀ + b with w (N, K): oneDNN's matmul with the bias fused in its epilogue."""
+    """c (M, N) = a (M, K) · b (K, N) [+ bias (N,)]: oneDNN's matmul, the bias fused in its epilogue; a and
+    b are read with their strides, so a transposed operand (wᵀ, gᵀ) is a view, never a copy."""
 
-    def __init__(self, x_layout, w_layout, bias):
+    def __init__(self, a_layout, b_layout, bias):
         lib, engine = dnn.library(), dnn.engine()
-        (m, k), (n, _) = x_layout[0], w_layout[0]
-        self.src = dnn.Desc(*x_layout)
-        self.wt = dnn.Desc((k, n), w_layout[1][::-1])  # wᵀ as a strided view of w: no copy
+        (m, _), (_, n) = a_layout[0], b_layout[0]
+        self.src, self.wt = dnn.Desc(*a_layout), dnn.Desc(*b_layout)
         self.dst = dnn.Desc((m, n), (n, 1))
         self.bias = dnn.Desc((1, n), (n, 1)) if bias else None
 
@@ -415,29 +415,44 @@ class _MatmulPlan:
         self.prim = dnn.Primitive(make)
 
 
-#: Below this batch size or output width the dense layer stays on NumPy's BLAS: measured (loaded 2-core
-#: machine) batch 1 × 784 → 256 at 12 µs there against 400 µs CPU on oneDNN, 64 × 1600 → 10 slower too,
+#: Below this many rows or columns of the product the dense layer stays on NumPy's BLAS: measured (loaded
+#: 2-core machine) batch 1 × 784 → 256 at 12 µs there against 400 µs CPU on oneDNN, 64 × 1600 → 10 slower too,
 #: while 64–1024 × 784 → 256 ran 1.3–15× faster on oneDNN (its bias fused, no spinning BLAS threads).
 MIN_LINEAR_ROWS = 64
+
+
+def matmul(a, b, bias=None, name="matmul"):
+    """c = a · b (+ bias) for a (M, K), b (K, N), bias (N,) or None, float32 with any strides; None to fall
+    back (float64, a product with fewer than :data:`MIN_LINEAR_ROWS` rows or columns, a layout oneDNN
+    rejects). ``name``: the counter it is recorded under."""
+    if not (_supported(a, b, bias) and a.ndim == 2 and b.ndim == 2):
+        return None
+    if min(a.shape[0], b.shape[1]) < MIN_LINEAR_ROWS:
+        return None  # small products: OpenBLAS's call costs less than oneDNN's OpenMP start (bench/NOTES.md §9)
+    plan = dnn.cached(("matmul", _layout(a), _layout(b), bias is not None),
+                      lambda: _MatmulPlan(_layout(a), _layout(b), bias is not None))
+    if plan is None:
+        return _ran(name, None)
+    c = numpy.empty((a.shape[0], b.shape[1]), _F32)
+    args = [(dnn.ARG_SRC, a), (dnn.ARG_WEIGHTS, b), (dnn.ARG_DST, c)]
+    if bias is not None:
+        args.append((dnn.ARG_BIAS, numpy.ascontiguousarray(bias)))
+    plan.prim.execute(*args)
+    return _ran(name, c)
 
 
 def linear_forward(x, w, bias):
     """y = x wᵀ + b for x (M, K), w (N, K), b (N,) or None, as :class:`shendu.ops.linalg.Linear`'s forward;
     None to fall back."""
-    if not (_supported(x, w, bias) and x.ndim == 2 and w.ndim == 2):
-        return None
-    if min(x.shape[0], w.shape[0]) < MIN_LINEAR_ROWS:
-        return None  # small products: OpenBLAS's call costs less than oneDNN's OpenMP start (bench/NOTES.md §9)
-    plan = dnn.cached(("linear", _layout(x), _layout(w), bias is not None),
-                      lambda: _MatmulPlan(_layout(x), _layout(w), bias is not None))
-    if plan is None:
-        return _ran("linear_forward", None)
-    y = numpy.empty((x.shape[0], w.shape[0]), _F32)
-    args = [(dnn.ARG_SRC, x), (dnn.ARG_WEIGHTS, w), (dnn.ARG_DST, y)]
-    if bias is not None:
-        args.append((dnn.ARG_BIAS, numpy.ascontiguousarray(bias)))
-    plan.prim.execute(*args)
-    return _ran("linear_forward", y)
+    return matmul(x, w.T, bias, "linear_forward") if w.ndim == 2 else None
+
+
+def linear_backward(g, x, w, need_x, need_w):
+    """(dL/dx = g w, dL/dw = gᵀ x) of :func:`linear_forward` for g (M, N), x (M, K), w (N, K), each only
+    when asked for; either may be None (that product falls back to NumPy's BLAS)."""
+    gx = matmul(g, w, None, "linear_backward_data") if need_x else None
+    gw = matmul(g.T, x, None, "linear_backward_weights") if need_w else None
+    return gx, gw
 
 
 # ---------------------------------------------------------------- recurrent layers
