@@ -55,6 +55,13 @@ ARG_DIFF_SCALE, ARG_DIFF_SHIFT = 255, 256
 QUERY_SRC, QUERY_DIFF_SRC, QUERY_WEIGHTS, QUERY_DIFF_WEIGHTS = 129, 130, 131, 132
 QUERY_DST, QUERY_DIFF_DST, QUERY_WORKSPACE, QUERY_SCRATCHPAD = 133, 134, 135, 136
 QUERY_EXEC_ARG = 255
+# recurrent layers (dnnl_rnn_direction_t, dnnl_rnn_flags_t, the RNN execution arguments)
+LEFT2RIGHT, RIGHT2LEFT = 1, 2
+RNN_DIFF_WEIGHTS_OVERWRITE = 0x1
+ELTWISE_RELU, ELTWISE_TANH, ELTWISE_GELU_TANH, ELTWISE_GELU_ERF = 0x20, 0x21, 0x2B, 0x31
+ARG_SRC_ITER, ARG_SRC_ITER_C, ARG_WEIGHTS_ITER, ARG_DST_ITER, ARG_DST_ITER_C = 2, 3, 34, 18, 19
+ARG_DIFF_SRC_ITER, ARG_DIFF_SRC_ITER_C, ARG_DIFF_DST_ITER, ARG_DIFF_DST_ITER_C = 130, 131, 146, 147
+ARG_DIFF_WEIGHTS_ITER = 162
 
 Handle = ctypes.c_void_p
 Dims = ctypes.c_int64 * MAX_NDIMS
@@ -122,6 +129,30 @@ def _signatures(lib):
                                                                    ctypes.c_float, ctypes.c_uint, Handle],
         "dnnl_batch_normalization_backward_primitive_desc_create": [ctypes.POINTER(Handle), Handle, ctypes.c_int, Handle, Handle,
                                                                     Handle, ctypes.c_float, ctypes.c_uint, Handle, Handle],
+        "dnnl_eltwise_forward_primitive_desc_create": [ctypes.POINTER(Handle), Handle, ctypes.c_int, ctypes.c_int, Handle,
+                                                       Handle, ctypes.c_float, ctypes.c_float, Handle],
+        "dnnl_eltwise_backward_primitive_desc_create": [ctypes.POINTER(Handle), Handle, ctypes.c_int, Handle, Handle, Handle,
+                                                        ctypes.c_float, ctypes.c_float, Handle, Handle],
+        "dnnl_layer_normalization_forward_primitive_desc_create": [ctypes.POINTER(Handle), Handle, ctypes.c_int, Handle,
+                                                                   Handle, Handle, ctypes.c_float, ctypes.c_uint, Handle],
+        "dnnl_layer_normalization_backward_primitive_desc_create": [ctypes.POINTER(Handle), Handle, ctypes.c_int, Handle,
+                                                                    Handle, Handle, Handle, ctypes.c_float, ctypes.c_uint,
+                                                                    Handle, Handle],
+        # recurrent layers: (pd, engine, prop, [activation,] direction, descriptors…, flags, [alpha, beta,] [hint,] attr)
+        "dnnl_vanilla_rnn_forward_primitive_desc_create": [ctypes.POINTER(Handle), Handle, ctypes.c_int, ctypes.c_int,
+                                                           ctypes.c_int] + [Handle] * 7 + [ctypes.c_uint, ctypes.c_float,
+                                                                                            ctypes.c_float, Handle],
+        "dnnl_vanilla_rnn_backward_primitive_desc_create": [ctypes.POINTER(Handle), Handle, ctypes.c_int, ctypes.c_int,
+                                                            ctypes.c_int] + [Handle] * 14 + [ctypes.c_uint, ctypes.c_float,
+                                                                                             ctypes.c_float, Handle, Handle],
+        "dnnl_lstm_forward_primitive_desc_create": [ctypes.POINTER(Handle), Handle, ctypes.c_int, ctypes.c_int]
+                                                   + [Handle] * 11 + [ctypes.c_uint, Handle],
+        "dnnl_lstm_backward_primitive_desc_create": [ctypes.POINTER(Handle), Handle, ctypes.c_int, ctypes.c_int]
+                                                    + [Handle] * 22 + [ctypes.c_uint, Handle, Handle],
+        "dnnl_lbr_gru_forward_primitive_desc_create": [ctypes.POINTER(Handle), Handle, ctypes.c_int, ctypes.c_int]
+                                                      + [Handle] * 7 + [ctypes.c_uint, Handle],
+        "dnnl_lbr_gru_backward_primitive_desc_create": [ctypes.POINTER(Handle), Handle, ctypes.c_int, ctypes.c_int]
+                                                       + [Handle] * 14 + [ctypes.c_uint, Handle, Handle],
     }.items():
         fn = getattr(lib, name)
         fn.argtypes, fn.restype = args, ctypes.c_int

@@ -23,6 +23,7 @@ from collections import Counter
 import numpy
 
 from . import onednn as dnn
+from . import onednn_rnn
 
 _F32 = numpy.dtype("float32")
 
@@ -395,13 +396,13 @@ def batch_norm_backward(g, x, weight, mean, var, eps, global_stats):
 
 # ---------------------------------------------------------------- dense layers
 class _MatmulPlan:
-    """y (M, N) = x (M, K) · wᵀ + b with w (N, K): oneDNN's matmul with the bias fused in its epilogue."""
+    """c (M, N) = a (M, K) · b (K, N) [+ bias (N,)]: oneDNN's matmul, the bias fused in its epilogue; a and
+    b are read with their strides, so a transposed operand (wᵀ, gᵀ) is a view, never a copy."""
 
-    def __init__(self, x_layout, w_layout, bias):
+    def __init__(self, a_layout, b_layout, bias):
         lib, engine = dnn.library(), dnn.engine()
-        (m, k), (n, _) = x_layout[0], w_layout[0]
-        self.src = dnn.Desc(*x_layout)
-        self.wt = dnn.Desc((k, n), w_layout[1][::-1])  # wᵀ as a strided view of w: no copy
+        (m, _), (_, n) = a_layout[0], b_layout[0]
+        self.src, self.wt = dnn.Desc(*a_layout), dnn.Desc(*b_layout)
         self.dst = dnn.Desc((m, n), (n, 1))
         self.bias = dnn.Desc((1, n), (n, 1)) if bias else None
 
@@ -414,26 +415,190 @@ class _MatmulPlan:
         self.prim = dnn.Primitive(make)
 
 
-#: Below this batch size or output width the dense layer stays on NumPy's BLAS: measured (loaded 2-core
-#: machine) batch 1 × 784 → 256 at 12 µs there against 400 µs CPU on oneDNN, 64 × 1600 → 10 slower too,
+#: Below this many rows or columns of the product the dense layer stays on NumPy's BLAS: measured (loaded
+#: 2-core machine) batch 1 × 784 → 256 at 12 µs there against 400 µs CPU on oneDNN, 64 × 1600 → 10 slower too,
 #: while 64–1024 × 784 → 256 ran 1.3–15× faster on oneDNN (its bias fused, no spinning BLAS threads).
 MIN_LINEAR_ROWS = 64
+
+
+def matmul(a, b, bias=None, name="matmul"):
+    """c = a · b (+ bias) for a (M, K), b (K, N), bias (N,) or None, float32 with any strides; None to fall
+    back (float64, a product with fewer than :data:`MIN_LINEAR_ROWS` rows or columns, a layout oneDNN
+    rejects). ``name``: the counter it is recorded under."""
+    if not (_supported(a, b, bias) and a.ndim == 2 and b.ndim == 2):
+        return None
+    if min(a.shape[0], b.shape[1]) < MIN_LINEAR_ROWS:
+        return None  # small products: OpenBLAS's call costs less than oneDNN's OpenMP start (bench/NOTES.md §9)
+    plan = dnn.cached(("matmul", _layout(a), _layout(b), bias is not None),
+                      lambda: _MatmulPlan(_layout(a), _layout(b), bias is not None))
+    if plan is None:
+        return _ran(name, None)
+    c = numpy.empty((a.shape[0], b.shape[1]), _F32)
+    args = [(dnn.ARG_SRC, a), (dnn.ARG_WEIGHTS, b), (dnn.ARG_DST, c)]
+    if bias is not None:
+        args.append((dnn.ARG_BIAS, numpy.ascontiguousarray(bias)))
+    plan.prim.execute(*args)
+    return _ran(name, c)
 
 
 def linear_forward(x, w, bias):
     """y = x wᵀ + b for x (M, K), w (N, K), b (N,) or None, as :class:`shendu.ops.linalg.Linear`'s forward;
     None to fall back."""
-    if not (_supported(x, w, bias) and x.ndim == 2 and w.ndim == 2):
+    return matmul(x, w.T, bias, "linear_forward") if w.ndim == 2 else None
+
+
+def linear_backward(g, x, w, need_x, need_w):
+    """(dL/dx = g w, dL/dw = gᵀ x) of :func:`linear_forward` for g (M, N), x (M, K), w (N, K), each only
+    when asked for; either may be None (that product falls back to NumPy's BLAS)."""
+    gx = matmul(g, w, None, "linear_backward_data") if need_x else None
+    gw = matmul(g.T, x, None, "linear_backward_weights") if need_w else None
+    return gx, gw
+
+
+# ---------------------------------------------------------------- recurrent layers
+def rnn_forward(cell, x, states, w_ih, w_hh, b_ih, b_hh, reverse, training):
+    """One recurrent layer in one direction over the whole sequence, as
+    :class:`shendu.functional.recurrent._Recurrence`'s forward: ``cell`` 'lstm', 'gru', 'rnn_tanh' or
+    'rnn_relu'; x (L, N, in), ``states`` the initial (N, H) arrays (h; h and c), PyTorch's weights and
+    biases (None without). Returns (y (L, N, H), [final states (1, N, H)], saved) — ``saved`` (for
+    :func:`rnn_backward`) only when ``training`` — or None to fall back (:mod:`.onednn_rnn`)."""
+    if not _supported(x, w_ih, w_hh, b_ih, b_hh, *states):
         return None
-    if min(x.shape[0], w.shape[0]) < MIN_LINEAR_ROWS:
-        return None  # small products: OpenBLAS's call costs less than oneDNN's OpenMP start (bench/NOTES.md §9)
-    plan = dnn.cached(("linear", _layout(x), _layout(w), bias is not None),
-                      lambda: _MatmulPlan(_layout(x), _layout(w), bias is not None))
+    return _ran("rnn_forward", onednn_rnn.forward(cell, x, states, w_ih, w_hh, b_ih, b_hh, reverse, training))
+
+
+def rnn_backward(saved, gy, g_states):
+    """(dx, [d initial states], dW_ih, dW_hh, db_ih, db_hh) of a training :func:`rnn_forward` from the
+    gradients of its outputs (any may be None: zero)."""
+    return _ran("rnn_backward", onednn_rnn.backward(saved, gy, g_states))
+
+
+# ---------------------------------------------------------------- element-wise: GELU
+class _EltwisePlan:
+    """Forward and backward of one element-wise function over a dense float32 vector of ``size`` numbers
+    (the shape does not matter to an element-wise kernel, so one plan serves every shape of that size)."""
+
+    def __init__(self, alg, size):
+        lib, engine = dnn.library(), dnn.engine()
+        self.data = dnn.Desc((size,), (1,))
+
+        def forward(attr):
+            pd = dnn.Handle()
+            dnn.check(lib.dnnl_eltwise_forward_primitive_desc_create(
+                ctypes.byref(pd), engine, dnn.FORWARD_TRAINING, alg, self.data.handle, self.data.handle, 0.0, 0.0,
+                attr), "eltwise forward")
+            return pd
+        self.forward = dnn.Primitive(forward)
+
+        def backward(attr):
+            pd = dnn.Handle()
+            dnn.check(lib.dnnl_eltwise_backward_primitive_desc_create(
+                ctypes.byref(pd), engine, alg, self.data.handle, self.data.handle, self.data.handle, 0.0, 0.0,
+                self.forward.pd, attr), "eltwise backward")
+            return pd
+        self.backward = dnn.Primitive(backward)
+
+
+#: Below this many numbers GELU stays on NumPy: oneDNN's call (OpenMP start included) then costs more
+#: than NumPy's few passes.
+MIN_ELTWISE_SIZE = 4096
+_GELU = {"none": dnn.ELTWISE_GELU_ERF, "tanh": dnn.ELTWISE_GELU_TANH}
+
+
+def _eltwise_plan(approximate, size):
+    return dnn.cached(("eltwise", approximate, size), lambda: _EltwisePlan(_GELU[approximate], size))
+
+
+def gelu_forward(x, approximate):
+    """y = x·Φ(x) (``approximate='none'``, oneDNN's gelu_erf) or ½x(1 + tanh(√(2/π)(x + 0.044715x³)))
+    (``'tanh'``), as :class:`shendu.functional.activation.Gelu`; None to fall back (float64, small arrays)."""
+    if not (_supported(x) and x.size >= MIN_ELTWISE_SIZE):
+        return None
+    plan = _eltwise_plan(approximate, x.size)
     if plan is None:
-        return _ran("linear_forward", None)
-    y = numpy.empty((x.shape[0], w.shape[0]), _F32)
-    args = [(dnn.ARG_SRC, x), (dnn.ARG_WEIGHTS, w), (dnn.ARG_DST, y)]
-    if bias is not None:
-        args.append((dnn.ARG_BIAS, numpy.ascontiguousarray(bias)))
-    plan.prim.execute(*args)
-    return _ran("linear_forward", y)
+        return _ran("gelu_forward", None)
+    x = numpy.ascontiguousarray(x)
+    y = numpy.empty(x.shape, _F32)
+    plan.forward.execute((dnn.ARG_SRC, x), (dnn.ARG_DST, y))
+    return _ran("gelu_forward", y)
+
+
+def gelu_backward(x, g, approximate):
+    """dL/dx = g · dGELU/dx (x), from the forward's input — after a :func:`gelu_forward` that ran (its plan
+    exists, so this never declines)."""
+    plan = _eltwise_plan(approximate, x.size)
+    dx = numpy.empty(x.shape, _F32)
+    plan.backward.execute((dnn.ARG_SRC, numpy.ascontiguousarray(x)),
+                          (dnn.ARG_DIFF_DST, numpy.ascontiguousarray(g, dtype=_F32)), (dnn.ARG_DIFF_SRC, dx))
+    return _ran("gelu_backward", dx)
+
+
+# ---------------------------------------------------------------- layer normalisation
+class _LayerNormPlan:
+    """Layer-norm forward (training: the per-row mean and variance come out) and backward over
+    (rows, C), C the product of the normalised trailing axes."""
+
+    def __init__(self, rows, C, affine, eps):
+        lib, engine = dnn.library(), dnn.engine()
+        self.data, self.stat = dnn.Desc((rows, C), (C, 1)), dnn.Desc((rows,), (1,))
+        flags = (dnn.USE_SCALE | dnn.USE_SHIFT) if affine else 0
+
+        def forward(attr):
+            pd = dnn.Handle()
+            dnn.check(lib.dnnl_layer_normalization_forward_primitive_desc_create(
+                ctypes.byref(pd), engine, dnn.FORWARD_TRAINING, self.data.handle, self.data.handle, self.stat.handle,
+                eps, flags, attr), "layer normalization forward")
+            return pd
+        self.forward = dnn.Primitive(forward)
+
+        def backward(attr):
+            pd = dnn.Handle()
+            dnn.check(lib.dnnl_layer_normalization_backward_primitive_desc_create(
+                ctypes.byref(pd), engine, dnn.BACKWARD if affine else dnn.BACKWARD_DATA, self.data.handle,
+                self.data.handle, self.data.handle, self.stat.handle, eps, flags, self.forward.pd, attr),
+                "layer normalization backward")
+            return pd
+        self.backward = dnn.Primitive(backward)
+
+
+def _layer_norm_plan(rows, C, affine, eps):
+    return dnn.cached(("layer_norm", rows, C, affine, eps), lambda: _LayerNormPlan(rows, C, affine, eps))
+
+
+def layer_norm_forward(x, weight, bias, k, eps):
+    """(y, saved) of :class:`shendu.functional.normalization.LayerNorm`: y = γ·(x − μ)/√(σ² + ε) + β with μ,
+    σ² (biased) over the last ``k`` axes; γ, β of those axes' shape, or both None. ``saved`` is for
+    :func:`layer_norm_backward`. None to fall back."""
+    if not (_supported(x, weight, bias) and x.ndim >= k):
+        return None
+    C = int(numpy.prod(x.shape[x.ndim - k:]))
+    rows = x.size // C
+    plan = _layer_norm_plan(rows, C, weight is not None, float(eps))
+    if plan is None:
+        return _ran("layer_norm_forward", None)
+    x2 = numpy.ascontiguousarray(x).reshape(rows, C)
+    y = numpy.empty((rows, C), _F32)
+    mean, var = numpy.empty(rows, _F32), numpy.empty(rows, _F32)
+    args = [(dnn.ARG_SRC, x2), (dnn.ARG_DST, y), (dnn.ARG_MEAN, mean), (dnn.ARG_VARIANCE, var)]
+    if weight is not None:
+        args += [(dnn.ARG_SCALE, _vector(weight).reshape(-1)), (dnn.ARG_SHIFT, _vector(bias).reshape(-1))]
+    plan.forward.execute(*args)
+    return _ran("layer_norm_forward", (y.reshape(x.shape), (plan, x2, weight, bias, mean, var)))
+
+
+def layer_norm_backward(saved, g):
+    """(dL/dx, dL/dγ, dL/dβ) of :func:`layer_norm_forward` (the last two None without γ, β)."""
+    plan, x2, weight, bias, mean, var = saved
+    dx = numpy.empty(x2.shape, _F32)
+    args = [(dnn.ARG_SRC, x2), (dnn.ARG_MEAN, mean), (dnn.ARG_VARIANCE, var),
+            (dnn.ARG_DIFF_DST, numpy.ascontiguousarray(g, dtype=_F32).reshape(x2.shape)), (dnn.ARG_DIFF_SRC, dx)]
+    dw = db = None
+    if weight is not None:
+        dw, db = numpy.empty(x2.shape[1], _F32), numpy.empty(x2.shape[1], _F32)
+        # β does not enter the gradients, but oneDNN 3.2's backward asks for it when the shift is in use
+        args += [(dnn.ARG_SCALE, _vector(weight).reshape(-1)), (dnn.ARG_SHIFT, _vector(bias).reshape(-1)),
+                 (dnn.ARG_DIFF_SCALE, dw), (dnn.ARG_DIFF_SHIFT, db)]
+    plan.backward.execute(*args)
+    if weight is not None:
+        dw, db = dw.reshape(weight.shape), db.reshape(weight.shape)
+    return _ran("layer_norm_backward", (dx.reshape(g.shape), dw, db))

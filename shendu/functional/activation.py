@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 
+from .. import backend
 from ..autograd import Function
 from ..backend import get_array_module
 from ..ops import chunk, exp, floating, relu, reshape, sigmoid, tanh
@@ -306,7 +307,7 @@ class Gelu(Function):
     split over the cores by rows — this op was half of a GPT training step.
     """
 
-    __slots__ = ("x", "cdf", "t", "approximate")
+    __slots__ = ("x", "cdf", "t", "approximate", "fast")
 
     _K = math.sqrt(2 / math.pi)
     _C = 0.044715
@@ -314,6 +315,12 @@ class Gelu(Function):
     def forward(self, x, approximate):
         xp = get_array_module(x)
         self.x, self.approximate = x, approximate
+        kernels = self.fast = backend.fast_kernels()
+        if kernels is not None:  # oneDNN's gelu_erf / gelu_tanh, forward and backward (docs/onednn.md)
+            y = kernels.gelu_forward(x, approximate)
+            if y is not None:
+                return y
+            self.fast = None
         if approximate == "tanh":
             self.t = xp.tanh(self._K * (x + self._C * x * x * x))
             return 0.5 * x * (1 + self.t)
@@ -339,6 +346,8 @@ class Gelu(Function):
     def backward(self, g):
         xp = get_array_module(g)
         x = self.x
+        if self.fast is not None:
+            return self.fast.gelu_backward(x, g, self.approximate)
         if self.approximate == "tanh":
             t = self.t
             return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * self._K * (1 + 3 * self._C * x * x))

@@ -171,9 +171,16 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
 class LayerNorm(Function):
     """Layer normalisation over the last ``k`` axes — see the module docstring for the formulas."""
 
-    __slots__ = ("xhat", "inv_std", "weight", "axes")
+    __slots__ = ("xhat", "inv_std", "weight", "axes", "fast")
 
     def forward(self, x, weight=None, bias=None, *, k, eps):
+        kernels = backend.fast_kernels()
+        out = None if kernels is None else kernels.layer_norm_forward(x, weight, bias, k, eps)
+        if out is not None:  # oneDNN's layer normalisation, forward and backward (docs/onednn.md)
+            y, saved = out
+            self.fast = (kernels, saved)
+            return y
+        self.fast = None
         axes = tuple(range(x.ndim - k, x.ndim))
         mean = x.mean(axis=axes, keepdims=True)
         xc = x - mean
@@ -185,6 +192,10 @@ class LayerNorm(Function):
         return xc * weight + bias
 
     def backward(self, g):
+        if self.fast is not None:
+            kernels, saved = self.fast
+            gx, gw, gb = kernels.layer_norm_backward(saved, g)
+            return gx if gw is None else (gx, gw, gb)
         xhat, axes, w = self.xhat, self.axes, self.weight
         gxhat = g if w is None else g * w
         gx = (gxhat - gxhat.mean(axis=axes, keepdims=True)

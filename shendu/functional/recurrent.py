@@ -28,7 +28,11 @@ loop over units or batch elements); backward runs backpropagation through
 time in one loop and ends with three GEMMs for dx, dW_ih and dW_hh over all
 steps at once. The gates of a step share one ``exp``: a sigmoid gate is
 σ(a) = 1 / (1 + e^(−a)) and the LSTM's tanh gate is tanh(a) = 2σ(2a) − 1, with
-the factors −1 and −2 folded into the weight rows once per call.
+the factors −1 and −2 folded into the weight rows once per call. On the
+oneDNN kernels (docs/onednn.md) the same Function hands the whole layer —
+forward and BPTT, float32, without ``lengths`` — to oneDNN's recurrent
+primitive instead (:mod:`shendu.backends.onednn_rnn`: same formulas; the NumPy
+loop below stays the reference and the fallback).
 
 Variable lengths. A boolean mask m (L, N, 1) marks the valid steps. At a
 padded step the state is carried unchanged and the output is 0:
@@ -49,7 +53,7 @@ from __future__ import annotations
 import contextlib
 
 from .. import backend
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 from ..backend import get_array_module
 from ..ops import cat, getitem, swapaxes, unsqueeze
 from ..tensor import Tensor
@@ -98,10 +102,11 @@ class _Recurrence(Function):
     """
 
     __slots__ = ("x", "w_ih", "w_hh", "w_hh_s", "b_hh_s", "mask", "reverse", "has_bias",
-                 "shape", "states", "acts", "deriv", "d_xw", "d_hw", "work")
+                 "shape", "states", "acts", "deriv", "d_xw", "d_hw", "work", "fast")
     gates = 1
     n_states = 1
     fused_gates = ""
+    kernel_cell = ""
     fold_hidden_bias = True  # b_hh joins b_ih in the input projection (not the GRU's: b_hn sits inside r ⊙ (…))
 
     def forward(self, x, *args, mask=None, reverse=False, **options):
@@ -114,6 +119,15 @@ class _Recurrence(Function):
         self.x, self.w_ih, self.w_hh = x.reshape(L * N, n_in), w_ih, w_hh
         self.mask, self.reverse, self.has_bias = mask, reverse, bool(bias)
         self._configure(**options)
+        self.fast = None
+        kernels = backend.fast_kernels() if mask is None else None  # oneDNN has no per-sequence lengths
+        if kernels is not None:  # the whole layer in one oneDNN call (docs/onednn.md); None: it declined
+            out = kernels.rnn_forward(self._cell(), x, args[:S], w_ih, w_hh, *(bias or (None, None)), reverse,
+                                      is_grad_enabled())
+            if out is not None:
+                y, finals, saved = out
+                self.fast = (kernels, saved)
+                return (y, *finals)
         # The fused gates take e^(−a) (sigmoid) or e^(−2a) (tanh): fold −1 or −2 into their rows, once.
         s = xp.ones(self.gates * H, dtype=x.dtype)
         for k, kind in enumerate(self.fused_gates):
@@ -145,6 +159,10 @@ class _Recurrence(Function):
 
     def backward(self, gy, *g_states):
         """``gy`` (L, N, H) and the final states' gradients (1, N, H); any of them may be None (zero)."""
+        if self.fast is not None:  # the forward ran on oneDNN: so does BPTT
+            kernels, saved = self.fast
+            dx, d_states, gw_ih, gw_hh, gb_ih, gb_hh = kernels.rnn_backward(saved, gy, g_states)
+            return (dx, *d_states, gw_ih, gw_hh) + ((gb_ih, gb_hh) if self.has_bias else ())
         xp = get_array_module(self.x)
         L, N, H = self.shape
         S, r, mask = self.n_states, int(self.reverse), self.mask
@@ -174,6 +192,10 @@ class _Recurrence(Function):
         if self.has_bias:
             grads += (d_xw.sum(axis=0), d_hw.sum(axis=0))
         return grads
+
+    def _cell(self):
+        """The cell's name for the kernel library: 'lstm', 'gru', 'rnn_tanh' or 'rnn_relu'."""
+        return self.kernel_cell
 
     def _configure(self, **options):
         if options:
@@ -207,6 +229,9 @@ class RNNSequence(_Recurrence):
 
     def _configure(self, nonlinearity="tanh"):
         self.relu = nonlinearity == "relu"
+
+    def _cell(self):
+        return "rnn_relu" if self.relu else "rnn_tanh"
 
     def _start(self, xp, L, N, H, dtype):
         pass
@@ -245,6 +270,7 @@ class LSTMSequence(_Recurrence):
     gates = 4
     n_states = 2
     fused_gates = "ssts"  # i, f, g, o
+    kernel_cell = "lstm"
 
     def _start(self, xp, L, N, H, dtype):
         self.acts = xp.empty((L, 4, N, H), dtype=dtype)  # i, f, g, o after their nonlinearities
@@ -306,6 +332,7 @@ class GRUSequence(_Recurrence):
     __slots__ = ("hw",)
     gates = 3
     fused_gates = "ss"  # r, z; n depends on r and takes its own tanh
+    kernel_cell = "gru"
     fold_hidden_bias = False
 
     def _start(self, xp, L, N, H, dtype):

@@ -88,15 +88,16 @@ class Linear(Function):
     def backward(self, g):
         x, w = self.x, self.w
         ix, iw = self.inputs[0], self.inputs[1]
-        gx = None
-        if ix.requires_grad:
-            gx = backend.matmul(g.reshape(-1, g.shape[-1]), w).reshape(x.shape) if g.ndim > 2 else backend.matmul(g, w)
-        gw = gb = None
-        if iw.requires_grad:
-            g2 = g.reshape(-1, g.shape[-1])
-            gw = backend.matmul(g2.T, x.reshape(-1, x.shape[-1]))
+        g2, x2 = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
+        fast = backend.fast_kernels()
+        gx, gw = (None, None) if fast is None else fast.linear_backward(g2, x2, w, ix.requires_grad, iw.requires_grad)
+        if ix.requires_grad:  # gx = g W (oneDNN's matmul above, else NumPy's BLAS here)
+            gx = (backend.matmul(g2, w) if gx is None else gx).reshape(x.shape)
+        gb = None
+        if iw.requires_grad and gw is None:  # gw = gᵀ x, summed over all leading axes
+            gw = backend.matmul(g2.T, x2)
         if self.has_bias and self.inputs[2].requires_grad:
-            gb = g.reshape(-1, g.shape[-1]).sum(axis=0)
+            gb = g2.sum(axis=0)
         return (gx, gw, gb) if self.has_bias else (gx, gw)
 
     @classmethod

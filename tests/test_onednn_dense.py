@@ -1,0 +1,133 @@
+"""oneDNN kernels of the dense / transformer ops (shendu/backends/onednn_kernels.py): GELU (eltwise gelu_erf and
+gelu_tanh), layer normalisation and the dense layer's forward and backward, each against the NumPy reference and
+PyTorch (forward and every gradient, float32, relative 1e-5), and a GPT that trains alike on both paths."""
+import numpy as np
+import pytest
+
+import shendu
+import shendu.functional as F
+from shendu import backend
+from test_onednn import compare, kernels_module, needs_onednn
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+
+def _data(shape, seed=0, scale=3.0):
+    """Normal data spread wide enough (σ = 3) to reach GELU's tails and LayerNorm's large rows."""
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32) * scale
+
+
+# ---------------------------------------------------------------- GELU
+@needs_onednn
+@pytest.mark.parametrize("shape", [(768, 512), (5, 7, 300), (4096,)], ids=str)
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu(shape, approximate):
+    compare(lambda x: F.gelu(x, approximate=approximate), lambda x: TF.gelu(x, approximate=approximate),
+            [_data(shape)], ["gelu_forward", "gelu_backward"])
+
+
+@needs_onednn
+def test_small_gelu_stays_on_numpy():
+    """Below MIN_ELTWISE_SIZE numbers the NumPy passes cost less than oneDNN's call: the same answer, no kernel."""
+    calls = compare(F.gelu, TF.gelu, [_data((7, 9))], [])
+    assert not calls.get("gelu_forward")
+    assert 7 * 9 < kernels_module().MIN_ELTWISE_SIZE
+
+
+@needs_onednn
+def test_gelu_float64_falls_back():
+    x = _data((100, 100)).astype(np.float64)
+    with backend.use_kernels("onednn"):
+        y = F.gelu(shendu.tensor(x)).numpy()
+    np.testing.assert_allclose(y, TF.gelu(torch.tensor(x)).numpy(), rtol=1e-12, atol=1e-14)
+
+
+# ---------------------------------------------------------------- layer normalisation
+LN_CASES = [((12, 64, 128), 1, True), ((12, 64, 128), 1, False), ((4, 6, 5), 2, True), ((30,), 1, True),
+            ((3, 2, 4, 5), 3, True), ((8, 3), 1, True)]
+
+
+@needs_onednn
+@pytest.mark.parametrize("shape, k, affine", LN_CASES, ids=str)
+def test_layer_norm(shape, k, affine):
+    normalized = shape[len(shape) - k:]
+    arrays = [_data(shape) + 1.5]
+    if affine:
+        arrays += [_data(normalized, 1, 1.0), _data(normalized, 2, 1.0)]
+
+    def ours(x, *wb):
+        return F.layer_norm(x, normalized, *wb, eps=1e-5)
+
+    def theirs(x, *wb):
+        return TF.layer_norm(x, normalized, *wb, eps=1e-5)
+    compare(ours, theirs, arrays, ["layer_norm_forward", "layer_norm_backward"])
+
+
+@needs_onednn
+def test_layer_norm_module_with_bias_false():
+    """nn.LayerNorm(bias=False) (the GPT's): the missing β is a constant 0 and gets no gradient."""
+    x = _data((6, 32))
+    layer = shendu.nn.LayerNorm(32, bias=False)
+    t_layer = torch.nn.LayerNorm(32, bias=False)
+    with backend.use_kernels("onednn"):
+        y = layer(shendu.tensor(x))
+        y.sum().backward()
+    ty = t_layer(torch.tensor(x))
+    ty.sum().backward()
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(layer.weight.grad.numpy(), t_layer.weight.grad.numpy(), rtol=1e-5, atol=1e-4)
+
+
+# ---------------------------------------------------------------- dense layers, forward and backward
+LINEAR_CASES = [((128, 784), 256, True), ((3, 40, 64), 96, True), ((100, 70), 80, False), ((128, 128), 10, True)]
+
+
+@needs_onednn
+@pytest.mark.parametrize("x_shape, out_features, bias", LINEAR_CASES, ids=str)
+def test_linear_forward_and_backward(x_shape, out_features, bias):
+    """y = x Wᵀ + b, dx = g W, dW = gᵀ x on oneDNN's matmul (transposes read as strided views)."""
+    arrays = [_data(x_shape, 0, 1.0), _data((out_features, x_shape[-1]), 1, 0.1)]
+    if bias:
+        arrays.append(_data((out_features,), 2, 1.0))
+    expect = ["linear_backward_data"]
+    if out_features >= kernels_module().MIN_LINEAR_ROWS:  # narrow layers keep forward and dW on OpenBLAS
+        expect += ["linear_forward", "linear_backward_weights"]
+    calls = compare(F.linear, TF.linear, arrays, expect)
+    if out_features < kernels_module().MIN_LINEAR_ROWS:
+        assert not calls.get("linear_forward") and not calls.get("linear_backward_weights")
+
+
+@needs_onednn
+def test_linear_of_a_transposed_input():
+    """A non-contiguous x (a transposed view) is read with its strides, forward and backward."""
+    x = _data((96, 128), 3, 1.0)
+    w = _data((80, 96), 4, 0.1)
+    compare(lambda x, w: F.linear(x.T, w), lambda x, w: TF.linear(x.T, w), [x, w],
+            ["linear_forward", "linear_backward_data", "linear_backward_weights"])
+
+
+@needs_onednn
+def test_gpt_trains_like_numpy():
+    """Three AdamW steps of a small GPT (GELU, LayerNorm, dense layers on oneDNN): the same losses as NumPy."""
+    from shendu.models import GPT
+    rng = np.random.default_rng(5)
+    idx = rng.integers(0, 20, size=(4, 17))
+    losses = {}
+    for name in ("numpy", "onednn"):
+        shendu.manual_seed(0)
+        model = GPT(vocab_size=20, block_size=16, n_layer=2, n_head=2, n_embd=64, bias=False)
+        opt = shendu.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
+        with backend.use_kernels(name):
+            before = dict(kernels_module().counts)
+            losses[name] = []
+            for _ in range(3):
+                opt.zero_grad()
+                logits = model(shendu.tensor(idx[:, :-1]))
+                loss = F.cross_entropy(logits.reshape(-1, 20), shendu.tensor(idx[:, 1:].reshape(-1)))
+                loss.backward()
+                opt.step()
+                losses[name].append(float(loss.numpy()))
+            ran = {k for k, v in kernels_module().counts.items() if v != before.get(k, 0)}
+    np.testing.assert_allclose(losses["onednn"], losses["numpy"], rtol=1e-5)
+    assert {"gelu_forward", "layer_norm_backward", "linear_backward_data"} <= ran, ran
