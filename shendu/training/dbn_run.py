@@ -4,9 +4,12 @@
 images (no labels), unrolls it into an MLP and fine-tunes that with backpropagation on the
 labelled images (all of them, or ``labels_per_class`` of each class), then tests it. It writes
 
-* ``last.ckpt``: the fine-tuned classifier on flat inputs (a shendu checkpoint, ``read_checkpoint``);
+* ``last.ckpt``: the fine-tuned classifier (``Flatten`` first, so it takes the dataset's images;
+  a shendu checkpoint with the identity preprocessing recorded, so ``shendu evaluate`` reads it);
 * ``dbn.safetensors``: the pre-trained stack (``DBN.load_state_dict``; its layers in the metadata);
-* ``samples.png``: test images, their reconstructions through the stack, and samples of the model;
+* ``samples.png``: test images, their reconstructions through the stack, and samples of the model
+  (with all labels: one per class, the top RBM's label units clamped; with scarce labels: short
+  Gibbs chains started from test images);
 * ``curves.png``: the fine-tuning loss and accuracy; ``metrics.json``: every number.
 
 :func:`pretraining_gap` runs the comparison of Hinton, Osindero & Teh (2006) in small: the
@@ -23,10 +26,11 @@ from .. import backend
 from ..backend import xp
 from ..data import DatasetSplits
 from ..models.dbn import DBN
+from ..nn import Flatten, Sequential
 from ..serialization import atomic_write, save_file
 from .checkpoint import save_checkpoint
 from .generative_run import image_grid, write_png
-from .run import load_dataset
+from .run import Preprocess, load_dataset
 
 #: Defaults of ``shendu train dbn``.
 #: (the configuration measured in docs/rbm.md; Hinton et al.'s 500-500 is hidden=(500, 500)).
@@ -145,23 +149,32 @@ def train_dbn_run(dataset=None, data_dir=None, hidden=None, pretrain_epochs=None
     backend.manual_seed(run["seed"])
     x_all = flat(splits.x_train)
     layers = (x_all.shape[1], *run["hidden"])
+    # With every label known the top RBM gets label units (Hinton et al. 2006), which the
+    # class-conditional samples need; with scarce labels pre-training stays unsupervised.
+    labelled = labels_per_class is None
     dbn = DBN(layers, learning_rate=run["rbm_lr"], epochs=run["pretrain_epochs"], batch_size=run["rbm_batch_size"],
-              random_state=run["seed"], verbose=verbose).pretrain(x_all)
-    net = dbn.to_mlp(splits.num_classes)
+              random_state=run["seed"], verbose=verbose, num_classes=splits.num_classes if labelled else 0)
+    dbn.pretrain(x_all, splits.y_train if labelled else None)
+    net = Sequential(Flatten(), *dbn.to_mlp(splits.num_classes))
     x, y = _scarce(splits, labels_per_class, run["seed"])
     history = finetune(net, x, y, run["epochs"], run["lr"], run["batch_size"], run["seed"], verbose=2 if verbose else 0)
     x_test, y_test = flat(splits.x_test), splits.y_test
     test_acc = accuracy(net, x_test, y_test)
 
     paths = {k: os.path.join(out, f) for k, f in FILES.items()}
+    shape = tuple(splits.x_train.shape[1:])
+    identity = Preprocess(shape, shape, [0.0] * shape[0], [1.0] * shape[0])   # the RBMs take [0, 1] pixels as they are
     extra = {"run": dict(run, hidden=list(run["hidden"])), "model": "dbn", "dataset": run["dataset"],
-             "classes": list(splits.classes), "layers": list(layers), "input_shape": list(splits.x_train.shape[1:])}
+             "classes": list(splits.classes), "layers": list(layers), "input_shape": list(shape),
+             "num_classes": dbn.num_classes, "preprocess": identity.to_dict()}
     save_checkpoint(paths["checkpoint"], net, epoch=run["epochs"], extra=extra)
     save_file({k: v.data for k, v in dbn.state_dict().items()}, paths["dbn"],
-              metadata={"shendu_dbn": json.dumps({"layers": list(layers)})})
-    shape = tuple(splits.x_train.shape[1:])
+              metadata={"shendu_dbn": json.dumps({"layers": list(layers), "num_classes": dbn.num_classes})})
     shown = x_test[:10]
-    rows = [shown, dbn.reconstruct(shown), dbn.sample(10, steps=200, random_state=run["seed"])]  # 3 rows of 10
+    k = min(10, splits.num_classes)
+    samples = (dbn.sample(10, steps=200, random_state=run["seed"], labels=xp.arange(10) % k) if labelled else
+               dbn.sample(10, steps=20, random_state=run["seed"], start=shown))
+    rows = [shown, dbn.reconstruct(shown), samples]  # 3 rows of 10
     write_png(paths["samples"], image_grid(xp.concatenate([xp.asarray(r) for r in rows]).reshape(-1, *shape),
                                            columns=10))
     try:
