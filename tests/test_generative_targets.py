@@ -121,9 +121,9 @@ def test_vae_within_half_a_nat_of_pytorch(mnist_dir):
     assert abs(ours - theirs) <= 0.5
 
 
-#: the DCGAN of the target: width 16 (a quarter of Radford et al.'s 64) and 4 epochs, what a 2-core
-#: machine shared with other jobs trains in about half an hour (docs/generative.md)
-DCGAN_WIDTH, DCGAN_EPOCHS = 16, 4
+#: the DCGAN of the target: width 32 (half of Radford et al.'s 64) and 8 epochs, what a 2-core
+#: machine shared with other jobs trains in about 45 minutes (docs/generative.md)
+DCGAN_WIDTH, DCGAN_EPOCHS = 32, 8
 
 
 def test_dcgan_inception_score_and_coverage(mnist_dir):

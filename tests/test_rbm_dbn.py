@@ -130,3 +130,6 @@ def test_shendu_evaluate_reads_a_dbn_checkpoint(tmp_path, capsys):
     # the stack's file is not a classifier: the error names what evaluate expects
     assert main(["evaluate", str(tmp_path / "dbn.safetensors")]) == 2
     assert "last.ckpt" in capsys.readouterr().err
+    # the classifier is not a generative model: `shendu sample` says so
+    assert main(["sample", str(tmp_path / "last.ckpt"), "-n", "2", "--out", str(tmp_path / "s.png")]) == 2
+    assert "is not a generative model's checkpoint" in capsys.readouterr().err
