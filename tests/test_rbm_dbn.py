@@ -49,6 +49,9 @@ def test_bad_dbn_settings_are_named(digits_x):
         DBN((64,))
     with pytest.raises(ValueError, match="DBN: 2 RBMs need as many learning rates, got 3"):
         DBN((64, 8, 4), learning_rate=(0.1, 0.1, 0.1))
+    with pytest.raises(ValueError, match="DBN: 2 RBMs need as many epochs, got 1"):
+        DBN((64, 8, 4), epochs=[3])
+    assert [r.epochs for r in DBN((64, 8, 4), epochs=(1, 5)).rbms] == [1, 5]
     with pytest.raises(ValueError, match=r"Bernoulli visible units need data in \[0, 1\]"):
         DBN((64, 8), epochs=1).pretrain(digits_x * 2 - 1)
 

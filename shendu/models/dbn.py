@@ -44,7 +44,8 @@ class DBN(Module):
         gaussian_input: the first RBM is Gaussian–Bernoulli (standardised real data) instead of
             Bernoulli (data in [0, 1]).
         learning_rate, k, persistent, epochs, batch_size, momentum, weight_decay: of every RBM
-            (:class:`~shendu.models.rbm.BernoulliRBM`); ``learning_rate`` may be a sequence, one per RBM.
+            (:class:`~shendu.models.rbm.BernoulliRBM`); ``learning_rate`` and ``epochs`` may be
+            sequences, one per RBM.
         random_state: int seed (RBM ℓ gets seed + ℓ) or None.
         verbose: print each RBM's epochs.
         num_classes: K > 0 gives the top RBM K label units (module docstring): ``pretrain(X, y)``
@@ -69,10 +70,7 @@ class DBN(Module):
         layers = tuple(layers)
         if len(layers) < 2 or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in layers):
             raise ValueError(f"DBN: layers must be two or more positive unit counts (visible first), got {layers!r}")
-        rates = tuple(learning_rate) if isinstance(learning_rate, (list, tuple)) else (learning_rate,) * (
-            len(layers) - 1)
-        if len(rates) != len(layers) - 1:
-            raise ValueError(f"DBN: {len(layers) - 1} RBMs need as many learning rates, got {len(rates)}")
+        rates, epochs = self._per_rbm(learning_rate, layers, "learning rates"), self._per_rbm(epochs, layers, "epochs")
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
             raise ValueError(f"DBN: num_classes must be an integer ≥ 0 (0: no label units), got {num_classes!r}")
         self.layers, self.gaussian_input, self.num_classes = layers, gaussian_input, num_classes
@@ -81,10 +79,17 @@ class DBN(Module):
             n_vis += num_classes if i == len(layers) - 2 else 0      # the top RBM's label units
             cls = GaussianBernoulliRBM if (gaussian_input and i == 0) else BernoulliRBM
             seed = None if random_state is None else int(random_state) + i
-            rbms.append(cls(n_hid, n_vis, learning_rate=rates[i], k=k, persistent=persistent, epochs=epochs,
+            rbms.append(cls(n_hid, n_vis, learning_rate=rates[i], k=k, persistent=persistent, epochs=epochs[i],
                             batch_size=batch_size, momentum=momentum, weight_decay=weight_decay,
                             random_state=seed, verbose=verbose))
         self.rbms = ModuleList(rbms)
+
+    @staticmethod
+    def _per_rbm(value, layers, what):
+        values = tuple(value) if isinstance(value, (list, tuple)) else (value,) * (len(layers) - 1)
+        if len(values) != len(layers) - 1:
+            raise ValueError(f"DBN: {len(layers) - 1} RBMs need as many {what}, got {len(values)}")
+        return values
 
     def extra_repr(self):
         return f"layers={self.layers}"

@@ -35,7 +35,8 @@ from .run import Preprocess, load_dataset
 #: Defaults of ``shendu train dbn``.
 #: (the configuration measured in docs/rbm.md; Hinton et al.'s 500-500 is hidden=(500, 500)).
 DBN_DEFAULTS = {"dataset": "mnist", "hidden": (256, 256), "pretrain_epochs": 3, "epochs": 30, "batch_size": 32,
-                "lr": 0.05, "rbm_lr": 0.1, "rbm_batch_size": 50, "labels_per_class": None, "seed": 0}
+                "lr": 0.05, "rbm_lr": 0.1, "rbm_batch_size": 50, "labels_per_class": None, "seed": 0,
+                "top_epochs": 10, "top_lr": 0.05}
 FILES = {"checkpoint": "last.ckpt", "dbn": "dbn.safetensors", "samples": "samples.png", "curves": "curves.png",
          "metrics": "metrics.json"}
 
@@ -113,7 +114,8 @@ def pretraining_gap(splits, hidden=(500, 500), labels_per_class=100, seeds=(0, 1
 
 
 def train_dbn_run(dataset=None, data_dir=None, hidden=None, pretrain_epochs=None, epochs=None, batch_size=None,
-                  lr=None, rbm_lr=None, rbm_batch_size=None, labels_per_class=None, out=None, seed=None, verbose=1):
+                  lr=None, rbm_lr=None, rbm_batch_size=None, labels_per_class=None, out=None, seed=None, verbose=1,
+                  top_epochs=None, top_lr=None):
     """Pre-train a DBN on a dataset's training images, fine-tune it as a classifier, test it,
     and write the files listed in the module docstring; the job of ``shendu train dbn``.
 
@@ -124,7 +126,9 @@ def train_dbn_run(dataset=None, data_dir=None, hidden=None, pretrain_epochs=None
         pretrain_epochs: epochs of CD-1 per RBM (default 3). rbm_lr: their learning rate (0.1);
             rbm_batch_size: rows per CD update (50).
         epochs, batch_size, lr: of the fine-tuning (SGD, momentum 0.9; defaults 30, 32, 0.05).
-        labels_per_class: fine-tune on this many labelled images per class (default: all).
+        labels_per_class: fine-tune on this many labelled images per class (default: all; then
+            the top RBM has label units and is trained by persistent CD for ``top_epochs``
+            epochs (10) at ``top_lr`` (0.05)).
         out: the run's directory (default ``runs/<timestamp>``). seed: default 0.
         verbose: 1 prints the RBMs' epochs and a line per fine-tuning epoch.
 
@@ -142,7 +146,9 @@ def train_dbn_run(dataset=None, data_dir=None, hidden=None, pretrain_epochs=None
            "batch_size": d["batch_size"] if batch_size is None else batch_size,
            "lr": d["lr"] if lr is None else lr, "rbm_lr": d["rbm_lr"] if rbm_lr is None else rbm_lr,
            "rbm_batch_size": d["rbm_batch_size"] if rbm_batch_size is None else rbm_batch_size,
-           "labels_per_class": labels_per_class, "seed": d["seed"] if seed is None else seed}
+           "labels_per_class": labels_per_class, "seed": d["seed"] if seed is None else seed,
+           "top_epochs": d["top_epochs"] if top_epochs is None else top_epochs,
+           "top_lr": d["top_lr"] if top_lr is None else top_lr}
     splits = dataset if isinstance(dataset, DatasetSplits) else load_dataset(run["dataset"], data_dir)
     out = os.path.join("runs", time.strftime("%Y%m%d-%H%M%S")) if out is None else os.fspath(out)
     os.makedirs(out, exist_ok=True)
@@ -154,6 +160,10 @@ def train_dbn_run(dataset=None, data_dir=None, hidden=None, pretrain_epochs=None
     labelled = labels_per_class is None
     dbn = DBN(layers, learning_rate=run["rbm_lr"], epochs=run["pretrain_epochs"], batch_size=run["rbm_batch_size"],
               random_state=run["seed"], verbose=verbose, num_classes=splits.num_classes if labelled else 0)
+    if labelled:
+        # CD-1 leaves the top RBM with one dominant mode (all chains drew 1s); persistent CD
+        # lowers the model's spurious modes, so clamped labels steer its chains (docs/rbm.md).
+        dbn.rbms[-1].set_params(persistent=True, epochs=run["top_epochs"], learning_rate=run["top_lr"])
     dbn.pretrain(x_all, splits.y_train if labelled else None)
     net = Sequential(Flatten(), *dbn.to_mlp(splits.num_classes))
     x, y = _scarce(splits, labels_per_class, run["seed"])
