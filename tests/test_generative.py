@@ -197,6 +197,49 @@ def test_conditional_gan_uses_labels():
         gan.sample(2)
 
 
+def test_autoencoder_cross_entropy_loss_and_batch_norm_match_torch():
+    # loss="bce": the training loss is the summed binary cross-entropy of the sigmoid output per
+    # sample (on its logits), "reconstruction" still the squared error; checked against torch.
+    shendu.manual_seed(0)
+    ae = AutoEncoder((16, 8, 3), input_shape=(1, 4, 4), loss="bce", batch_norm=True)
+    assert [type(m).__name__ for m in ae.encoder] == ["Flatten", "Linear", "BatchNorm1d", "ReLU", "Linear"]
+    assert [type(m).__name__ for m in ae.decoder] == ["Linear", "BatchNorm1d", "ReLU", "Linear", "Sigmoid",
+                                                      "Unflatten"]
+    x = RNG.uniform(0, 1, (6, 1, 4, 4)).astype(np.float32)
+    total, logs = ae.loss(shendu.tensor(x))
+    recon = ae(shendu.tensor(x)).numpy().astype(np.float64)
+    # torch on the same network output, in float64 (the logits are the output's inverse sigmoid)
+    logits = torch.tensor(np.log(recon) - np.log1p(-recon))
+    ref = torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.tensor(x, dtype=torch.float64),
+                                                               reduction="sum") / 6
+    assert total.item() == pytest.approx(ref.item(), rel=1e-4)
+    assert logs["reconstruction"] == pytest.approx(((recon - x) ** 2).sum() / 6, rel=1e-4)
+    with pytest.raises(ValueError, match=r"AutoEncoder \(loss='bce'\): expected data in \[0, 1\].*\[-1, 1\]"):
+        ae.loss(shendu.tensor(np.linspace(-1, 1, 32, dtype=np.float32).reshape(2, 1, 4, 4)))
+    with pytest.raises(ValueError, match="loss must be 'mse' or 'bce', got 'l1'"):
+        AutoEncoder((16, 4), loss="l1")
+
+
+def test_loading_weights_of_another_latent_size_is_one_error():
+    for small, big, name in ((VAE((1, 8, 8), hidden=8, latent=2), VAE((1, 8, 8), hidden=8, latent=3), "VAE"),
+                             (GAN((1, 8, 8), latent=2, hidden=8), GAN((1, 8, 8), latent=3, hidden=8), "GAN"),
+                             (ConditionalGAN((1, 8, 8), latent=2, hidden=8, num_classes=3),
+                              ConditionalGAN((1, 8, 8), latent=3, hidden=8, num_classes=3), "ConditionalGAN"),
+                             (DCGAN((1, 8, 8), latent=2, width=2), DCGAN((1, 8, 8), latent=3, width=2), "DCGAN")):
+        with pytest.raises(ValueError, match=rf"{name}.load_state_dict: the state dict's latent size is 2, "
+                                             rf"this model's is 3"):
+            big.load_state_dict(small.state_dict())
+        big.load_state_dict(type(big)(**{"latent": 3, **_size_kwargs(big)}).state_dict())   # same size: loads
+
+
+def _size_kwargs(m):
+    if isinstance(m, VAE):
+        return {"input_shape": (1, 8, 8), "hidden": 8}
+    if isinstance(m, DCGAN):
+        return {"image_shape": (1, 8, 8), "width": 2}
+    return {"image_shape": (1, 8, 8), "hidden": 8, **({"num_classes": 3} if m.num_classes else {})}
+
+
 def test_bad_input_errors():
     vae = VAE((1, 8, 8), hidden=8, latent=2).compile("adam")
     with pytest.raises(ValueError, match=r"VAE: expected data in \[0, 1\].*\[-1, 2\]"):

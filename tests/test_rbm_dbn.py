@@ -49,6 +49,9 @@ def test_bad_dbn_settings_are_named(digits_x):
         DBN((64,))
     with pytest.raises(ValueError, match="DBN: 2 RBMs need as many learning rates, got 3"):
         DBN((64, 8, 4), learning_rate=(0.1, 0.1, 0.1))
+    with pytest.raises(ValueError, match="DBN: 2 RBMs need as many epochs, got 1"):
+        DBN((64, 8, 4), epochs=[3])
+    assert [r.epochs for r in DBN((64, 8, 4), epochs=(1, 5)).rbms] == [1, 5]
     with pytest.raises(ValueError, match=r"Bernoulli visible units need data in \[0, 1\]"):
         DBN((64, 8), epochs=1).pretrain(digits_x * 2 - 1)
 
@@ -77,8 +80,59 @@ def test_shendu_train_dbn_writes_its_files(tmp_path, capsys):
         assert (tmp_path / f).stat().st_size > 0
     assert (tmp_path / "samples.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     state, meta = shendu.serialization.load_file(tmp_path / "dbn.safetensors", with_metadata=True)
-    dbn = DBN(tuple(json.loads(meta["shendu_dbn"])["layers"]))
+    info = json.loads(meta["shendu_dbn"])
+    dbn = DBN(tuple(info["layers"]), num_classes=info["num_classes"])
     dbn.load_state_dict({k: shendu.tensor(v) for k, v in state.items()})
     np.testing.assert_allclose(dbn.rbms[0].weight.data, state["rbms.0.weight"])
     assert main(["train", "dbn", "--dataset", "digits", "--optimizer", "adam"]) == 2
     assert "--optimizer does not apply" in capsys.readouterr().err
+
+
+def test_label_units_give_class_conditional_samples(digits_x):
+    # Hinton et al.'s label units: clamping them keeps the top RBM's chain in that class, so the
+    # samples cover every class; an independent classifier (logistic regression on the pixels) checks it.
+    from sklearn.linear_model import LogisticRegression
+
+    y = shendu.data.load("digits").y_train
+    dbn = DBN((64, 64, 64), epochs=15, learning_rate=0.1, random_state=0, num_classes=10).pretrain(digits_x, y)
+    assert dbn.rbms[-1].n_visible == 74                      # 64 features + 10 label units
+    clf = LogisticRegression(max_iter=2000).fit(digits_x, y)
+    labels = np.repeat(np.arange(10), 10)
+    s = dbn.sample(100, steps=100, random_state=1, labels=labels)
+    assert s.shape == (100, 64) and 0 <= s.min() and s.max() <= 1
+    pred = clf.predict(s)
+    assert (pred == labels).mean() > 0.6 and len(set(pred)) == 10
+    # the features and the unrolled MLP use the top RBM with the label units at 0
+    np.testing.assert_allclose(dbn.to_mlp(10)[:-1](shendu.tensor(digits_x[:5])).numpy(), dbn.transform(digits_x[:5]),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(dbn(shendu.tensor(digits_x[:5])).numpy(), dbn.transform(digits_x[:5]), rtol=1e-5,
+                               atol=1e-6)
+    # chains started from data (their features) instead of random states
+    a = dbn.sample(20, steps=1, random_state=2, start=digits_x[:20])
+    assert a.shape == (20, 64) and not np.allclose(a, dbn.sample(20, steps=1, random_state=2))
+    with pytest.raises(ValueError, match="expected 3 start rows, got 20"):
+        dbn.sample(3, start=digits_x[:20])
+    with pytest.raises(ValueError, match=r"expected 100 integer labels in 0 … 9, got 100 .* in \[1, 10\]"):
+        dbn.sample(100, labels=np.minimum(labels + 1, 10))
+    with pytest.raises(ValueError, match="needs the labels y"):
+        DBN((64, 8, 8), num_classes=10).pretrain(digits_x)
+    with pytest.raises(ValueError, match="labels need a DBN with label units"):
+        DBN((64, 8), epochs=1, random_state=0).pretrain(digits_x).sample(2, labels=[0, 1])
+
+
+def test_shendu_evaluate_reads_a_dbn_checkpoint(tmp_path, capsys):
+    from shendu.training.dbn_run import train_dbn_run
+    from shendu.training.run import evaluate_run
+
+    m = train_dbn_run("digits", hidden=(32,), pretrain_epochs=2, epochs=3, lr=0.1, rbm_batch_size=20, out=tmp_path,
+                      verbose=0)
+    res = evaluate_run(tmp_path / "last.ckpt")
+    assert res["samples"] == 360 and res["accuracy"] == pytest.approx(m["test_accuracy"])
+    assert main(["evaluate", str(tmp_path / "last.ckpt")]) == 0
+    assert f"{100 * m['test_accuracy']:.2f}" in capsys.readouterr().out
+    # the stack's file is not a classifier: the error names what evaluate expects
+    assert main(["evaluate", str(tmp_path / "dbn.safetensors")]) == 2
+    assert "last.ckpt" in capsys.readouterr().err
+    # the classifier is not a generative model: `shendu sample` says so
+    assert main(["sample", str(tmp_path / "last.ckpt"), "-n", "2", "--out", str(tmp_path / "s.png")]) == 2
+    assert "is not a generative model's checkpoint" in capsys.readouterr().err

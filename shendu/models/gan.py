@@ -21,6 +21,7 @@ from ..grad_mode import no_grad
 from ..nn import (BatchNorm2d, Conv2d, ConvTranspose2d, Flatten, LeakyReLU, Linear, Module, ReLU, Sequential,
                   Tanh, Unflatten, init)
 from ..tensor import Tensor, cat, full, randn, tensor
+from .vae import check_state_latent
 
 __all__ = ["GAN", "DCGAN", "ConditionalGAN", "dcgan_init_"]
 
@@ -75,6 +76,15 @@ class _Adversarial(Module):
 
     def forward(self, z, y=None):
         return self.generate(z, y)
+
+    #: where the latent size shows in a state dict: (key, axis, label units to subtract)
+    _latent_key = ("generator.0.weight", 1, True)
+
+    def load_state_dict(self, state_dict, strict=True):
+        """``Module.load_state_dict``, refusing first a state dict of another latent size."""
+        key, axis, minus_labels = self._latent_key
+        check_state_latent(self, state_dict, key, axis, self.num_classes if minus_labels else 0)
+        return super().load_state_dict(state_dict, strict)
 
     def _split(self, batch):
         x, y = (batch[0], batch[1]) if isinstance(batch, (tuple, list)) else (batch, None)
@@ -180,6 +190,8 @@ class DCGAN(_Adversarial):
         >>> DCGAN((1, 8, 8), latent=4, width=2).sample(2).shape
         (2, 1, 8, 8)
     """
+
+    _latent_key = ("generator.1.weight", 0, False)      # ConvTranspose2d weight (latent, 4w, s, s)
 
     def __init__(self, image_shape=(1, 28, 28), latent=100, width=64, label_smoothing=0.0):
         super().__init__()

@@ -47,6 +47,18 @@ def check_unit_range(x, who):
         raise ValueError(f"{who}: expected data in [0, 1] for a Bernoulli model, got values in [{lo:.4g}, {hi:.4g}]")
 
 
+def check_state_latent(model, state_dict, key, axis, extra=0):
+    """Raise ValueError when the latent size that ``state_dict[key].shape[axis] − extra`` implies is
+    not ``model.latent`` (one clear error instead of a list of mismatched shapes)."""
+    w = state_dict.get(key) if hasattr(state_dict, "get") else None
+    if w is None or len(tuple(w.shape)) <= axis:
+        return
+    got = int(tuple(w.shape)[axis]) - extra
+    if got != model.latent:
+        raise ValueError(f"{type(model).__name__}.load_state_dict: the state dict's latent size is {got}, "
+                         f"this model's is {model.latent} ({key!r} has shape {tuple(w.shape)})")
+
+
 def vae_loss(decoded, x, mu, log_var, decoder="bernoulli"):
     """The negative ELBO per sample in nats, averaged over the batch (module docstring), and its two parts.
 
@@ -136,6 +148,11 @@ class VAE(Module):
         x = self._flat(x)
         h = self.encoder(self._with(x, self._one_hot(y, x.shape[0])))
         return self.mu(h), self.log_var(h)
+
+    def load_state_dict(self, state_dict, strict=True):
+        """``Module.load_state_dict``, refusing first a state dict of another latent size."""
+        check_state_latent(self, state_dict, "mu.weight", 0)
+        return super().load_state_dict(state_dict, strict)
 
     def decode(self, z, y=None):
         """The decoder's output for codes z (N, latent): logits (Bernoulli) or (mean, log-variance) (Gaussian)."""

@@ -112,7 +112,12 @@ def read_checkpoint(path):
     several named optimizers, the second item is a dict of state dicts by name."""
     tensors, metadata = load_file(path, with_metadata=True)
     if "shendu" not in metadata:
-        raise ValueError(f"checkpoint: {path} is a safetensors file but not a shendu checkpoint (no 'shendu' metadata)")
+        hint = ("; it holds the RBM stack of `shendu train dbn` (DBN.load_state_dict reads it): the classifier's "
+                "checkpoint is last.ckpt beside it" if "shendu_dbn" in metadata else
+                "; it holds a generative model of `shendu train` (shendu.load or `shendu sample` read it)"
+                if "shendu_generative" in metadata else "")
+        raise ValueError(f"checkpoint: {path} is a safetensors file but not a shendu checkpoint (no 'shendu' "
+                         f"metadata){hint}")
     meta = json.loads(metadata["shendu"])
     if meta.get("format") != FORMAT:
         raise ValueError(f"checkpoint: {path} has format {meta.get('format')!r}, expected {FORMAT!r}")

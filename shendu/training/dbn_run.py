@@ -4,9 +4,12 @@
 images (no labels), unrolls it into an MLP and fine-tunes that with backpropagation on the
 labelled images (all of them, or ``labels_per_class`` of each class), then tests it. It writes
 
-* ``last.ckpt``: the fine-tuned classifier on flat inputs (a shendu checkpoint, ``read_checkpoint``);
+* ``last.ckpt``: the fine-tuned classifier (``Flatten`` first, so it takes the dataset's images;
+  a shendu checkpoint with the identity preprocessing recorded, so ``shendu evaluate`` reads it);
 * ``dbn.safetensors``: the pre-trained stack (``DBN.load_state_dict``; its layers in the metadata);
-* ``samples.png``: test images, their reconstructions through the stack, and samples of the model;
+* ``samples.png``: test images, their reconstructions through the stack, and samples of the model
+  (with all labels: one per class, the top RBM's label units clamped; with scarce labels: short
+  Gibbs chains started from test images);
 * ``curves.png``: the fine-tuning loss and accuracy; ``metrics.json``: every number.
 
 :func:`pretraining_gap` runs the comparison of Hinton, Osindero & Teh (2006) in small: the
@@ -23,15 +26,17 @@ from .. import backend
 from ..backend import xp
 from ..data import DatasetSplits
 from ..models.dbn import DBN
+from ..nn import Flatten, Sequential
 from ..serialization import atomic_write, save_file
 from .checkpoint import save_checkpoint
 from .generative_run import image_grid, write_png
-from .run import load_dataset
+from .run import Preprocess, load_dataset
 
 #: Defaults of ``shendu train dbn``.
 #: (the configuration measured in docs/rbm.md; Hinton et al.'s 500-500 is hidden=(500, 500)).
 DBN_DEFAULTS = {"dataset": "mnist", "hidden": (256, 256), "pretrain_epochs": 3, "epochs": 30, "batch_size": 32,
-                "lr": 0.05, "rbm_lr": 0.1, "rbm_batch_size": 50, "labels_per_class": None, "seed": 0}
+                "lr": 0.05, "rbm_lr": 0.1, "rbm_batch_size": 50, "labels_per_class": None, "seed": 0,
+                "top_epochs": 10, "top_lr": 0.05}
 FILES = {"checkpoint": "last.ckpt", "dbn": "dbn.safetensors", "samples": "samples.png", "curves": "curves.png",
          "metrics": "metrics.json"}
 
@@ -109,7 +114,8 @@ def pretraining_gap(splits, hidden=(500, 500), labels_per_class=100, seeds=(0, 1
 
 
 def train_dbn_run(dataset=None, data_dir=None, hidden=None, pretrain_epochs=None, epochs=None, batch_size=None,
-                  lr=None, rbm_lr=None, rbm_batch_size=None, labels_per_class=None, out=None, seed=None, verbose=1):
+                  lr=None, rbm_lr=None, rbm_batch_size=None, labels_per_class=None, out=None, seed=None, verbose=1,
+                  top_epochs=None, top_lr=None):
     """Pre-train a DBN on a dataset's training images, fine-tune it as a classifier, test it,
     and write the files listed in the module docstring; the job of ``shendu train dbn``.
 
@@ -120,7 +126,9 @@ def train_dbn_run(dataset=None, data_dir=None, hidden=None, pretrain_epochs=None
         pretrain_epochs: epochs of CD-1 per RBM (default 3). rbm_lr: their learning rate (0.1);
             rbm_batch_size: rows per CD update (50).
         epochs, batch_size, lr: of the fine-tuning (SGD, momentum 0.9; defaults 30, 32, 0.05).
-        labels_per_class: fine-tune on this many labelled images per class (default: all).
+        labels_per_class: fine-tune on this many labelled images per class (default: all; then
+            the top RBM has label units and is trained by persistent CD for ``top_epochs``
+            epochs (10) at ``top_lr`` (0.05)).
         out: the run's directory (default ``runs/<timestamp>``). seed: default 0.
         verbose: 1 prints the RBMs' epochs and a line per fine-tuning epoch.
 
@@ -138,30 +146,45 @@ def train_dbn_run(dataset=None, data_dir=None, hidden=None, pretrain_epochs=None
            "batch_size": d["batch_size"] if batch_size is None else batch_size,
            "lr": d["lr"] if lr is None else lr, "rbm_lr": d["rbm_lr"] if rbm_lr is None else rbm_lr,
            "rbm_batch_size": d["rbm_batch_size"] if rbm_batch_size is None else rbm_batch_size,
-           "labels_per_class": labels_per_class, "seed": d["seed"] if seed is None else seed}
+           "labels_per_class": labels_per_class, "seed": d["seed"] if seed is None else seed,
+           "top_epochs": d["top_epochs"] if top_epochs is None else top_epochs,
+           "top_lr": d["top_lr"] if top_lr is None else top_lr}
     splits = dataset if isinstance(dataset, DatasetSplits) else load_dataset(run["dataset"], data_dir)
     out = os.path.join("runs", time.strftime("%Y%m%d-%H%M%S")) if out is None else os.fspath(out)
     os.makedirs(out, exist_ok=True)
     backend.manual_seed(run["seed"])
     x_all = flat(splits.x_train)
     layers = (x_all.shape[1], *run["hidden"])
+    # With every label known the top RBM gets label units (Hinton et al. 2006), which the
+    # class-conditional samples need; with scarce labels pre-training stays unsupervised.
+    labelled = labels_per_class is None
     dbn = DBN(layers, learning_rate=run["rbm_lr"], epochs=run["pretrain_epochs"], batch_size=run["rbm_batch_size"],
-              random_state=run["seed"], verbose=verbose).pretrain(x_all)
-    net = dbn.to_mlp(splits.num_classes)
+              random_state=run["seed"], verbose=verbose, num_classes=splits.num_classes if labelled else 0)
+    if labelled:
+        # CD-1 leaves the top RBM with one dominant mode (all chains drew 1s); persistent CD
+        # lowers the model's spurious modes, so clamped labels steer its chains (docs/rbm.md).
+        dbn.rbms[-1].set_params(persistent=True, epochs=run["top_epochs"], learning_rate=run["top_lr"])
+    dbn.pretrain(x_all, splits.y_train if labelled else None)
+    net = Sequential(Flatten(), *dbn.to_mlp(splits.num_classes))
     x, y = _scarce(splits, labels_per_class, run["seed"])
     history = finetune(net, x, y, run["epochs"], run["lr"], run["batch_size"], run["seed"], verbose=2 if verbose else 0)
     x_test, y_test = flat(splits.x_test), splits.y_test
     test_acc = accuracy(net, x_test, y_test)
 
     paths = {k: os.path.join(out, f) for k, f in FILES.items()}
+    shape = tuple(splits.x_train.shape[1:])
+    identity = Preprocess(shape, shape, [0.0] * shape[0], [1.0] * shape[0])   # the RBMs take [0, 1] pixels as they are
     extra = {"run": dict(run, hidden=list(run["hidden"])), "model": "dbn", "dataset": run["dataset"],
-             "classes": list(splits.classes), "layers": list(layers), "input_shape": list(splits.x_train.shape[1:])}
+             "classes": list(splits.classes), "layers": list(layers), "input_shape": list(shape),
+             "num_classes": dbn.num_classes, "preprocess": identity.to_dict()}
     save_checkpoint(paths["checkpoint"], net, epoch=run["epochs"], extra=extra)
     save_file({k: v.data for k, v in dbn.state_dict().items()}, paths["dbn"],
-              metadata={"shendu_dbn": json.dumps({"layers": list(layers)})})
-    shape = tuple(splits.x_train.shape[1:])
+              metadata={"shendu_dbn": json.dumps({"layers": list(layers), "num_classes": dbn.num_classes})})
     shown = x_test[:10]
-    rows = [shown, dbn.reconstruct(shown), dbn.sample(10, steps=200, random_state=run["seed"])]  # 3 rows of 10
+    k = min(10, splits.num_classes)
+    samples = (dbn.sample(10, steps=200, random_state=run["seed"], labels=xp.arange(10) % k) if labelled else
+               dbn.sample(10, steps=20, random_state=run["seed"], start=shown))
+    rows = [shown, dbn.reconstruct(shown), samples]  # 3 rows of 10
     write_png(paths["samples"], image_grid(xp.concatenate([xp.asarray(r) for r in rows]).reshape(-1, *shape),
                                            columns=10))
     try:
