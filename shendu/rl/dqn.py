@@ -17,9 +17,10 @@ Why the squared error is the default: with the CartPole settings below (CleanRL'
 squared error), the Huber loss of the Nature paper makes Q diverge. The only transitions that pin
 the scale of Q are the terminal ones (y = r); once Q overestimates, their errors are large, and the
 Huber loss caps each one's pull at δ = 1 while the ~96 % bootstrapped transitions keep pushing Q up
-through the max-operator's overestimation — Q passes its bound 1/(1 − γ) = 100 within ~1,500
-updates (``tests/test_rl.py::test_dqn_default_loss_keeps_q_bounded``; a PyTorch twin behaves the
-same). The squared error's pull grows with the error and holds Q near its true value.
+through the max-operator's overestimation — Q passed its bound 1/(1 − γ) = 100 within ~1,500
+updates (a PyTorch twin behaves the same). The minimiser of the squared error is the mean of the
+targets, the Bellman expectation; the Huber regression's is not (on a one-state MDP with true
+Q = 3.57 it settles at 7.5: ``tests/test_rl.py::test_dqn_default_loss_regresses_q_onto_the_mean_target``).
 """
 from __future__ import annotations
 
