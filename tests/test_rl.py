@@ -5,7 +5,8 @@ import pytest
 import torch
 
 import shendu
-from shendu.rl import (Categorical, DiagGaussian, ObsNormalizer, ReplayBuffer, RolloutStorage, RunningMeanStd,
+import shendu.rl as rl
+from shendu.rl import (DQN, Categorical, DiagGaussian, ObsNormalizer, ReplayBuffer, RolloutStorage, RunningMeanStd,
                        VecRunner, discounted_returns, dqn_targets, gae, huber, ppo_clip_loss)
 
 gym = pytest.importorskip("gymnasium")
@@ -85,6 +86,55 @@ def test_huber_matches_torch():
     ours = huber(shendu.tensor(d)).numpy()
     ref = torch.nn.functional.huber_loss(torch.tensor(d), torch.zeros(6), reduction="none", delta=1.0).numpy()
     np.testing.assert_allclose(ours, ref)
+
+
+def _one_state_dqn(loss):
+    """DQN fitted on a one-state MDP: reward 1 per step, the episode ends after 1 step in 5 (p = 0.2),
+    γ = 0.9. The Bellman target's mean gives Q = 1 / (1 − γ (1 − p)) = 3.571 for both actions."""
+    shendu.manual_seed(0)
+    config = {"lr": 1e-2, "hidden": [16], "gamma": 0.9, **({"loss": loss} if loss else {})}
+    agent = DQN(4, "discrete", 2, config, rng=np.random.default_rng(0))
+    n = 1000
+    obs = np.tile([[0.5, -0.5, 0.25, 1.0]], (n, 1))
+    agent.buffer.add(obs, np.arange(n) % 2, np.ones(n), obs, (np.arange(n) % 5 == 0).astype(float))
+    for u in range(600):
+        if u % 20 == 0:
+            agent.sync_target()
+        agent.update()
+    return agent.q(obs[:1]).numpy()[0]
+
+
+def test_dqn_default_loss_regresses_q_onto_the_mean_target():
+    # The bug that kept DQN from solving CartPole: with the Huber loss the terminal transitions
+    # (target r = 1, far below the bootstrapped ones) count as outliers whose pull is capped at δ = 1,
+    # so Q settles where 0.8 · (1 − 0.1 Q) = 0.2, Q = 7.5 — twice the true value (on CartPole, past
+    # 1/(1 − γ) = 100 and diverging). The default loss must find the mean of the targets.
+    np.testing.assert_allclose(_one_state_dqn(None), 1 / (1 - 0.9 * 0.8), atol=0.4)
+    assert _one_state_dqn("huber").min() > 6.0
+    with pytest.raises(ValueError, match="loss must be 'mse' or 'huber'"):
+        DQN(4, "discrete", 2, {"loss": "l1"})
+
+
+def test_dqn_stores_the_environment_transitions():
+    # What DQN puts in its replay buffer is what a single environment does with the same actions:
+    # the final observation (not the next episode's reset one) as next_obs, terminated only when the
+    # pole falls, never a transition from a final to a reset observation.
+    env = rl.make_vec_env("CartPole-v1", 1, seed=4)
+    runner = VecRunner(env, seed=4)
+    agent = DQN(4, "discrete", 2, {"learning_starts": 10**9}, rng=np.random.default_rng(0))
+    for _ in range(300):
+        agent.iteration(runner, 0.0)
+    env.close()
+    single = gym.make("CartPole-v1")
+    o, _ = single.reset(seed=4)
+    b = agent.buffer
+    assert len(b) == 300 and len(runner.episode_returns) > 5
+    for t in range(300):
+        np.testing.assert_array_equal(b.obs[t], o)
+        o2, r, term, trunc, _ = single.step(int(b.actions[t]))
+        np.testing.assert_array_equal(b.next_obs[t], o2)
+        assert b.rewards[t] == r and b.terminated[t] == term
+        o = single.reset()[0] if term or trunc else o2
 
 
 def test_ppo_clip_loss_value_and_gradient_match_torch():

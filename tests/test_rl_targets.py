@@ -23,6 +23,6 @@ def test_acrobot_dqn(tmp_path):
 
 
 def test_pendulum_ppo(tmp_path):
-    s = rl.train("Pendulum-v1", "ppo", steps=300_000, seed=1, out=str(tmp_path), target=-200, eval_episodes=20,
+    s = rl.train("Pendulum-v1", "ppo", steps=500_000, seed=1, out=str(tmp_path), target=-200, eval_episodes=20,
                  eval_every=20_480, progress=False)
     assert s["mean_return_100"] >= -300, s

@@ -3,15 +3,24 @@ Nature 518) with Double DQN as an option (van Hasselt et al. 2016, arXiv:1509.06
 
 Acting is ε-greedy with ε decayed linearly from ``start_eps`` to ``final_eps`` over the first
 ``exploration_fraction`` of the run. Every transition goes to a :class:`~shendu.rl.buffers.ReplayBuffer`;
-every ``train_freq`` steps (after ``learning_starts``) a minibatch is regressed with the Huber loss
-onto the target computed with the *target network* θ⁻ (a copy of θ refreshed every
-``target_update`` steps)::
+every ``train_freq`` steps (after ``learning_starts``) a minibatch is regressed onto the target
+computed with the *target network* θ⁻ (a copy of θ refreshed every ``target_update`` steps)::
 
     DQN:         y = r + γ (1 − term) max_a' Q_θ⁻(s', a')
     Double DQN:  y = r + γ (1 − term) Q_θ⁻(s', argmax_a' Q_θ(s', a'))
-    L(θ) = mean_i w_i · huber(Q_θ(s_i, a_i) − y_i)           (w_i = 1 unless prioritised replay)
+    L(θ) = mean_i w_i · ℓ(Q_θ(s_i, a_i) − y_i)      ℓ(d) = d² ("mse") or huber(d) ("huber")
+                                                    (w_i = 1 unless prioritised replay)
 
 A truncated episode is not terminal: its target still bootstraps from the final observation.
+
+Why the squared error is the default: with the CartPole settings below (CleanRL's, which use the
+squared error), the Huber loss of the Nature paper makes Q diverge. The only transitions that pin
+the scale of Q are the terminal ones (y = r); once Q overestimates, their errors are large, and the
+Huber loss caps each one's pull at δ = 1 while the ~96 % bootstrapped transitions keep pushing Q up
+through the max-operator's overestimation — Q passed its bound 1/(1 − γ) = 100 within ~1,500
+updates (a PyTorch twin behaves the same). The minimiser of the squared error is the mean of the
+targets, the Bellman expectation; the Huber regression's is not (on a one-state MDP with true
+Q = 3.57 it settles at 7.5: ``tests/test_rl.py::test_dqn_default_loss_regresses_q_onto_the_mean_target``).
 """
 from __future__ import annotations
 
@@ -58,16 +67,19 @@ class DQN(Agent):
     DEFAULTS = {"num_envs": 1, "lr": 2.5e-4, "buffer_size": 10_000, "gamma": 0.99, "target_update": 500,
                 "batch_size": 128, "start_eps": 1.0, "final_eps": 0.05, "exploration_fraction": 0.5,
                 "learning_starts": 10_000, "train_freq": 10, "double": False, "prioritized": False,
-                "alpha": 0.6, "beta": 0.4, "hidden": [120, 84], "max_grad_norm": 10.0, "normalize_obs": False}
+                "alpha": 0.6, "beta": 0.4, "hidden": [120, 84], "max_grad_norm": 10.0, "normalize_obs": False,
+                "loss": "mse"}
 
     def __init__(self, obs_dim, kind, size, config=None, **kw):
         super().__init__(obs_dim, kind, size, config, **kw)
         if kind != "discrete":
             raise ValueError("dqn: DQN needs a Discrete action space (its target takes max over actions)")
         c = self.config
+        if c["loss"] not in ("mse", "huber"):
+            raise ValueError(f"dqn: option loss must be 'mse' or 'huber', got {c['loss']!r}")
         self.q = QNetwork(obs_dim, size, tuple(c["hidden"]))
         self.q_target = QNetwork(obs_dim, size, tuple(c["hidden"]))
-        self.q_target.load_state_dict(self.q.state_dict())
+        self.sync_target()
         self.modules = {"q": self.q, "q_target": self.q_target}
         self.optimizers = {"adam": self.adam(self.q, lr=c["lr"])}
         self.buffer = ReplayBuffer(c["buffer_size"], (obs_dim,), alpha=c["alpha"] if c["prioritized"] else 0.0,
@@ -98,9 +110,13 @@ class DQN(Agent):
             if self.env_steps // c["train_freq"] > before // c["train_freq"]:
                 logs = self.update()
             if self.env_steps // c["target_update"] > before // c["target_update"]:
-                self.q_target.load_state_dict(self.q.state_dict())
+                self.sync_target()
         logs["epsilon"] = eps
         return logs
+
+    def sync_target(self):
+        """θ⁻ ← θ (a copy: later steps on θ leave θ⁻ alone)."""
+        self.q_target.load_state_dict(self.q.state_dict())
 
     def update(self):
         """One gradient step on a replay minibatch."""
@@ -112,7 +128,8 @@ class DQN(Agent):
         y = dqn_targets(batch["rewards"], batch["terminated"], next_target, next_online, c["gamma"])
         q = self.q(batch["obs"]).gather(-1, as_tensor(batch["actions"][:, None])).squeeze(-1)
         diff = q - as_tensor(y)
-        loss = (huber(diff) * as_tensor(batch["weights"])).mean()
+        per_sample = diff * diff if c["loss"] == "mse" else huber(diff)
+        loss = (per_sample * as_tensor(batch["weights"])).mean()
         opt = self.optimizers["adam"]
         opt.zero_grad()
         loss.backward()

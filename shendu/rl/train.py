@@ -33,8 +33,8 @@ PRESETS = {
     ("ppo", "Acrobot-v1"): {"num_envs": 8, "rollout_steps": 256, "gae_lambda": 0.94, "ent_coef": 0.0,
                             "normalize_obs": True},
     ("ppo", "Pendulum-v1"): {"num_envs": 4, "rollout_steps": 1024, "gamma": 0.9, "gae_lambda": 0.95,
-                             "epochs": 10, "minibatches": 32, "ent_coef": 0.0, "lr": 1e-3, "normalize_obs": True,
-                             "reward_scale": 0.1, "log_std_init": -0.5},
+                             "epochs": 10, "minibatches": 64, "ent_coef": 0.0, "lr": 1e-3, "normalize_obs": True,
+                             "reward_scale": 0.1, "log_std_init": 0.0, "anneal_lr": False},
 }
 
 
