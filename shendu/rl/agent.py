@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import optim
 from ..grad_mode import no_grad
+from .nets import PolicyHead, ValueHead
 from .normalize import ObsNormalizer
 
 __all__ = ["Agent"]
@@ -50,6 +51,15 @@ class Agent:
         """One Adam optimizer (ε = 1e-5 as the reference implementations) over the modules' parameters."""
         params = [p for m in modules for p in m.parameters()]
         return optim.Adam(params, lr=lr, eps=1e-5)
+
+    def build_actor_critic(self):
+        """The policy and value networks of the policy-gradient agents (REINFORCE, A2C, PPO), each with the
+        ``hidden`` layers of the configuration, set as ``self.policy`` / ``self.value`` and named in
+        ``self.modules``."""
+        c = self.config
+        self.policy = PolicyHead(self.obs_dim, self.kind, self.size, tuple(c["hidden"]), c["log_std_init"])
+        self.value = ValueHead(self.obs_dim, tuple(c["hidden"]))
+        self.modules = {"policy": self.policy, "value": self.value}
 
     def set_lr(self, lr):
         for opt in self.optimizers.values():

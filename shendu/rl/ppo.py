@@ -23,7 +23,6 @@ from ..optim.clip import clip_grad_norm_
 from ..tensor import as_tensor
 from .agent import Agent
 from .buffers import RolloutStorage
-from .nets import PolicyHead, ValueHead
 from .returns import gae
 
 __all__ = ["PPO", "ppo_clip_loss"]
@@ -58,9 +57,7 @@ class PPO(Agent):
     def __init__(self, obs_dim, kind, size, config=None, **kw):
         super().__init__(obs_dim, kind, size, config, **kw)
         c = self.config
-        self.policy = PolicyHead(obs_dim, kind, size, tuple(c["hidden"]), c["log_std_init"])
-        self.value = ValueHead(obs_dim, tuple(c["hidden"]))
-        self.modules = {"policy": self.policy, "value": self.value}
+        self.build_actor_critic()
         self.optimizers = {"adam": self.adam(self.policy, self.value, lr=c["lr"])}
         self.storage = None
 

@@ -18,7 +18,6 @@ import numpy as np
 from ..grad_mode import no_grad
 from ..tensor import as_tensor
 from .agent import Agent
-from .nets import PolicyHead, ValueHead
 from .returns import discounted_returns
 
 __all__ = ["Reinforce"]
@@ -35,9 +34,7 @@ class Reinforce(Agent):
     def __init__(self, obs_dim, kind, size, config=None, **kw):
         super().__init__(obs_dim, kind, size, config, **kw)
         c = self.config
-        self.policy = PolicyHead(obs_dim, kind, size, tuple(c["hidden"]), c["log_std_init"])
-        self.value = ValueHead(obs_dim, tuple(c["hidden"]))
-        self.modules = {"policy": self.policy, "value": self.value}
+        self.build_actor_critic()
         self.optimizers = {"policy": self.adam(self.policy, lr=c["lr"]),
                            "value": self.adam(self.value, lr=c["value_lr"])}
         self._fresh = True
