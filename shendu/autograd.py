@@ -24,16 +24,30 @@ builds no graph (higher-order gradients are out of scope, see docs/autograd.md).
 from __future__ import annotations
 
 import functools
+import threading
 import weakref
 
 from . import backend
 
-_grad_enabled = True
+class _Mode(threading.local):
+    """The recording switches, one set per thread (as PyTorch's grad mode).
+
+    Thread-local because a process-wide flag breaks under threads: two threads
+    that each enter ``no_grad`` and leave in the other order restore each
+    other's saved value and leave recording off for everyone (the playground
+    trains one thread per browser tab). A new thread starts with recording on.
+    """
+
+    grad_enabled = True   # False inside no_grad
+    keep_options = False  # True inside keep_options: nodes keep their forward options
+
+
+_mode = _Mode()
 
 
 def is_grad_enabled() -> bool:
-    """True unless inside :class:`no_grad`."""
-    return _grad_enabled
+    """True unless inside :class:`no_grad` (in this thread: the switch is per thread, as PyTorch's)."""
+    return _mode.grad_enabled
 
 
 class no_grad:
@@ -52,14 +66,11 @@ class no_grad:
         return self if fn is None else self(fn)
 
     def __enter__(self):
-        global _grad_enabled
-        self.prev = _grad_enabled
-        _grad_enabled = False
+        self.prev, _mode.grad_enabled = _mode.grad_enabled, False
         return self
 
     def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self.prev
+        _mode.grad_enabled = self.prev
         return False
 
     def __call__(self, fn):
@@ -78,9 +89,7 @@ class enable_grad(no_grad):
     __slots__ = ()
 
     def __enter__(self):
-        global _grad_enabled
-        self.prev = _grad_enabled
-        _grad_enabled = True
+        self.prev, _mode.grad_enabled = _mode.grad_enabled, True
         return self
 
 
@@ -159,11 +168,11 @@ class Function:
             return fn._wrap_outputs(inputs, out, kwargs)
         if isinstance(out, _scalar_type):  # NumPy ufuncs turn 0-d arrays into scalars
             out = _asarray(out)
-        if _grad_enabled:
+        if _mode.grad_enabled:
             for t in inputs:
                 if t.requires_grad:  # record: the inputs, the clock of in-place changes, options on request
                     fn.inputs, fn.outputs, fn.clock = inputs, None, _clock
-                    if _keep_options:
+                    if _mode.keep_options:
                         fn.options = kwargs
                     return Tensor._wrap(out, True, fn)
         return Tensor._wrap(out, False, None)
@@ -171,13 +180,13 @@ class Function:
     def _record(self, inputs, kwargs):
         """Keep the inputs, the clock of in-place changes and, on request, the options."""
         self.inputs, self.clock = inputs, _clock
-        if _keep_options:
+        if _mode.keep_options:
             self.options = kwargs
 
     def _wrap_outputs(self, inputs, arrays, kwargs):
         """The tuple of tensors of a several-output forward (see the class docstring)."""
         arrays = [_asarray(a) if isinstance(a, _scalar_type) else a for a in arrays]
-        if _grad_enabled and any(t.requires_grad for t in inputs):
+        if _mode.grad_enabled and any(t.requires_grad for t in inputs):
             self._record(inputs, kwargs)
             # an integer output (max's indices) is a constant: no gradient flows through it
             outs = tuple(Tensor._wrap(a, True, self) if a.dtype.kind in "fc" else Tensor._wrap(a, False, None)
@@ -195,8 +204,6 @@ class Function:
         return f"<{type(self).__name__}>"
 
 
-_keep_options = False
-
 
 class keep_options:
     """Context manager: every node recorded inside keeps its forward's keyword options in ``fn.options``.
@@ -213,13 +220,11 @@ class keep_options:
     __slots__ = ("prev",)
 
     def __enter__(self):
-        global _keep_options
-        self.prev, _keep_options = _keep_options, True
+        self.prev, _mode.keep_options = _mode.keep_options, True
         return self
 
     def __exit__(self, *exc):
-        global _keep_options
-        _keep_options = self.prev
+        _mode.keep_options = self.prev
         return False
 
 

@@ -368,3 +368,41 @@ def test_one_gradient_array_returned_for_two_leaves_is_not_shared():
     assert a.grad.data is not b.grad.data
     a.grad.data *= 0
     assert np.all(b.grad.data == 2)
+
+
+def test_grad_mode_is_per_thread():
+    """Two threads that enter no_grad and leave in the other order must not leave recording off.
+
+    A process-wide flag fails this: thread B saves A's False on entry and restores it
+    after A has left (the playground trains one thread per browser tab)."""
+    import threading
+
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def thread_a():
+        with shendu.no_grad():
+            a_in.set()
+            b_in.wait(5)
+        a_out.set()
+
+    def thread_b():
+        a_in.wait(5)
+        with shendu.no_grad():
+            b_in.set()
+            a_out.wait(5)
+            seen["inside"] = shendu.is_grad_enabled()
+        seen["after"] = shendu.is_grad_enabled()
+
+    threads = [threading.Thread(target=thread_a), threading.Thread(target=thread_b)]
+    with shendu.no_grad():  # the main thread's switch is its own too
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        assert not shendu.is_grad_enabled()
+    assert shendu.is_grad_enabled()
+    assert seen == {"inside": False, "after": True}
+    x = shendu.tensor([1.0, 2.0], requires_grad=True)
+    (x * x).sum().backward()
+    assert x.grad.tolist() == [2.0, 4.0]
