@@ -4,7 +4,7 @@ Each module pairs every forward formula with its backward formula; the
 public lowercase functions are what users (and ``Tensor``'s operators) call.
 """
 from ._util import cast, floating  # floating: the int -> default-float rule of floating-only ops
-from .arithmetic import add, div, divide, multiply, mul, neg, negative, pow, power, sub, subtract, true_divide
+from .arithmetic import add, multiply, mul, neg, negative, pow, power, sub, subtract, true_divide
 from .elementwise import (abs, clamp, clip, eq, equal, exp, ge, greater, greater_equal, gt, isfinite, isnan, le,
                           less, less_equal, log, logical_and, logical_not, logical_or, lt, maximum, minimum, ne,
                           not_equal, relu, sigmoid, sign, sqrt, tanh, where)
