@@ -4,8 +4,8 @@ The contract (docs/index.md repeats it for writers of pages):
 - one test per page; the page's blocks run in page order in one namespace, in a temporary directory;
 - a block with ``>>>`` prompts is a doctest: its printed output must match a real run
   (ELLIPSIS and NORMALIZE_WHITESPACE are on);
-- a block whose opening fence is preceded, on the line right before, by ``<!-- fragment -->`` is skipped
-  (a fragment, a long training, something that needs ../shared).
+- every block runs; the ``<!-- fragment -->`` marker that used to skip one is an error (a long training
+  runs shortened, data from ../shared is read when present, a shell command is a ```bash block).
 """
 import pathlib
 import sys
@@ -37,12 +37,25 @@ def test_page_code_runs(path, tmp_path, monkeypatch):
     run_page(path, pageblocks.page_namespace())
 
 
-def test_blocks_are_found_and_fragments_skipped(tmp_path):
+def test_blocks_are_found_indented_ones_too():
+    text = "text\n```python\nx = 1\n```\n```bash\nls\n```\n* item\n\n  ```python\n  y = 2\n  ```\n"
+    assert python_blocks(text) == [(2, "x = 1\n"), (10, "y = 2\n")]
+
+
+def test_a_fragment_marker_is_an_error_not_a_skipped_block(tmp_path):
     page = tmp_path / "page.md"
-    page.write_text("text\n```python\nx = 1\n```\n<!-- fragment -->\n```python\nraise SystemExit\n```\n"
-                    "```python\n>>> x + 1\n2\n```\n")
-    blocks = python_blocks(page.read_text())
-    assert [b[2] for b in blocks] == [False, True, False]
+    page.write_text("```python\nx = 1\n```\n<!-- fragment -->\n```python\nraise SystemExit\n```\n")
+    with pytest.raises(ValueError, match="line 4: <!-- fragment --> no longer skips a block"):
+        run_page(page, {})
+
+
+def test_no_page_marks_a_block_as_not_run():
+    """Every page of the site, the lab's and READMEs included: no block is exempt from running."""
+    pages = [ROOT / "README.md", ROOT / "README.zh-CN.md"] + sorted((ROOT / "docs").rglob("*.md"))
+    marked = [f"{page.relative_to(ROOT)}:{n}" for page in pages if "_build" not in page.parts
+              for n, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1)
+              if line.strip() == pageblocks.RETIRED_MARKER]
+    assert not marked, marked
 
 
 def test_a_wrong_doctest_output_fails(tmp_path):

@@ -123,16 +123,25 @@ def test_a_page_run_gives_each_block_its_output_and_figures(tmp_path):
     import shendu_site
 
     page = tmp_path / "page.md"
-    page.write_text("```python\nx = 2\nprint('x is', x)\n```\n<!-- fragment -->\n```python\nprint('not run')\n```\n"
+    page.write_text("```python\nx = 2\nprint('x is', x)\n```\n```bash\nls\n```\n"
                     "```python\nimport matplotlib.pyplot as plt\nplt.plot([0, x], [1, 3])\n```\n"
                     "```python\nopen('drawn.svg', 'w').write('<svg xmlns=\"http://www.w3.org/2000/svg\"/>')\n```\n")
     results, error = shendu_site.run_page_blocks(page, "page.md")
     assert error is None
-    assert sorted(results) == [1, 9, 13]  # the lines of the fences that ran
+    assert sorted(results) == [1, 8, 12]  # the lines of the fences that ran
     assert results[1] == ("x is 2\n", [])
-    (mime, png), = results[9][1]
+    (mime, png), = results[8][1]
     assert mime == "image/png" and png.startswith(b"\x89PNG")
-    assert results[13][1] == [("image/svg+xml", b'<svg xmlns="http://www.w3.org/2000/svg"/>')]
+    assert results[12][1] == [("image/svg+xml", b'<svg xmlns="http://www.w3.org/2000/svg"/>')]
+
+
+def test_a_fragment_marker_fails_the_build_of_its_page(tmp_path):
+    import shendu_site
+
+    page = tmp_path / "page.md"
+    page.write_text("```python\nprint('runs')\n```\n<!-- fragment -->\n```python\nprint('skipped once')\n```\n")
+    results, error = shendu_site.run_page_blocks(page, "page.md")
+    assert results == {} and "page.md: line 4: <!-- fragment --> no longer skips a block" in error
 
 
 def test_a_failing_block_is_reported_with_page_and_line(tmp_path):

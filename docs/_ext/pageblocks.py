@@ -6,8 +6,10 @@ One contract for the two places that run the docs' code, tests/test_docs.py and 
 - a page's blocks run in page order in one namespace (the caller picks the directory: a temporary one);
 - a block with ``>>>`` prompts is a doctest: its printed output must match a real run
   (ELLIPSIS and NORMALIZE_WHITESPACE are on);
-- a block whose opening fence is preceded, on the line right before, by ``<!-- fragment -->`` is not run
-  (a fragment, a long training, something that needs ../shared).
+- every block runs: there is no way to skip one. A long training runs a shortened version (the full
+  size in the prose), data from ../shared is read when present and the block says it skipped itself
+  otherwise, and what is not Python (a shell command) is a ```bash block. The ``<!-- fragment -->``
+  marker that used to skip a block is an error, so that a skipped block cannot come back.
 
 Standard library only: the site build imports it without importing shendu first.
 """
@@ -17,7 +19,7 @@ import io
 import re
 import textwrap
 
-FRAGMENT = "<!-- fragment -->"
+RETIRED_MARKER = "<!-- fragment -->"  # skipped the next block once; now refused (see the module docstring)
 FENCE = re.compile(r"^[ \t]*```python[ \t]*$")  # indented fences (inside list items) count too
 DOCTEST_FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
@@ -27,17 +29,20 @@ class DoctestFailed(AssertionError):
 
 
 def python_blocks(text):
-    """The ```python blocks of a Markdown text: a list of (line number, source, is_fragment).
+    """The ```python blocks of a Markdown text: a list of (line number, source).
 
     The line number (1-based) is that of the opening fence; the source is dedented (fences inside list
-    items are indented) and ends with a newline.
+    items are indented) and ends with a newline. A ``<!-- fragment -->`` line is a ValueError naming
+    its line: every block of a page runs.
     """
     lines = text.splitlines()
     blocks, i = [], 0
     while i < len(lines):
+        if lines[i].strip() == RETIRED_MARKER:
+            raise ValueError(f"line {i + 1}: {RETIRED_MARKER} no longer skips a block: every ```python block "
+                             "runs (shorten it, or make a shell command a ```bash block) and the marker goes")
         if FENCE.match(lines[i]):
             start = i
-            fragment = i > 0 and lines[i - 1].strip() == FRAGMENT
             i += 1
             body = []
             while i < len(lines) and not lines[i].lstrip().startswith("```"):
@@ -45,7 +50,7 @@ def python_blocks(text):
                 i += 1
             if i == len(lines):
                 raise ValueError(f"line {start + 1}: ```python block is never closed")
-            blocks.append((start + 1, textwrap.dedent("\n".join(body)) + "\n", fragment))
+            blocks.append((start + 1, textwrap.dedent("\n".join(body)) + "\n"))
         i += 1
     return blocks
 
@@ -79,16 +84,13 @@ def run_block(source, namespace, where, filename, line):
 
 
 def run_page(text, namespace, name, filename, around=None):
-    """Run the non-fragment blocks of a page's ``text`` in order in ``namespace``.
+    """Run every block of a page's ``text`` in order in ``namespace``.
 
     ``name`` labels the blocks in tracebacks (``name:line``). ``around(line, source, run)``, when given,
     is called for each block instead of ``run()`` (which returns the block's stdout): the site uses it
     to collect the figures a block makes.
     """
-    for line, source, fragment in python_blocks(text):
-        if fragment:
-            continue
-
+    for line, source in python_blocks(text):
         def run(source=source, line=line):
             return run_block(source, namespace, f"{name}:{line}", filename, line)
 

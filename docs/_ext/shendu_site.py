@@ -79,8 +79,11 @@ def run_page_blocks(path, name):
     """Run one page's blocks; ``{line: (stdout, [(mime, bytes)])}`` and the first error (or None)."""
     results = {}
     text = pathlib.Path(path).read_text(encoding="utf-8")
-    if not any(not fragment for _, _, fragment in pageblocks.python_blocks(text)):
-        return results, None
+    try:
+        if not pageblocks.python_blocks(text):
+            return results, None
+    except ValueError as bad:  # a block never closed, a retired <!-- fragment --> marker
+        return results, f"{name}: {bad}"
     previous = os.getcwd()
     pyplot = sys.modules.get("matplotlib.pyplot")
     if pyplot is not None:  # figures left open by whoever ran before are not this page's
@@ -154,8 +157,13 @@ def pages_with_code(app, env, added, changed, removed):
     outdated = []
     for docname in env.found_docs:
         path = pathlib.Path(env.doc2path(docname))
-        if path.suffix == ".md" and any(not fragment for _, _, fragment in
-                                        pageblocks.python_blocks(path.read_text(encoding="utf-8"))):
+        if path.suffix != ".md":
+            continue
+        try:
+            has_code = bool(pageblocks.python_blocks(path.read_text(encoding="utf-8")))
+        except ValueError:  # read again, so that execute_page_code reports it
+            has_code = True
+        if has_code:
             outdated.append(docname)
     return outdated
 
