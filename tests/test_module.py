@@ -338,3 +338,13 @@ def test_error_replay_leaves_buffers_and_random_state_as_the_failed_call_left_th
     for (k, a), (_, b) in zip(failing.state_dict().items(), reference.state_dict().items()):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=k)
     assert int(failing[1].num_batches_tracked.item()) == 1
+
+
+@pytest.mark.parametrize("layer, shape", [(lambda: nn.Linear(3, 2), (2, 3)), (lambda: nn.Conv2d(1, 2, 3), (2, 1, 5, 5)),
+                                          (lambda: nn.ReLU(), (2, 3)), (lambda: nn.LSTM(3, 4), (5, 2, 3))])
+def test_a_numpy_array_as_input_is_a_type_error_naming_the_layer(layer, shape):
+    """As PyTorch, a layer takes tensors: an ndarray gets a TypeError that names the layer and the fix."""
+    module = layer()
+    with pytest.raises(TypeError, match=rf"{type(module).__name__}: expected shendu Tensors as input, got "
+                                        r"numpy\.ndarray; wrap it with shendu\.tensor"):
+        module(np.zeros(shape, np.float32))

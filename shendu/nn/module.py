@@ -228,6 +228,13 @@ class Module:
             if located is None:
                 raise
             raise located from exc
+        except AttributeError as exc:  # a NumPy array where a Tensor belongs fails deep inside an op
+            arrays = [type(a) for a in (*args, *kwargs.values()) if backend.is_array(a)]
+            if not arrays:
+                raise
+            raise TypeError(f"{type(self).__name__}: expected shendu Tensors as input, got "
+                            f"{arrays[0].__module__}.{arrays[0].__name__}; "
+                            "wrap it with shendu.tensor(x) or shendu.from_numpy(x)") from exc
         if self._forward_hooks:
             for hook in list(self._forward_hooks):
                 res = hook(self, args, out)
