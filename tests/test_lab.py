@@ -14,7 +14,7 @@ from shendu.cli import main
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NAMES = ["loss", "optimizers", "learning_rate", "batchnorm", "regularization", "augmentation", "depth", "gradients",
-         "recurrent", "search", "lenet", "batch_size", "attention", "gan"]
+         "recurrent", "search", "lenet", "batch_size", "attention", "gan", "exploration"]
 
 
 def finite_numbers(value):
@@ -124,6 +124,27 @@ def test_quick_numbers_are_sane(quick_pages):
     n = numbers(out, "gan")
     assert all(0 < v < 10 for v in n["final"]["d_loss"]) and fractions({k: n["final"][k] for k in ("d_real", "d_fake")})
     assert all(0 <= m <= 8 for m in n["modes"]) and fractions(n["good"])
+    n = numbers(out, "exploration")
+    assert all(v in (0, 1) for v in finite_numbers(n["solved/4x4/greedy (ε = 0)"]))
+    assert fractions({k: v for k, v in n.items() if k.startswith(("solved", "train_goal_fraction"))})
+    assert all(1 <= v <= 16 for v in finite_numbers({k: v for k, v in n.items() if k.startswith("cells_visited")}))
+    firsts = [f for k, v in n.items() if k.startswith("first_goal") for f in v if f is not None]
+    assert all(0 < v <= 1000 for v in firsts)
+
+
+def test_exploration_counts_every_cell_stood_on():
+    """The visit counts of a run: the start once, then one cell per step and the start of every new episode."""
+    pytest.importorskip("gymnasium")
+    from shendu.lab import exploration
+
+    run = exploration.train_run(exploration.lake("4x4"), (1.0, 1.0), 300, seed=0, evals=3)
+    visits = run["visits"]
+    assert visits.sum() == 1 + 300 + len(run["returns"]) and len(run["ends"]) == len(run["returns"])
+    rows = "".join(exploration.grid("4x4"))
+    holes = [i for i, c in enumerate(rows) if c == "H"]
+    assert visits[0] >= len(run["returns"]) + 1  # every episode starts on S (index 0)
+    assert visits[holes].sum() > 0  # a random walk falls into holes: the final cells are counted
+    assert len(run["greedy"]) == 3 and set(run["greedy"]) <= {0.0, 1.0}
 
 
 def test_committed_pages_are_full_runs():

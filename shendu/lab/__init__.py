@@ -29,7 +29,8 @@ question, as the articles state it), ``run(result, quick)`` (fills a :class:`~sh
 
 # the modules that register experiments, in the order of the issue (imported on first use)
 MODULES = ("losses", "optimizers", "learning_rate", "batchnorm", "regularization", "augmentation", "depth",
-           "gradients", "recurrent", "search", "lenet", "batch_size", "attention", "gan")
+           "gradients", "recurrent", "search", "lenet", "batch_size", "attention", "gan",
+           "exploration")
 _EXPERIMENTS = {}
 
 

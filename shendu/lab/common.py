@@ -96,11 +96,12 @@ def loss_accuracy_figure(histories):
     return fig
 
 
-def curve_band(ax, curves, label, **style):
-    """Plot the mean of several curves (lists of equal length) with a shaded ±1 s.d. band; x from 1."""
+def curve_band(ax, curves, label, x=None, **style):
+    """Plot the mean of several curves (lists of equal length) with a shaded ±1 s.d. band against ``x``
+    (default 1, 2, …: epochs)."""
     a = xp.asarray(curves, dtype=float)
     m, s = a.mean(0), (a.std(0, ddof=1) if len(a) > 1 else xp.zeros(a.shape[1]))
-    x = xp.arange(1, a.shape[1] + 1)
+    x = xp.arange(1, a.shape[1] + 1) if x is None else xp.asarray(x)
     line, = ax.plot(x, m, label=label, **style)
     ax.fill_between(x, m - s, m + s, color=line.get_color(), alpha=0.2, linewidth=0)
     return line
