@@ -176,11 +176,24 @@ def _candidates():
     return [os.path.join(sys.prefix, "lib", LIBRARY), LIBRARY]
 
 
+#: Rounds libgomp's idle workers spin after a parallel region before they sleep (its default is 300 000, ~ms).
+GOMP_SPINCOUNT = "10000"
+
+
+def before_openmp():
+    """Shorten libgomp's idle spin (``GOMP_SPINCOUNT``, unless the user set it or ``OMP_WAIT_POLICY``) in the
+    environment, where libgomp reads it once, when it loads. ``shendu.backend`` calls this at import, so
+    that it precedes whatever loads libgomp first: libdnnl, or PyTorch, whose libgomp libdnnl then shares
+    (the loader matches the soname). With the default spin, a worker spinning after each oneDNN call holds
+    the second core while NumPy's BLAS and shendu's threads want it: the mlp step at 2 threads took 4-5×
+    the CPU time (bench/NOTES.md §11); as ``shendu/openblas.py`` does for OpenBLAS's idle threads."""
+    if "GOMP_SPINCOUNT" not in os.environ and "OMP_WAIT_POLICY" not in os.environ:
+        os.environ["GOMP_SPINCOUNT"] = GOMP_SPINCOUNT
+
+
 def _open():
     """Load the library, check its version, make the engine and stream; raise with the reason."""
-    # libgomp's idle workers spin 300 000 rounds (~ms) after each parallel region by default,
-    # stealing the cores from NumPy's next pass; a short spin, as shendu/openblas.py does for OpenBLAS.
-    os.environ.setdefault("GOMP_SPINCOUNT", "10000")
+    before_openmp()  # no-op when already done (and too late if another library loaded libgomp before shendu)
     errors = []
     for path in _candidates():
         try:
