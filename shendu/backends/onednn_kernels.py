@@ -461,8 +461,9 @@ def matmul(a, b, bias=None, name="matmul", relu=False):
 def linear_forward(x, w, bias, relu=False):
     """y = x wᵀ + b for x (M, K), w (N, K), b (N,) or None, as :class:`shendu.ops.linalg.Linear`'s forward;
     with ``relu``, y = max(x wᵀ + b, 0) in one pass (:class:`shendu.ops.linalg.LinearReLU`). None to fall back."""
-    if w.ndim != 2 or min(x.shape[0], w.shape[0]) < MIN_LINEAR_ROWS or not _dense_on_onednn():
-        return None  # checked here first: batch-1 inference pays no further call (bench/NOTES.md §11)
+    if x.shape[0] < MIN_LINEAR_ROWS or w.ndim != 2 or w.shape[0] < MIN_LINEAR_ROWS or not (
+            dense_on_onednn or dense_on_onednn is None and _dense_on_onednn()):
+        return None  # checked here first, inline: batch-1 inference pays no further call (bench/NOTES.md §11)
     return matmul(x, w.T, bias, "linear_relu_forward" if relu else "linear_forward", relu)
 
 

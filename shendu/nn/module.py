@@ -872,34 +872,29 @@ class Sequential(_ModuleSequence):
         return items[i][1]
 
 
-def _declared(m, attr):
-    """``attr`` as ``m``'s own class declares it (not inherited: a subclass may have changed what it means),
-    or None when absent or when ``m`` has hooks, which must see the module's own input and output."""
-    value = type(m).__dict__.get(attr)
-    if value is None or m._forward_hooks or m.__dict__.get("_torch_hooks"):
-        return None
-    return value
-
-
 def _forward_fused(modules, x):
     """Sequential's forward under ``no_grad``: a layer that fuses activations (``fuses_activations``, e.g.
     nn.Linear: ``'relu'``) followed by an activation module it fuses (``fusable_as``, nn.ReLU) run as one
     op, ``layer(x, activation=name)`` (:class:`shendu.ops.linalg.LinearReLU`: the ReLU in the product's
     epilogue); everything else is called as usual. No graph is recorded here, so the pair's fused node
-    changes nothing anyone can observe but the time (and the last bits: the same float32 sums)."""
+    changes nothing anyone can observe but the time (and the last bits: the same float32 sums).
+
+    Only a class that declares the attribute itself counts (a subclass may have changed ``forward``), and
+    only modules without hooks, which must see the module's own input and output. Inline tests, no helper
+    calls: batch-1 inference is Python-bound (bench/NOTES.md §11)."""
     held = fuses = None  # a layer waiting to see whether an activation it fuses comes next
     for m in modules:
+        own = type(m).__dict__
         if held is not None:
-            name = _declared(m, "fusable_as")
-            if name is not None and name in fuses:
+            name = own.get("fusable_as")
+            if name is not None and name in fuses and not (m._forward_hooks or m.__dict__.get("_torch_hooks")):
                 x, held = held(x, activation=name), None
                 continue
             x, held = held(x), None
-        if "fuses_activations" in type(m).__dict__:  # cheap test first: most modules fuse nothing
-            fuses = _declared(m, "fuses_activations")
-            if fuses:
-                held = m
-                continue
+        fuses = own.get("fuses_activations")
+        if fuses and not (m._forward_hooks or m.__dict__.get("_torch_hooks")):
+            held = m
+            continue
         x = m(x)
     return x if held is None else held(x)
 

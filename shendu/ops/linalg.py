@@ -62,7 +62,8 @@ def _affine(x, w, b, relu):
     """x Wᵀ + b (then max(·, 0) in place when ``relu``) as a fresh array: oneDNN's matmul with the bias and
     the ReLU fused in its epilogue where it runs, else one BLAS GEMM over all leading axes and in-place
     passes (never a temporary the size of y)."""
-    rows = x.reshape(-1, x.shape[-1])  # one GEMM over all leading axes, not one per leading index
+    flat = x.ndim != 2
+    rows = x.reshape(-1, x.shape[-1]) if flat else x  # one GEMM over all leading axes, not one per leading index
     fast = backend.fast_kernels()
     y = None if fast is None else fast.linear_forward(rows, w, b, relu)
     if y is None:
@@ -71,7 +72,7 @@ def _affine(x, w, b, relu):
             y += b
         if relu:
             get_array_module(y).maximum(y, 0, out=y)
-    return y.reshape(*x.shape[:-1], w.shape[0]) if x.ndim != 2 else y
+    return y.reshape(*x.shape[:-1], w.shape[0]) if flat else y
 
 
 class Linear(Function):
