@@ -842,6 +842,10 @@ class Sequential(_ModuleSequence):
     or ``Sequential(OrderedDict(hidden=Linear(2, 8), out=Linear(8, 1)))``
     (then the state-dict keys are ``hidden.weight``…).
 
+    Under ``no_grad`` each ``Linear`` directly followed by a ``ReLU`` runs as
+    one fused op (``linear(x, W, b, activation='relu')``): the same result,
+    one pass less; with grad recording on, every module runs on its own.
+
     Shape: the first module's input -> the last module's output.
     """
 
