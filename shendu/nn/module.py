@@ -876,6 +876,12 @@ class Sequential(_ModuleSequence):
         return items[i][1]
 
 
+def _own_behaviour(m):
+    """True when ``m`` has hooks (which must see its own input and output) or a ``forward`` of its own."""
+    d = m.__dict__
+    return bool(m._forward_hooks or d.get("_torch_hooks") or "forward" in d)
+
+
 def _forward_fused(modules, x):
     """Sequential's forward under ``no_grad``: a layer that fuses activations (``fuses_activations``, e.g.
     nn.Linear: ``'relu'``) followed by an activation module it fuses (``fusable_as``, nn.ReLU) run as one
@@ -884,19 +890,19 @@ def _forward_fused(modules, x):
     changes nothing anyone can observe but the time (and the last bits: the same float32 sums).
 
     Only a class that declares the attribute itself counts (a subclass may have changed ``forward``), and
-    only modules without hooks, which must see the module's own input and output. Inline tests, no helper
-    calls: batch-1 inference is Python-bound (bench/NOTES.md §11)."""
+    only modules without hooks or a ``forward`` set on the instance (:func:`_own_behaviour`, asked only of
+    the candidates: batch-1 inference is Python-bound, bench/NOTES.md §11)."""
     held = fuses = None  # a layer waiting to see whether an activation it fuses comes next
     for m in modules:
         own = type(m).__dict__
         if held is not None:
             name = own.get("fusable_as")
-            if name is not None and name in fuses and not (m._forward_hooks or m.__dict__.get("_torch_hooks")):
+            if name is not None and name in fuses and not _own_behaviour(m):
                 x, held = held(x, activation=name), None
                 continue
             x, held = held(x), None
         fuses = own.get("fuses_activations")
-        if fuses and not (m._forward_hooks or m.__dict__.get("_torch_hooks")):
+        if fuses and not _own_behaviour(m):
             held = m
             continue
         x = m(x)
