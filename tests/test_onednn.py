@@ -297,8 +297,7 @@ def test_channels_last_network_trains_like_numpy():
 # ---------------------------------------------------------------- dense layers
 @needs_onednn
 @pytest.mark.parametrize("shape", [(64, 30), (3, 40, 30)], ids=str)
-def test_linear_fuses_the_bias(shape, monkeypatch):
-    monkeypatch.setattr(kernels_module(), "dense_on_onednn", True)  # also without AVX-512 (test_onednn_dense.py)
+def test_linear_fuses_the_bias(shape):
     rng = np.random.default_rng(8)
     arrays = [rng.standard_normal(shape), rng.standard_normal((70, 30)), rng.standard_normal(70)]
     compare(lambda x, w, b: F.linear(x, w, b), lambda x, w, b: TF.linear(x, w, b), arrays, ["linear_forward"])

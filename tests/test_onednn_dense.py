@@ -13,16 +13,6 @@ torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 
 
-@pytest.fixture(autouse=True)
-def dense_on_onednn():
-    """The dense products on oneDNN whatever the CPU (by default only with AVX-512: onednn_kernels.dense_on_onednn),
-    so that the kernels are checked on every machine."""
-    module = kernels_module()
-    saved, module.dense_on_onednn = module.dense_on_onednn, True
-    yield
-    module.dense_on_onednn = saved
-
-
 def _data(shape, seed=0, scale=3.0):
     """Normal data spread wide enough (σ = 3) to reach GELU's tails and LayerNorm's large rows."""
     return np.random.default_rng(seed).standard_normal(shape).astype(np.float32) * scale
@@ -231,12 +221,3 @@ def test_sequential_does_not_fuse_around_hooks_or_subclasses():
     assert seen[0][0] == "ReLU" and seen[0][1].min() >= 0
     assert seen[2][0] == "Linear" and seen[2][1].min() < 0
 
-
-@needs_onednn
-def test_dense_products_stay_on_blas_where_onednn_is_not_faster():
-    """With ``dense_on_onednn`` False (the default without AVX-512) the dense layer, fused ReLU included, runs on
-    NumPy's BLAS on the oneDNN path: no oneDNN call, the same numbers."""
-    kernels_module().dense_on_onednn = False
-    arrays = [_data((128, 784), 0, 1.0), _data((256, 784), 1, 0.1), _data((256,), 2, 1.0)]
-    calls = compare(lambda *t: F.linear(*t, activation="relu"), lambda *t: TF.relu(TF.linear(*t)), arrays, [])
-    assert not any(k.startswith("linear") for k in calls), calls

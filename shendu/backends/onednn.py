@@ -167,7 +167,6 @@ def _signatures(lib):
     lib.dnnl_memory_desc_equal.argtypes = [Handle, Handle]
     lib.dnnl_memory_desc_equal.restype = ctypes.c_int
     lib.dnnl_version.argtypes, lib.dnnl_version.restype = [], ctypes.POINTER(Version)
-    lib.dnnl_get_effective_cpu_isa.argtypes, lib.dnnl_get_effective_cpu_isa.restype = [], ctypes.c_int
 
 
 def _candidates():
@@ -256,16 +255,6 @@ def load_error():
 def version():
     """The loaded oneDNN version, e.g. ``'3.2.0'``, or None."""
     return _state["version"] if library() is not None else None
-
-
-#: ``dnnl_cpu_isa_avx512_core``'s bits (``dnnl_cpu_isa_t`` values are bit sets: avx2 0x7, avx512_core 0x27).
-ISA_AVX512_CORE = 0x27
-
-
-def has_avx512():
-    """True when oneDNN runs its AVX-512 kernels on this CPU (its effective ISA includes avx512_core)."""
-    lib = library()
-    return lib is not None and (lib.dnnl_get_effective_cpu_isa() & ISA_AVX512_CORE) == ISA_AVX512_CORE
 
 
 def check(status, what):
@@ -502,6 +491,6 @@ def cache_size():
 
 
 __all__ = ["library", "available", "load_error", "version", "Desc", "desc_of", "Primitive", "cached", "reorder",
-           "set_eltwise_post_op", "has_avx512",
+           "set_eltwise_post_op",
            "clear_cache", "cache_size", "as_channels_last", "empty_channels_last", "is_channels_last",
            "channels_last_strides", "plain_strides", "OneDNNError"]

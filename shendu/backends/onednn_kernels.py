@@ -423,21 +423,6 @@ class _MatmulPlan:
 #: while 64–1024 × 784 → 256 ran 1.3–15× faster on oneDNN (its bias fused, no spinning BLAS threads).
 MIN_LINEAR_ROWS = 64
 
-#: Whether the dense layer's products (forward, dx, dW) run on oneDNN's matmul; None: decided on first use,
-#: True where oneDNN has its AVX-512 kernels (the Xeon of bench/NOTES.md §9–§10). On an AVX2 CPU oneDNN 3.2's
-#: f32 matmul is its own jit sgemm, measured no faster than OpenBLAS's on the workloads' products and slower
-#: for dW = gᵀx (1.05–1.8×), with ~10 µs more per call (§11): OpenBLAS keeps them there, the ReLU then runs
-#: in place. Tests set it to True to check the oneDNN kernel on any CPU.
-dense_on_onednn = None
-
-
-def _dense_on_onednn():
-    global dense_on_onednn
-    if dense_on_onednn is None:
-        dense_on_onednn = dnn.has_avx512()
-    return dense_on_onednn
-
-
 def matmul(a, b, bias=None, name="matmul", relu=False):
     """c = a · b (+ bias) for a (M, K), b (K, N), bias (N,) or None, float32 with any strides; with ``relu``,
     max(c, 0) (fused). None to fall back (float64, a product with fewer than :data:`MIN_LINEAR_ROWS` rows or
@@ -461,8 +446,7 @@ def matmul(a, b, bias=None, name="matmul", relu=False):
 def linear_forward(x, w, bias, relu=False):
     """y = x wᵀ + b for x (M, K), w (N, K), b (N,) or None, as :class:`shendu.ops.linalg.Linear`'s forward;
     with ``relu``, y = max(x wᵀ + b, 0) in one pass (:class:`shendu.ops.linalg.LinearReLU`). None to fall back."""
-    if x.shape[0] < MIN_LINEAR_ROWS or w.ndim != 2 or w.shape[0] < MIN_LINEAR_ROWS or not (
-            dense_on_onednn or dense_on_onednn is None and _dense_on_onednn()):
+    if x.shape[0] < MIN_LINEAR_ROWS or w.ndim != 2 or w.shape[0] < MIN_LINEAR_ROWS:
         return None  # checked here first, inline: batch-1 inference pays no further call (bench/NOTES.md §11)
     return matmul(x, w.T, bias, "linear_relu_forward" if relu else "linear_forward", relu)
 
@@ -470,8 +454,6 @@ def linear_forward(x, w, bias, relu=False):
 def linear_backward(g, x, w, need_x, need_w):
     """(dL/dx = g w, dL/dw = gᵀ x) of :func:`linear_forward` for g (M, N), x (M, K), w (N, K), each only
     when asked for; either may be None (that product falls back to NumPy's BLAS)."""
-    if not _dense_on_onednn():
-        return None, None
     gx = matmul(g, w, None, "linear_backward_data") if need_x else None
     gw = matmul(g.T, x, None, "linear_backward_weights") if need_w else None
     return gx, gw

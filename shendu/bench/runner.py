@@ -114,8 +114,7 @@ def kernels_report(choice):
     if choice == "numpy":
         return "NumPy (forced)"
     if onednn.available():
-        dense = "dense" if onednn.has_avx512() else "dense on OpenBLAS without AVX-512"  # onednn_kernels.dense_on_onednn
-        return (f"oneDNN {onednn.version()} (conv, pooling, batch norm, RNN/LSTM/GRU, GELU, layer norm; {dense}; "
+        return (f"oneDNN {onednn.version()} (conv, pooling, batch norm, dense, RNN/LSTM/GRU, GELU, layer norm; "
                 "NumPy for the rest)")
     return f"NumPy (oneDNN unavailable: {onednn.load_error()})"
 
