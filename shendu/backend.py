@@ -22,6 +22,10 @@ openblas.before_numpy()  # OpenBLAS's idle threads: spin ~25 µs, not ~0.1 s (se
 
 import numpy  # noqa: E402  (after the BLAS setting above)
 
+from .backends import onednn as _onednn  # noqa: E402  (the binding's module only: libdnnl loads lazily)
+
+_onednn.before_openmp()  # libgomp's idle workers: a short spin, set before any library loads libgomp
+
 try:  # CuPy is optional: the GPU path of a later issue.
     import cupy as _cupy  # type: ignore
 except Exception:  # pragma: no cover - depends on the machine

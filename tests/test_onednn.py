@@ -90,6 +90,18 @@ def test_environment_variable_forces_a_path():
         assert out.stdout.strip() == expected
 
 
+def test_importing_shendu_shortens_libgomps_spin():
+    """GOMP_SPINCOUNT is in the environment from ``import shendu`` on, before PyTorch or libdnnl can load libgomp
+    (which reads it once); a user's GOMP_SPINCOUNT or OMP_WAIT_POLICY is kept."""
+    code = "import os, shendu; print(os.environ.get('GOMP_SPINCOUNT'))"
+    base = {k: v for k, v in __import__("os").environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    for extra, expected in (({}, onednn.GOMP_SPINCOUNT), ({"GOMP_SPINCOUNT": "7"}, "7"),
+                            ({"OMP_WAIT_POLICY": "passive"}, "None")):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**base, **extra},
+                             check=True)
+        assert out.stdout.strip() == expected, extra
+
+
 def test_missing_library_warns_once_and_runs_numpy(tmp_path):
     """A broken libdnnl: one warning naming the library and the reason, then NumPy's answer."""
     code = ("import warnings, numpy as np, shendu, shendu.functional as F\n"

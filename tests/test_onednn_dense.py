@@ -7,7 +7,7 @@ import pytest
 import shendu
 import shendu.functional as F
 from shendu import backend
-from test_onednn import compare, kernels_module, needs_onednn
+from test_onednn import compare, kernels_module, needs_onednn, onednn
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -131,3 +131,93 @@ def test_gpt_trains_like_numpy():
             ran = {k for k, v in kernels_module().counts.items() if v != before.get(k, 0)}
     np.testing.assert_allclose(losses["onednn"], losses["numpy"], rtol=1e-5)
     assert {"gelu_forward", "layer_norm_backward", "linear_backward_data"} <= ran, ran
+
+
+# ---------------------------------------------------------------- dense layer + ReLU as one op
+@needs_onednn
+@pytest.mark.parametrize("x_shape, out_features, bias", LINEAR_CASES, ids=str)
+def test_linear_relu_fused(x_shape, out_features, bias):
+    """max(x Wᵀ + b, 0) with the ReLU in oneDNN's matmul epilogue (a post-op) and in place on NumPy: output
+    and every gradient equal relu(linear(…)) in PyTorch."""
+    arrays = [_data(x_shape, 0, 1.0), _data((out_features, x_shape[-1]), 1, 0.1)]
+    if bias:
+        arrays.append(_data((out_features,), 2, 1.0))
+    wide = out_features >= kernels_module().MIN_LINEAR_ROWS
+    calls = compare(lambda *t: F.linear(*t, activation="relu"), lambda *t: TF.relu(TF.linear(*t)), arrays,
+                    ["linear_relu_forward", "linear_backward_data"] if wide else ["linear_backward_data"])
+    assert bool(calls.get("linear_relu_forward")) == wide
+
+
+def test_linear_relu_float64_and_bad_activation():
+    """float64 runs NumPy's in-place ReLU (oneDNN has no float64) to float64 precision; an activation that
+    cannot be fused is refused by name."""
+    x, w, b = _data((70, 30), 3).astype(np.float64), _data((80, 30), 4).astype(np.float64), _data((80,), 5)
+    y = F.linear(shendu.tensor(x), shendu.tensor(w), shendu.tensor(b.astype(np.float64)), activation="relu")
+    ty = TF.relu(TF.linear(torch.tensor(x), torch.tensor(w), torch.tensor(b.astype(np.float64))))
+    np.testing.assert_allclose(y.numpy(), ty.numpy(), rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="linear: activation must be one of .'relu'. or None, got 'gelu'"):
+        F.linear(shendu.tensor(x), shendu.tensor(w), activation="gelu")
+    with pytest.raises(ValueError, match="Linear: cannot fuse activation 'tanh'"):
+        shendu.nn.Linear(30, 5)(shendu.tensor(x), activation="tanh")
+
+
+def _mlp_pair(seed=0):
+    """The benchmark's MLP in shendu and the same weights in PyTorch."""
+    from shendu.bench.workloads import copy_weights, mlp, torch_mlp
+    shendu.manual_seed(seed)
+    model, t_model = mlp(), torch_mlp()
+    copy_weights(model, t_model)
+    return model.eval(), t_model.eval()
+
+
+@pytest.mark.parametrize("kernels", ["numpy", "onednn"])
+@pytest.mark.parametrize("batch", [1, 200])
+def test_sequential_fuses_linear_relu_under_no_grad(kernels, batch):
+    """Under no_grad nn.Sequential runs each Linear→ReLU pair as one LinearReLU op: the same numbers as the
+    graph-recording forward (which never fuses) and as PyTorch, on either kernel path."""
+    if kernels == "onednn" and not onednn.available():
+        pytest.skip("oneDNN not available")
+    model, t_model = _mlp_pair()
+    x = _data((batch, 784), 6, 1.0)
+    with backend.use_kernels(kernels):
+        before = dict(kernels_module().counts)
+        with shendu.no_grad():
+            fused = model(shendu.tensor(x)).numpy()
+        ran = {k: v - before.get(k, 0) for k, v in kernels_module().counts.items() if v != before.get(k, 0)}
+        plain = model(shendu.tensor(x)).detach().numpy()
+    with torch.no_grad():
+        theirs = t_model(torch.tensor(x)).numpy()
+    np.testing.assert_allclose(fused, plain, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(fused, theirs, rtol=1e-5, atol=1e-5)
+    if kernels == "onednn":  # the two wide pairs fused on oneDNN (batch 200), none below MIN_LINEAR_ROWS rows
+        assert ran.get("linear_relu_forward", 0) == (2 if batch >= kernels_module().MIN_LINEAR_ROWS else 0), ran
+        assert not ran.get("linear_forward"), ran  # the last layer has 10 outputs: NumPy's BLAS
+
+
+def test_sequential_does_not_fuse_around_hooks_or_subclasses():
+    """A forward hook on either module must see that module's own input and output, and a subclass of
+    Linear or a forward set on the instance may have changed what the layer does: those pairs run unfused
+    (and give the same numbers)."""
+    from shendu import nn
+
+    class Scaled(nn.Linear):
+        def forward(self, x):
+            return super().forward(x) * 2.0
+
+    seen = []
+    for first, hook_on in ((nn.Linear, 1), (nn.Linear, 0), (Scaled, None), (nn.Linear, "forward")):
+        shendu.manual_seed(1)
+        model = nn.Sequential(first(20, 30), nn.ReLU(), nn.Linear(30, 4))
+        if hook_on == "forward":  # a forward set on the instance replaces the class's (no activation= argument)
+            layer = model[0]
+            layer.forward = lambda x: nn.Linear.forward(layer, x) - 1.0
+        elif hook_on is not None:
+            model[hook_on].register_forward_hook(lambda m, args, out: seen.append((type(m).__name__, out.numpy())))
+        x = shendu.tensor(_data((5, 20), 7, 1.0))
+        with shendu.no_grad():
+            y = model(x).numpy()
+        np.testing.assert_allclose(y, model(x).detach().numpy(), rtol=1e-6)
+    # the ReLU's hook saw non-negative outputs of its own; the Linear's hook saw pre-activations (some < 0)
+    assert seen[0][0] == "ReLU" and seen[0][1].min() >= 0
+    assert seen[2][0] == "Linear" and seen[2][1].min() < 0
+

@@ -85,6 +85,13 @@ class Branches(nn.Module):
         return shendu.stack([first, second[:, :2]], axis=2), shendu.chunk(y, 3, axis=1)[2]
 
 
+class FusedLinearReLU(nn.Linear):
+    """A dense layer calling the fused op: max(x Wᵀ + b, 0) as one LinearReLU node."""
+
+    def forward(self, x):
+        return super().forward(x, activation="relu")
+
+
 class Functional(nn.Module):
     """Element-wise ops, matmul and shape ops of shendu.ops, with a parameter."""
 
@@ -201,6 +208,8 @@ def other_cases():
         ("linear", nn.Linear(6, 4), (2, 6)),
         ("linear_3d", nn.Linear(6, 4), (2, 5, 6)),
         ("linear_no_bias", nn.Linear(6, 4, bias=False), (2, 3, 6)),
+        ("linear_relu", FusedLinearReLU(6, 4), (2, 6)),
+        ("linear_relu_3d_no_bias", FusedLinearReLU(6, 4, bias=False), (2, 3, 6)),
         ("dense_keras", nn.Dense(4, activation="tanh", input_dim=6), (2, 6)),
         ("flatten", nn.Flatten(), (2, 3, 4, 5)),
         ("flatten_middle", nn.Flatten(1, 2), (2, 3, 4, 5)),

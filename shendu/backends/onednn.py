@@ -109,6 +109,10 @@ def _signatures(lib):
         "dnnl_primitive_attr_create": [ctypes.POINTER(Handle)],
         "dnnl_primitive_attr_set_scratchpad_mode": [Handle, ctypes.c_int],
         "dnnl_primitive_attr_destroy": [Handle],
+        "dnnl_primitive_attr_set_post_ops": [Handle, Handle],
+        "dnnl_post_ops_create": [ctypes.POINTER(Handle)],
+        "dnnl_post_ops_append_eltwise": [Handle, ctypes.c_int, ctypes.c_float, ctypes.c_float],
+        "dnnl_post_ops_destroy": [Handle],
         "dnnl_primitive_create": [ctypes.POINTER(Handle), Handle],
         "dnnl_primitive_execute": [Handle, Handle, ctypes.c_int, ctypes.POINTER(ExecArg)],
         "dnnl_primitive_destroy": [Handle],
@@ -172,11 +176,24 @@ def _candidates():
     return [os.path.join(sys.prefix, "lib", LIBRARY), LIBRARY]
 
 
+#: Rounds libgomp's idle workers spin after a parallel region before they sleep (its default is 300 000, ~ms).
+GOMP_SPINCOUNT = "10000"
+
+
+def before_openmp():
+    """Shorten libgomp's idle spin (``GOMP_SPINCOUNT``, unless the user set it or ``OMP_WAIT_POLICY``) in the
+    environment, where libgomp reads it once, when it loads. ``shendu.backend`` calls this at import, so
+    that it precedes whatever loads libgomp first: libdnnl, or PyTorch, whose libgomp libdnnl then shares
+    (the loader matches the soname). With the default spin, a worker spinning after each oneDNN call holds
+    the second core while NumPy's BLAS and shendu's threads want it: the mlp step at 2 threads took 4-5×
+    the CPU time (bench/NOTES.md §11); as ``shendu/openblas.py`` does for OpenBLAS's idle threads."""
+    if "GOMP_SPINCOUNT" not in os.environ and "OMP_WAIT_POLICY" not in os.environ:
+        os.environ["GOMP_SPINCOUNT"] = GOMP_SPINCOUNT
+
+
 def _open():
     """Load the library, check its version, make the engine and stream; raise with the reason."""
-    # libgomp's idle workers spin 300 000 rounds (~ms) after each parallel region by default,
-    # stealing the cores from NumPy's next pass; a short spin, as shendu/openblas.py does for OpenBLAS.
-    os.environ.setdefault("GOMP_SPINCOUNT", "10000")
+    before_openmp()  # no-op when already done (and too late if another library loaded libgomp before shendu)
     errors = []
     for path in _candidates():
         try:
@@ -439,6 +456,18 @@ def cached(key, build):
     return entry
 
 
+def set_eltwise_post_op(attr, alg, alpha=0.0, beta=0.0):
+    """Append the element-wise ``alg`` (an ELTWISE_* constant: y = f(y; alpha, beta)) to the primitive
+    attributes ``attr``: the primitive applies it to its result before writing it (a fused epilogue)."""
+    lib, ops = _state["lib"], Handle()
+    check(lib.dnnl_post_ops_create(ctypes.byref(ops)), "dnnl_post_ops_create")
+    try:
+        check(lib.dnnl_post_ops_append_eltwise(ops, alg, alpha, beta), "dnnl_post_ops_append_eltwise")
+        check(lib.dnnl_primitive_attr_set_post_ops(attr, ops), "dnnl_primitive_attr_set_post_ops")  # copies ops
+    finally:
+        lib.dnnl_post_ops_destroy(ops)
+
+
 def reorder(src, dst):
     """A reorder primitive between two layouts (descriptor handles; the caller caches it with its user)."""
     lib, engine = _state["lib"], _state["engine"]
@@ -462,5 +491,6 @@ def cache_size():
 
 
 __all__ = ["library", "available", "load_error", "version", "Desc", "desc_of", "Primitive", "cached", "reorder",
+           "set_eltwise_post_op",
            "clear_cache", "cache_size", "as_channels_last", "empty_channels_last", "is_channels_last",
            "channels_last_strides", "plain_strides", "OneDNNError"]

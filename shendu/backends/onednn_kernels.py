@@ -396,10 +396,11 @@ def batch_norm_backward(g, x, weight, mean, var, eps, global_stats):
 
 # ---------------------------------------------------------------- dense layers
 class _MatmulPlan:
-    """c (M, N) = a (M, K) · b (K, N) [+ bias (N,)]: oneDNN's matmul, the bias fused in its epilogue; a and
-    b are read with their strides, so a transposed operand (wᵀ, gᵀ) is a view, never a copy."""
+    """c (M, N) = a (M, K) · b (K, N) [+ bias (N,)] [then max(·, 0)]: oneDNN's matmul, the bias and the ReLU
+    fused in its epilogue (a post-op); a and b are read with their strides, so a transposed operand (wᵀ, gᵀ)
+    is a view, never a copy."""
 
-    def __init__(self, a_layout, b_layout, bias):
+    def __init__(self, a_layout, b_layout, bias, relu=False):
         lib, engine = dnn.library(), dnn.engine()
         (m, _), (_, n) = a_layout[0], b_layout[0]
         self.src, self.wt = dnn.Desc(*a_layout), dnn.Desc(*b_layout)
@@ -407,6 +408,8 @@ class _MatmulPlan:
         self.bias = dnn.Desc((1, n), (n, 1)) if bias else None
 
         def make(attr):
+            if relu:
+                dnn.set_eltwise_post_op(attr, dnn.ELTWISE_RELU)
             pd = dnn.Handle()
             dnn.check(lib.dnnl_matmul_primitive_desc_create(
                 ctypes.byref(pd), engine, self.src.handle, self.wt.handle,
@@ -420,17 +423,16 @@ class _MatmulPlan:
 #: while 64–1024 × 784 → 256 ran 1.3–15× faster on oneDNN (its bias fused, no spinning BLAS threads).
 MIN_LINEAR_ROWS = 64
 
-
-def matmul(a, b, bias=None, name="matmul"):
-    """c = a · b (+ bias) for a (M, K), b (K, N), bias (N,) or None, float32 with any strides; None to fall
-    back (float64, a product with fewer than :data:`MIN_LINEAR_ROWS` rows or columns, a layout oneDNN
-    rejects). ``name``: the counter it is recorded under."""
-    if not (_supported(a, b, bias) and a.ndim == 2 and b.ndim == 2):
+def matmul(a, b, bias=None, name="matmul", relu=False):
+    """c = a · b (+ bias) for a (M, K), b (K, N), bias (N,) or None, float32 with any strides; with ``relu``,
+    max(c, 0) (fused). None to fall back (float64, a product with fewer than :data:`MIN_LINEAR_ROWS` rows or
+    columns, a layout oneDNN rejects). ``name``: the counter it is recorded under."""
+    if a.ndim != 2 or b.ndim != 2 or min(a.shape[0], b.shape[1]) < MIN_LINEAR_ROWS:
+        return None  # small products: OpenBLAS's call costs less than oneDNN's (bench/NOTES.md §9); checked first
+    if not _supported(a, b, bias):
         return None
-    if min(a.shape[0], b.shape[1]) < MIN_LINEAR_ROWS:
-        return None  # small products: OpenBLAS's call costs less than oneDNN's OpenMP start (bench/NOTES.md §9)
-    plan = dnn.cached(("matmul", _layout(a), _layout(b), bias is not None),
-                      lambda: _MatmulPlan(_layout(a), _layout(b), bias is not None))
+    key = ("matmul", _layout(a), _layout(b), bias is not None, relu)
+    plan = dnn.cached(key, lambda: _MatmulPlan(key[1], key[2], bias is not None, relu))
     if plan is None:
         return _ran(name, None)
     c = numpy.empty((a.shape[0], b.shape[1]), _F32)
@@ -441,10 +443,12 @@ def matmul(a, b, bias=None, name="matmul"):
     return _ran(name, c)
 
 
-def linear_forward(x, w, bias):
+def linear_forward(x, w, bias, relu=False):
     """y = x wᵀ + b for x (M, K), w (N, K), b (N,) or None, as :class:`shendu.ops.linalg.Linear`'s forward;
-    None to fall back."""
-    return matmul(x, w.T, bias, "linear_forward") if w.ndim == 2 else None
+    with ``relu``, y = max(x wᵀ + b, 0) in one pass (:class:`shendu.ops.linalg.LinearReLU`). None to fall back."""
+    if x.shape[0] < MIN_LINEAR_ROWS or w.ndim != 2 or w.shape[0] < MIN_LINEAR_ROWS:
+        return None  # checked here first, inline: batch-1 inference pays no further call (bench/NOTES.md §11)
+    return matmul(x, w.T, bias, "linear_relu_forward" if relu else "linear_forward", relu)
 
 
 def linear_backward(g, x, w, need_x, need_w):

@@ -30,9 +30,14 @@ class _Activation(Module):
 
 
 class ReLU(_Activation):
-    """max(x, 0).  Shape: (*) -> (*)."""
+    """max(x, 0).  Shape: (*) -> (*).
+
+    Under ``no_grad`` a :class:`~shendu.nn.Sequential` runs an ``nn.Linear`` followed by this module as
+    one fused op (the ReLU in the product's epilogue); the result is the same.
+    """
 
     fn = staticmethod(A.relu)
+    fusable_as = "relu"  # the name a preceding layer's forward(x, activation=...) knows it by
 
 
 class Sigmoid(_Activation):

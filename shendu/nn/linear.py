@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from ..checks import int_arg
+from ..ops.linalg import FUSED_ACTIVATIONS
 from ..ops.linalg import Linear as LinearFunction
 from ..tensor import empty
 from . import init
@@ -49,15 +50,25 @@ class Linear(Module):
             bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x):
+    def forward(self, x, activation=None):
+        """y = x Wᵀ + b; with ``activation='relu'``, max(x Wᵀ + b, 0) as one fused op (what
+        :class:`Sequential` asks for when a ReLU follows this layer under ``no_grad``)."""
         shape = x.shape
         if not shape or shape[-1] != self.in_features:
             raise ValueError(f"{type(self).__name__}: expected input with last dimension {self.in_features}, "
                              f"got shape {tuple(shape)}")
-        # functional.linear's Function, called directly: one Python frame less (small layers are Python-bound)
+        fn = LinearFunction if activation is None else FUSED_ACTIVATIONS.get(activation)
+        if fn is None:
+            raise ValueError(f"{type(self).__name__}: cannot fuse activation {activation!r}; expected one of "
+                             f"{sorted(k for k in FUSED_ACTIVATIONS if k)}")
+        # the Function called directly, not functional.linear: one Python frame less (small layers are Python-bound)
         if self.bias is None:
-            return LinearFunction.apply(x, self.weight)
-        return LinearFunction.apply(x, self.weight, self.bias)
+            return fn.apply(x, self.weight)
+        return fn.apply(x, self.weight, self.bias)
+
+    #: Sequential may run this layer and the activation module after it as one op under ``no_grad``
+    #: (``forward(x, activation=...)``); only for this exact class: a subclass may change ``forward``.
+    fuses_activations = ("relu",)
 
     def macs(self, inputs, output):
         """in_features·out_features multiply-adds per input row."""

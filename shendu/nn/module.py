@@ -849,6 +849,10 @@ class Sequential(_ModuleSequence):
     or ``Sequential(OrderedDict(hidden=Linear(2, 8), out=Linear(8, 1)))``
     (then the state-dict keys are ``hidden.weight``…).
 
+    Under ``no_grad`` each ``Linear`` directly followed by a ``ReLU`` runs as
+    one fused op (``linear(x, W, b, activation='relu')``): the same result,
+    one pass less; with grad recording on, every module runs on its own.
+
     Shape: the first module's input -> the last module's output.
     """
 
@@ -866,15 +870,50 @@ class Sequential(_ModuleSequence):
                 self.add_module(str(i), m)
 
     def forward(self, x):
-        for m in self._modules.values():
-            x = m(x)
-        return x
+        if autograd.is_grad_enabled():
+            for m in self._modules.values():
+                x = m(x)
+            return x
+        return _forward_fused(self._modules.values(), x)
 
     def __getitem__(self, i):
         items = list(self._modules.items())
         if isinstance(i, slice):
             return Sequential(OrderedDict(items[i]))
         return items[i][1]
+
+
+def _own_behaviour(m):
+    """True when ``m`` has hooks (which must see its own input and output) or a ``forward`` of its own."""
+    d = m.__dict__
+    return bool(m._forward_hooks or d.get("_torch_hooks") or "forward" in d)
+
+
+def _forward_fused(modules, x):
+    """Sequential's forward under ``no_grad``: a layer that fuses activations (``fuses_activations``, e.g.
+    nn.Linear: ``'relu'``) followed by an activation module it fuses (``fusable_as``, nn.ReLU) run as one
+    op, ``layer(x, activation=name)`` (:class:`shendu.ops.linalg.LinearReLU`: the ReLU in the product's
+    epilogue); everything else is called as usual. No graph is recorded here, so the pair's fused node
+    changes nothing anyone can observe but the time (and the last bits: the same float32 sums).
+
+    Only a class that declares the attribute itself counts (a subclass may have changed ``forward``), and
+    only modules without hooks or a ``forward`` set on the instance (:func:`_own_behaviour`, asked only of
+    the candidates: batch-1 inference is Python-bound, bench/NOTES.md §11)."""
+    held = fuses = None  # a layer waiting to see whether an activation it fuses comes next
+    for m in modules:
+        own = type(m).__dict__
+        if held is not None:
+            name = own.get("fusable_as")
+            if name is not None and name in fuses and not _own_behaviour(m):
+                x, held = held(x, activation=name), None
+                continue
+            x, held = held(x), None
+        fuses = own.get("fuses_activations")
+        if fuses and not _own_behaviour(m):
+            held = m
+            continue
+        x = m(x)
+    return x if held is None else held(x)
 
 
 class ModuleList(_ModuleSequence):

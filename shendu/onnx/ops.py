@@ -172,17 +172,22 @@ def _einsum(b, n):
 
 # ---------------------------------------------------------------- dense, convolution, pooling
 @emits(linalg.Linear)
-def _linear(b, n):
+def _linear(b, n, output=None):
     """x Wᵀ + b: one Gemm for a 2-D x, else MatMul with Wᵀ (and Add)."""
     x, w = n.inputs[0], n.inputs[1]
+    output = n.output if output is None else output
     if n.tensors[0].ndim == 2:
-        b.op("Gemm", n.inputs, n.output, transB=1)
-        return
+        return b.op("Gemm", n.inputs, output, transB=1)
     if len(n.inputs) == 2:
-        b.op("MatMul", [x, b.op("Transpose", [w], perm=[1, 0])], n.output)
-        return
+        return b.op("MatMul", [x, b.op("Transpose", [w], perm=[1, 0])], output)
     y = b.op("MatMul", [x, b.op("Transpose", [w], perm=[1, 0])])
-    b.op("Add", [y, n.inputs[2]], n.output)
+    return b.op("Add", [y, n.inputs[2]], output)
+
+
+@emits(linalg.LinearReLU)
+def _linear_relu(b, n):
+    """max(x Wᵀ + b, 0): the dense layer's nodes, then Relu."""
+    b.op("Relu", [_linear(b, n, b.fresh("Gemm"))], n.output)
 
 
 def _conv_attrs(geo):

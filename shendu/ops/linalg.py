@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .. import backend
+from ..backend import get_array_module
 from ..autograd import Function
 from ._util import binary_operands
 
@@ -57,6 +58,23 @@ class MatMul(Function):
         return f"matmul: cannot multiply {shapes[0]} by {shapes[1]}"
 
 
+def _affine(x, w, b, relu):
+    """x Wᵀ + b (then max(·, 0) in place when ``relu``) as a fresh array: oneDNN's matmul with the bias and
+    the ReLU fused in its epilogue where it runs, else one BLAS GEMM over all leading axes and in-place
+    passes (never a temporary the size of y)."""
+    flat = x.ndim != 2
+    rows = x.reshape(-1, x.shape[-1]) if flat else x  # one GEMM over all leading axes, not one per leading index
+    fast = backend.fast_kernels()
+    y = None if fast is None else fast.linear_forward(rows, w, b, relu)
+    if y is None:
+        y = backend.matmul(rows, w.T)
+        if b is not None:
+            y += b
+        if relu:
+            get_array_module(y).maximum(y, 0, out=y)
+    return y.reshape(*x.shape[:-1], w.shape[0]) if flat else y
+
+
 class Linear(Function):
     """y = x Wᵀ + b for x (..., in), W (out, in), b (out,) — the dense layer's
     affine map as one node.
@@ -73,17 +91,7 @@ class Linear(Function):
 
     def forward(self, x, w, b=None):
         self.x, self.w, self.has_bias = x, w, b is not None
-        fast = backend.fast_kernels()
-        y = None if fast is None else fast.linear_forward(x.reshape(-1, x.shape[-1]), w, b)  # bias fused
-        if y is not None:
-            return y.reshape(*x.shape[:-1], w.shape[0])
-        if x.ndim > 2:  # one GEMM over all leading axes, not one per leading index (NumPy's stacked matmul)
-            y = backend.matmul(x.reshape(-1, x.shape[-1]), w.T).reshape(*x.shape[:-1], w.shape[0])
-        else:
-            y = backend.matmul(x, w.T)
-        if b is not None:
-            y += b
-        return y
+        return _affine(x, w, b, False)
 
     def backward(self, g):
         x, w = self.x, self.w
@@ -113,6 +121,27 @@ class Linear(Function):
         return f"linear: input of shape {x}, weight of shape {w}: {exc}"
 
 
+class LinearReLU(Linear):
+    """y = max(x Wᵀ + b, 0): a dense layer and the ReLU after it as one node, so that the ReLU runs in
+    the product's epilogue (oneDNN's post-op) or in place on its result, with no second pass over a new
+    array and no mask. Same shapes and options as :class:`Linear`.
+
+    dL/dz = g · [y > 0] (z = x Wᵀ + b; y > 0 exactly where z > 0, so the output replaces ReLU's mask),
+    then :class:`Linear`'s gradients of z.
+    """
+
+    __slots__ = ("y",)
+    saves_output = True  # backward reads y
+
+    def forward(self, x, w, b=None):
+        self.x, self.w, self.has_bias = x, w, b is not None
+        self.y = _affine(x, w, b, True)
+        return self.y
+
+    def backward(self, g):
+        return super().backward(g * (self.y > 0))
+
+
 def matmul(a, b):
     """Matrix product with NumPy's rules: 2-D @ 2-D, batched N-D with broadcasting, 1-D vectors."""
     a, b = binary_operands(a, b)
@@ -124,15 +153,26 @@ def matmul(a, b):
     return MatMul.apply(a, b)
 
 
-def linear(x, weight, bias=None):
-    """y = x Wᵀ + b.
+#: The activations :func:`linear` can fuse into the product (``activation=``), and the Function of each.
+FUSED_ACTIVATIONS = {None: Linear, "relu": LinearReLU}
+
+
+def linear(x, weight, bias=None, activation=None):
+    """y = x Wᵀ + b, or y = activation(x Wᵀ + b) computed as one op.
+
+    ``activation``: None, or ``'relu'``: max(x Wᵀ + b, 0) in one node (:class:`LinearReLU`, the ReLU
+    fused into the product's epilogue), equal to ``relu(linear(x, weight, bias))``.
 
     Shape: x (..., in_features), weight (out_features, in_features),
     bias (out_features,) -> y (..., out_features).
     """
+    fn = FUSED_ACTIVATIONS.get(activation)
+    if fn is None:
+        raise ValueError(f"linear: activation must be one of {sorted(k for k in FUSED_ACTIVATIONS if k)} or None, "
+                         f"got {activation!r}")
     if bias is None:
-        return Linear.apply(x, weight)
-    return Linear.apply(x, weight, bias)
+        return fn.apply(x, weight)
+    return fn.apply(x, weight, bias)
 
 
 dot = matmul
