@@ -169,6 +169,10 @@ CASES = {
     "batch_norm_train": lambda x, w: _grads(F.batch_norm(x, weight=shendu.ones(4, requires_grad=True),
                                                          bias=shendu.zeros(4), training=True), x),
     "batch_norm_eval": lambda x, w: _grads(F.batch_norm(x, shendu.zeros(4), shendu.ones(4)), x),
+    "attention_causal": lambda x, w: _grads(F.scaled_dot_product_attention(x, x * 0.5, x.transpose(-1, -2),
+                                                                           is_causal=True), x),
+    "attention_masked_broadcast_key": lambda x, w: _grads(F.scaled_dot_product_attention(
+        x, x[:1], x, attn_mask=shendu.tensor(np.tril(np.ones((9, 9), bool), 1)), dropout_p=0.3), x),
 }
 
 
