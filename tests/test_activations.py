@@ -143,6 +143,17 @@ def test_float32_erfc_and_gelu_keep_relative_precision():
     assert np.max(np.abs(t32.grad.numpy() - t64.grad.numpy())) < 1e-6
 
 
+@pytest.mark.parametrize("shape", [(130, 600), (70001,), (3, 40000)], ids=str)
+def test_float32_gelu_in_cache_sized_pieces_covers_every_number(shape):
+    """NumPy's float32 GELU runs in pieces of ~2¹⁵ numbers (a partial last piece, rows wider than a piece,
+    1-d input): every number as the float64 reference."""
+    x = np.random.default_rng(0).standard_normal(shape) * 3
+    with shendu.backend.use_kernels("numpy"):
+        y32 = F.gelu(shendu.tensor(x.astype(np.float32))).numpy().astype(np.float64)
+        y64 = F.gelu(shendu.tensor(x.astype(np.float32).astype(np.float64))).numpy()
+    assert np.max(np.abs(y32 - y64) / np.maximum(np.abs(y64), 1e-3)) < 1e-5
+
+
 def test_sigmoid_and_softplus_do_not_overflow():
     x = shendu.tensor(np.array([-1e4, -800.0, 800.0, 1e4]), requires_grad=True)
     with np.errstate(over="raise", invalid="raise", divide="raise"):

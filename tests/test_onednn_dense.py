@@ -7,7 +7,7 @@ import pytest
 import shendu
 import shendu.functional as F
 from shendu import backend
-from test_onednn import compare, kernels_module, needs_onednn, onednn
+from test_onednn import compare, kernels_module, needs_onednn, onednn, products_on_onednn  # noqa: F401 (autouse)
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -221,3 +221,78 @@ def test_sequential_does_not_fuse_around_hooks_or_subclasses():
     assert seen[0][0] == "ReLU" and seen[0][1].min() >= 0
     assert seen[2][0] == "Linear" and seen[2][1].min() < 0
 
+
+
+# ---------------------------------------------------------------- attention's softmax
+def _heads(qkv, n_head):
+    """q, k, v (N, h, T, d) split off a packed (N, T, 3E) projection, as the GPT's attention does (views)."""
+    E = qkv.shape[-1] // 3
+    N, T = qkv.shape[:2]
+    return [t.reshape(N, T, n_head, E // n_head).transpose(1, 2) for t in qkv.split(E, dim=2)]
+
+
+def _merge(y):
+    N, h, T, d = y.shape
+    return y.transpose(1, 2).reshape(N, T, h * d)
+
+
+@needs_onednn
+@pytest.mark.parametrize("mask", ["causal", "float", None])
+def test_attention_softmax_on_onednn(mask):
+    """The GPT's attention (heads of a packed projection, 12 × 4 heads of 64 × 32): oneDNN's softmax forward,
+    NumPy's backward; the same as the NumPy path and PyTorch."""
+    fmask = _data((64, 64), 3, 1.0)
+    kw = dict(is_causal=True) if mask == "causal" else dict(attn_mask=fmask) if mask == "float" else {}
+    sd_kw = dict(kw, attn_mask=shendu.tensor(fmask)) if mask == "float" else kw
+    t_kw = dict(kw, attn_mask=torch.tensor(fmask)) if mask == "float" else kw
+    compare(lambda x: _merge(F.scaled_dot_product_attention(*_heads(x, 4), **sd_kw)),
+            lambda x: _merge(TF.scaled_dot_product_attention(*_heads(x, 4), **t_kw)),
+            [_data((12, 64, 384), 0, 1.0)], ["softmax_forward"])
+
+
+@needs_onednn
+def test_attention_with_an_empty_row_stays_on_numpy():
+    """A query that may attend to no key: oneDNN's softmax would give 0/0, so NumPy's runs and gives 0."""
+    mask = np.tril(np.ones((64, 64), bool))
+    mask[5] = False
+    calls = compare(lambda x: _merge(F.scaled_dot_product_attention(*_heads(x, 4), attn_mask=shendu.tensor(mask))),
+                    lambda x: _merge(TF.scaled_dot_product_attention(*_heads(x, 4), attn_mask=torch.tensor(mask))),
+                    [_data((3, 64, 384), 0, 1.0)], [])
+    assert not calls.get("softmax_forward")
+
+
+def test_attention_output_merges_heads_without_a_copy():
+    """The output lies in memory like the query: heads split off (N, T, 3E) come back as (N, T, h, d), so the
+    merge to (N, T, E) is a view; so are the gradients of q, k, v (one concatenate in the split's backward)."""
+    x = shendu.tensor(_data((2, 8, 48), 0, 1.0), requires_grad=True)
+    q, k, v = _heads(x, 4)
+    y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    merged = _merge(y)
+    assert np.shares_memory(merged.data, y.data)
+    merged.sum().backward()
+    assert x.grad.shape == x.shape
+
+
+@needs_onednn
+def test_matmul_race_keeps_the_faster_library_per_product(monkeypatch):
+    """With the race on, a product's first call times both libraries and every later call takes the winner; either
+    way the answer is the product's."""
+    monkeypatch.setattr(kernels_module(), "RACE", True)
+    backend.fast_kernels()  # loads the library
+    x, w = _data((768, 128), 0, 1.0), _data((512, 128), 1, 0.1)
+    with backend.use_kernels("onednn"):
+        first = kernels_module().matmul(x, w.T)
+        plan = next(p for k, p in onednn_cache().items() if k[0] == "matmul" and p.faster)
+        winner = next(iter(plan.faster.values()))
+        before = dict(kernels_module().counts)
+        again = kernels_module().matmul(x, w.T, name="race_check")
+    ran = {k for k, v in kernels_module().counts.items() if v != before.get(k, 0)}
+    assert ran == {"race_check" if winner else "race_check fallback"}
+    assert (again is None) == (not winner) and (first is None) == (not winner)
+    if winner:
+        np.testing.assert_allclose(again, x @ w.T, rtol=1e-5, atol=1e-5)
+
+
+def onednn_cache():
+    from shendu.backends import onednn
+    return onednn._cache

@@ -169,6 +169,10 @@ CASES = {
     "batch_norm_train": lambda x, w: _grads(F.batch_norm(x, weight=shendu.ones(4, requires_grad=True),
                                                          bias=shendu.zeros(4), training=True), x),
     "batch_norm_eval": lambda x, w: _grads(F.batch_norm(x, shendu.zeros(4), shendu.ones(4)), x),
+    "attention_causal": lambda x, w: _grads(F.scaled_dot_product_attention(x, x * 0.5, x.transpose(-1, -2),
+                                                                           is_causal=True), x),
+    "attention_masked_broadcast_key": lambda x, w: _grads(F.scaled_dot_product_attention(
+        x, x[:1], x, attn_mask=shendu.tensor(np.tril(np.ones((9, 9), bool), 1)), dropout_p=0.3), x),
 }
 
 
@@ -203,3 +207,25 @@ def test_split_kernels_match_torch(threads):
     np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(w.grad.data, tw.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("name, kwargs", [("AdamW", dict(lr=1e-2, weight_decay=0.1)), ("SGD", dict(lr=0.1, momentum=0.9))])
+def test_optimizer_updates_parameters_on_threads_bit_identically(name, kwargs, threads):
+    """Adam's and SGD's updates deal the parameters to the threads; every number is as on one thread."""
+    def run(n):
+        threads(n)
+        rng = np.random.default_rng(0)
+        params = [shendu.tensor(rng.standard_normal(s).astype("float32"), requires_grad=True)
+                  for s in ((7, 5), (30,), (4, 4, 3), (2,))]
+        opt = getattr(shendu.optim, name)(params, **kwargs)
+        update, seen = opt._update, set()
+        opt._update = lambda *a: seen.add(threading.get_ident()) or update(*a)  # which threads ran updates
+        for step in range(3):
+            for p in params:
+                p.grad = shendu.tensor(rng.standard_normal(p.shape).astype("float32"))
+            opt.step()
+        assert (len(seen) > 1) == (n > 1), "the parameters should be updated on more than one thread"
+        return [p.data.copy() for p in params]
+
+    for a, b in zip(run(1), run(3)):
+        np.testing.assert_array_equal(a, b)

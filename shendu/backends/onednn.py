@@ -59,6 +59,7 @@ QUERY_EXEC_ARG = 255
 LEFT2RIGHT, RIGHT2LEFT = 1, 2
 RNN_DIFF_WEIGHTS_OVERWRITE = 0x1
 ELTWISE_RELU, ELTWISE_TANH, ELTWISE_GELU_TANH, ELTWISE_GELU_ERF = 0x20, 0x21, 0x2B, 0x31
+SOFTMAX_ACCURATE = 0x30000   # dnnl_softmax_accurate: exp(x − max) / Σ exp(x − max)
 ARG_SRC_ITER, ARG_SRC_ITER_C, ARG_WEIGHTS_ITER, ARG_DST_ITER, ARG_DST_ITER_C = 2, 3, 34, 18, 19
 ARG_DIFF_SRC_ITER, ARG_DIFF_SRC_ITER_C, ARG_DIFF_DST_ITER, ARG_DIFF_DST_ITER_C = 130, 131, 146, 147
 ARG_DIFF_WEIGHTS_ITER = 162
@@ -142,6 +143,8 @@ def _signatures(lib):
         "dnnl_layer_normalization_backward_primitive_desc_create": [ctypes.POINTER(Handle), Handle, ctypes.c_int, Handle,
                                                                     Handle, Handle, Handle, ctypes.c_float, ctypes.c_uint,
                                                                     Handle, Handle],
+        "dnnl_softmax_forward_primitive_desc_create": [ctypes.POINTER(Handle), Handle, ctypes.c_int, ctypes.c_int,
+                                                       Handle, Handle, ctypes.c_int, Handle],
         # recurrent layers: (pd, engine, prop, [activation,] direction, descriptors…, flags, [alpha, beta,] [hint,] attr)
         "dnnl_vanilla_rnn_forward_primitive_desc_create": [ctypes.POINTER(Handle), Handle, ctypes.c_int, ctypes.c_int,
                                                            ctypes.c_int] + [Handle] * 7 + [ctypes.c_uint, ctypes.c_float,

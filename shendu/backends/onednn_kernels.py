@@ -416,6 +416,7 @@ class _MatmulPlan:
                 None if self.bias is None else self.bias.handle, self.dst.handle, attr), "matmul")
             return pd
         self.prim = dnn.Primitive(make)
+        self.faster = {}  # thread count -> True when oneDNN won the race against NumPy's BLAS (see RACE)
 
 
 #: Below this many rows or columns of the product the dense layer stays on NumPy's BLAS: measured (loaded
@@ -423,10 +424,51 @@ class _MatmulPlan:
 #: while 64–1024 × 784 → 256 ran 1.3–15× faster on oneDNN (its bias fused, no spinning BLAS threads).
 MIN_LINEAR_ROWS = 64
 
+
+#: Whether each product's first call times oneDNN against NumPy's BLAS and keeps the faster for that
+#: product (shapes, strides, bias, thread count): ``SHENDU_MATMUL_RACE=1``. Which library wins depends on the
+#: CPU — on an AVX2 EPYC OpenBLAS ran the GPT's dW = gᵀx products 25–40 % faster than oneDNN and its other
+#: products as fast (bench/NOTES.md §12). Off by default: the two libraries round differently and a race's
+#: winner can change from one process to the next under load, so a resumed or repeated run would no longer be
+#: bit-for-bit the same; off, every product from 64 rows and columns runs oneDNN in every process.
+RACE = __import__("os").environ.get("SHENDU_MATMUL_RACE", "0").strip() == "1"
+_RACE_REPEATS = 3
+
+
+def _race(plan, a, b, bias):
+    """True when oneDNN ran this product faster than NumPy's BLAS: the best of a few alternating calls each
+    (the best is the call least disturbed by other processes)."""
+    import time
+    best = {True: float("inf"), False: float("inf")}
+    for _ in range(_RACE_REPEATS):
+        for on_dnn in (True, False):
+            t0 = time.perf_counter()
+            _execute(plan, a, b, bias) if on_dnn else _blas(a, b, bias)
+            best[on_dnn] = min(best[on_dnn], time.perf_counter() - t0)
+    return best[True] <= best[False]
+
+
+def _blas(a, b, bias):
+    c = a @ b
+    if bias is not None:
+        c += bias
+    return c
+
+
+def _execute(plan, a, b, bias):
+    c = numpy.empty((a.shape[0], b.shape[1]), _F32)
+    args = [(dnn.ARG_SRC, a), (dnn.ARG_WEIGHTS, b), (dnn.ARG_DST, c)]
+    if bias is not None:
+        args.append((dnn.ARG_BIAS, numpy.ascontiguousarray(bias)))
+    plan.prim.execute(*args)
+    return c
+
+
 def matmul(a, b, bias=None, name="matmul", relu=False):
     """c = a · b (+ bias) for a (M, K), b (K, N), bias (N,) or None, float32 with any strides; with ``relu``,
     max(c, 0) (fused). None to fall back (float64, a product with fewer than :data:`MIN_LINEAR_ROWS` rows or
-    columns, a layout oneDNN rejects). ``name``: the counter it is recorded under."""
+    columns, a layout oneDNN rejects, a product NumPy's BLAS ran faster in the :data:`RACE`). ``name``: the
+    counter it is recorded under (``"<name> fallback"`` when NumPy runs it)."""
     if a.ndim != 2 or b.ndim != 2 or min(a.shape[0], b.shape[1]) < MIN_LINEAR_ROWS:
         return None  # small products: OpenBLAS's call costs less than oneDNN's (bench/NOTES.md §9); checked first
     if not _supported(a, b, bias):
@@ -435,12 +477,15 @@ def matmul(a, b, bias=None, name="matmul", relu=False):
     plan = dnn.cached(key, lambda: _MatmulPlan(key[1], key[2], bias is not None, relu))
     if plan is None:
         return _ran(name, None)
-    c = numpy.empty((a.shape[0], b.shape[1]), _F32)
-    args = [(dnn.ARG_SRC, a), (dnn.ARG_WEIGHTS, b), (dnn.ARG_DST, c)]
-    if bias is not None:
-        args.append((dnn.ARG_BIAS, numpy.ascontiguousarray(bias)))
-    plan.prim.execute(*args)
-    return _ran(name, c)
+    if RACE:
+        from .. import parallel  # lazy: parallel imports backend, which loads this module lazily
+        threads = parallel.get_num_threads()
+        faster = plan.faster.get(threads)
+        if faster is None:
+            faster = plan.faster[threads] = _race(plan, a, b, bias)
+        if not faster:
+            return _ran(name, None)
+    return _ran(name, _execute(plan, a, b, bias))
 
 
 def linear_forward(x, w, bias, relu=False):
@@ -535,6 +580,39 @@ def gelu_backward(x, g, approximate):
     plan.backward.execute((dnn.ARG_SRC, numpy.ascontiguousarray(x)),
                           (dnn.ARG_DIFF_DST, numpy.ascontiguousarray(g, dtype=_F32)), (dnn.ARG_DIFF_SRC, dx))
     return _ran("gelu_backward", dx)
+
+
+# ---------------------------------------------------------------- softmax
+class _SoftmaxPlan:
+    """Softmax forward along the last axis of a dense (rows, C) float32 array (in place allowed)."""
+
+    def __init__(self, rows, C):
+        lib, engine = dnn.library(), dnn.engine()
+        self.data = dnn.Desc((rows, C), (C, 1))
+
+        def forward(attr):
+            pd = dnn.Handle()
+            dnn.check(lib.dnnl_softmax_forward_primitive_desc_create(
+                ctypes.byref(pd), engine, dnn.FORWARD_TRAINING, dnn.SOFTMAX_ACCURATE, self.data.handle,
+                self.data.handle, 1, attr), "softmax forward")
+            return pd
+        self.forward = dnn.Primitive(forward)
+
+
+def softmax_(x):
+    """x ← softmax(x) along the last axis, in place, for a C-contiguous float32 ``x`` whose rows each hold a
+    finite number (a row of −inf only would give NaN: the caller keeps such rows on NumPy, which gives 0).
+    Returns x, or None to fall back (float64, a non-contiguous or small array). One pass that keeps the row in
+    registers (max, exp, sum, scale) against NumPy's five; its backward stays NumPy's (oneDNN 3.2's softmax
+    backward ran a reference kernel on AVX2, 20× slower: bench/NOTES.md §12)."""
+    if not (_supported(x) and x.ndim >= 1 and x.flags.c_contiguous and x.size >= MIN_ELTWISE_SIZE):
+        return None
+    C = x.shape[-1]
+    plan = dnn.cached(("softmax", x.size // C, C), lambda: _SoftmaxPlan(x.size // C, C))
+    if plan is None:
+        return _ran("softmax_forward", None)
+    plan.forward.execute((dnn.ARG_SRC, x), (dnn.ARG_DST, x))
+    return _ran("softmax_forward", x)
 
 
 # ---------------------------------------------------------------- layer normalisation

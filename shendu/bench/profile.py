@@ -1,6 +1,6 @@
 """Where a shendu training step spends its time: per op, per kernel, engine and optimizer.
 
-    python -m shendu.bench.profile lenet5 [--steps 20] [--threads 2] [--pyinstrument]
+    python -m shendu.bench.profile lenet5 [--steps 20] [--threads 2] [--cpu] [--pyinstrument]
 
 Times, through Python's profiling hook (``sys.setprofile``: nothing is
 replaced or wrapped), every call of the ``forward`` and ``backward`` of each
@@ -11,7 +11,10 @@ time: the timed calls inside it (a kernel inside an op) are counted apart. The
 report gives the time per step of each, and what is left: Python in modules,
 ``apply`` and the engine's bookkeeping. The hook runs on every Python call
 (about 0.3 µs each), so on workloads of many tiny ops the "left" line is
-overstated; compare the total with an unprofiled step.
+overstated; compare the total with an unprofiled step. ``--cpu`` times with the
+process's CPU clock (``time.process_time``, all threads) instead of the wall clock:
+on a shared machine, where a step waits for a core, that is the figure that still
+means something (with ``--threads 1``, where no thread waits for another).
 
 ``--pyinstrument`` runs the steps under pyinstrument (a sampling profiler,
 ``pip install pyinstrument``) instead and prints its call tree.
@@ -58,9 +61,9 @@ def _labels():
 class _Timers:
     """Seconds (self time) and call counts per label, from the interpreter's call and return events."""
 
-    def __init__(self, labels):
+    def __init__(self, labels, clock=time.perf_counter):
         self.seconds, self.calls = defaultdict(float), defaultdict(int)
-        clock, labels, stack = time.perf_counter, labels, []
+        labels, stack = labels, []
         seconds, calls = self.seconds, self.calls
 
         def hook(frame, event, arg):
@@ -79,28 +82,28 @@ class _Timers:
         self.hook = hook
 
 
-def op_breakdown(name, steps=20, warmup=5, threads=None, repeats=5):
+def op_breakdown(name, steps=20, warmup=5, threads=None, repeats=5, clock=time.perf_counter):
     """Run ``repeats`` × ``steps`` shendu steps of workload ``name`` with every op and kernel timed.
 
     Returns ``(step_seconds, rows)`` for the fastest of the repeats (on a shared
-    machine the fastest run is the one least disturbed by other processes): rows
+    machine the fastest run is the one least disturbed by other processes), on ``clock``: rows
     are ``(label, seconds per step, calls per step)`` sorted by time, the last row
     being the untimed remainder.
     """
     step = _warm_step(name, warmup, threads)
-    return min((_timed_run(step, steps) for _ in range(repeats)), key=lambda r: r[0])
+    return min((_timed_run(step, steps, clock) for _ in range(repeats)), key=lambda r: r[0])
 
 
-def _timed_run(step, steps):
-    timers = _Timers(_labels())
-    t0 = time.perf_counter()
+def _timed_run(step, steps, clock=time.perf_counter):
+    timers = _Timers(_labels(), clock)
+    t0 = clock()
     sys.setprofile(timers.hook)
     try:
         for _ in range(steps):
             step()
     finally:
         sys.setprofile(None)
-    total = time.perf_counter() - t0
+    total = clock() - t0
     rows = sorted(((k, s / steps, timers.calls[k] / steps) for k, s in timers.seconds.items()), key=lambda r: -r[1])
     timed = sum(r[1] for r in rows)
     rows.append(("left: modules, Function.apply, Tensor wrapping (forward)", total / steps - timed, 0))
@@ -118,8 +121,8 @@ def _limit(threads):
     return threadpool_limits(limits=threads, user_api="blas")
 
 
-def format_breakdown(name, step_seconds, rows):
-    lines = [f"{name}: {step_seconds * 1e3:.3f} ms per step (fastest timed run, profiling hook included)",
+def format_breakdown(name, step_seconds, rows, clock="wall"):
+    lines = [f"{name}: {step_seconds * 1e3:.3f} ms per step ({clock} clock, fastest timed run, profiling hook included)",
              f"{'where':58s} {'ms/step':>9s} {'%':>6s} {'calls/step':>10s}"]
     for label, sec, calls in rows:
         lines.append(f"{label:58s} {sec * 1e3:9.3f} {100 * sec / step_seconds:6.1f} {calls:10.0f}")
@@ -147,6 +150,7 @@ def main(argv=None):
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--repeats", type=int, default=5, help="report the fastest of this many runs (default 5)")
+    p.add_argument("--cpu", action="store_true", help="time with the process's CPU clock, not the wall clock")
     p.add_argument("--pyinstrument", action="store_true", help="print pyinstrument's call tree instead")
     args = p.parse_args(argv)
     keep = _limit(args.threads) if args.threads else None  # noqa: F841
@@ -154,7 +158,9 @@ def main(argv=None):
         if args.pyinstrument:
             print(pyinstrument_report(name, args.steps, args.warmup))
         else:
-            print(format_breakdown(name, *op_breakdown(name, args.steps, args.warmup, repeats=args.repeats)))
+            clock = time.process_time if args.cpu else time.perf_counter
+            rows = op_breakdown(name, args.steps, args.warmup, repeats=args.repeats, clock=clock)
+            print(format_breakdown(name, *rows, clock="CPU" if args.cpu else "wall"))
             print()
     return 0
 

@@ -114,7 +114,8 @@ def kernels_report(choice):
     if choice == "numpy":
         return "NumPy (forced)"
     if onednn.available():
-        return (f"oneDNN {onednn.version()} (conv, pooling, batch norm, dense, RNN/LSTM/GRU, GELU, layer norm; "
+        return (f"oneDNN {onednn.version()} (conv, pooling, batch norm, dense, RNN/LSTM/GRU, GELU, layer norm, "
+                "attention's softmax; "
                 "NumPy for the rest)")
     return f"NumPy (oneDNN unavailable: {onednn.load_error()})"
 

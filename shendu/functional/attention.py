@@ -17,12 +17,22 @@ Memory: the node keeps P (and D), L·S numbers per head and batch element — th
 price of a plain implementation (FlashAttention avoids it by recomputing P in
 tiles). A row whose keys are all masked out has no softmax; like PyTorch, its
 output and gradients are 0 rather than NaN.
+
+Speed (bench/NOTES.md §12): S comes from one batched GEMM straight into the
+buffer that becomes P, and the softmax runs in place on it (oneDNN's softmax
+where that path is on and no row is fully masked, else NumPy's passes); the
+backward forms dS in place in dP. The output and the gradients are laid out in
+memory like the query / their input (``empty_like``): for heads split off a
+packed (N, T, 3·E) projection by ``reshape(N, T, h, d).transpose(1, 2)``, the
+output lies as (N, T, h, d), so merging the heads back is a view, not a copy.
+The batched products and the softmax split the first batch axis over
+:mod:`shendu.parallel`'s threads.
 """
 from __future__ import annotations
 
 import math
 
-from .. import backend
+from .. import backend, parallel
 from ..autograd import Function
 from ..backend import get_array_module
 from ..tensor import Tensor
@@ -35,32 +45,104 @@ class ScaledDotProductAttention(Function):
 
     def forward(self, q, k, v, mask=None, drop=None, scale=1.0):
         xp = get_array_module(q)
-        s = backend.matmul(q, k.swapaxes(-1, -2))
-        s *= scale
-        if mask is not None:
-            s = xp.where(mask, s, -xp.inf) if mask.dtype == bool else s + mask
-        m = s.max(axis=-1, keepdims=True)
-        e = xp.exp(s - xp.where(xp.isfinite(m), m, 0))
-        total = e.sum(axis=-1, keepdims=True)
-        p = e / xp.where(total == 0, 1, total)  # a fully masked row: all weights 0, output 0
+        batch = xp.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+        dtype = xp.result_type(q, k, v)
+        p = xp.empty((*batch, q.shape[-2], k.shape[-2]), dtype)
+        out = xp.empty_like(q, dtype=dtype, shape=(*batch, q.shape[-2], v.shape[-1]))  # q's memory order
+        fast = backend.fast_kernels()
+        # oneDNN's softmax has no answer for a row with no key (0 / 0): such masks keep NumPy's
+        fast_softmax = fast is not None and not _has_empty_rows(mask)
+        blocked = None if mask is None or mask.dtype != bool else ~mask
+
+        def scores(r):  # S = Q Kᵀ·scale + mask, then (NumPy's kernels) P = softmax(S), in place in p
+            s = p[r]
+            backend.matmul(_rows(q, r, batch), _rows(k, r, batch).swapaxes(-1, -2), out=s)
+            s *= scale
+            if blocked is not None:
+                xp.copyto(s, -xp.inf, where=_rows(blocked, r, batch))
+            elif mask is not None:
+                s += _rows(mask, r, batch)
+            if not fast_softmax:
+                _softmax_(s)
+
+        _over_batch(batch, scores, p.size)
+        if fast_softmax and fast.softmax_(p) is None:  # oneDNN declined (float64, small): NumPy's
+            _over_batch(batch, lambda r: _softmax_(p[r]), p.size)
         self.q, self.k, self.v, self.p, self.drop, self.scale = q, k, v, p, drop, scale
-        return backend.matmul(p if drop is None else p * drop, v)
+        pd = p if drop is None else p * drop
+        _over_batch(batch, lambda r: backend.matmul(pd[r], _rows(v, r, batch), out=out[r]), p.size)
+        return out
 
     def backward(self, g):
         iq, ik, iv = self.inputs
-        p, drop = self.p, self.drop
+        q, k, v, p, drop, scale = self.q, self.k, self.v, self.p, self.drop, self.scale
+        xp = get_array_module(g)
+        batch = p.shape[:-2]
         pd = p if drop is None else p * drop
-        gv = backend.matmul(pd.swapaxes(-1, -2), g) if iv.requires_grad else None
-        if not (iq.requires_grad or ik.requires_grad):
-            return None, None, gv
-        dp = backend.matmul(g, self.v.swapaxes(-1, -2))
-        if drop is not None:
-            dp *= drop
-        ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))
-        ds *= self.scale
-        gq = backend.matmul(ds, self.k) if iq.requires_grad else None
-        gk = backend.matmul(ds.swapaxes(-1, -2), self.q) if ik.requires_grad else None
+        # each gradient in its input's memory order (heads split off a packed projection merge back without a
+        # copy); a broadcast input gets the full batch shape, which the engine sums back
+        gq, gk, gv = (xp.empty_like(a, dtype=g.dtype, shape=(*batch, *a.shape[-2:])) if i.requires_grad else None
+                      for a, i in ((q, iq), (k, ik), (v, iv)))
+
+        def part(r):
+            gr = _rows(g, r, batch)
+            if gv is not None:
+                backend.matmul(pd[r].swapaxes(-1, -2), gr, out=gv[r])
+            if gq is None and gk is None:
+                return
+            ds = backend.matmul(gr, _rows(v, r, batch).swapaxes(-1, -2))  # dP, made into dS in place
+            if drop is not None:
+                ds *= drop[r]
+            pr = p[r]
+            ds -= xp.einsum("...ij,...ij->...i", ds, pr)[..., None]          # dP − rowsum(dP ∘ P)
+            ds *= pr
+            ds *= scale
+            if gq is not None:
+                backend.matmul(ds, _rows(k, r, batch), out=gq[r])
+            if gk is not None:
+                backend.matmul(ds.swapaxes(-1, -2), _rows(q, r, batch), out=gk[r])
+
+        _over_batch(batch, part, p.size)
         return gq, gk, gv
+
+
+def _softmax_(s):
+    """s ← softmax(s) along the last axis, in place (NumPy): max, subtract, exp, sum, divide. A row of −inf only
+    (every key masked out) becomes 0, not NaN."""
+    xp = get_array_module(s)
+    m = s.max(axis=-1, keepdims=True)
+    m[~xp.isfinite(m)] = 0
+    s -= m
+    xp.exp(s, out=s)
+    total = s.sum(axis=-1, keepdims=True)
+    total[total == 0] = 1
+    s /= total
+
+
+def _has_empty_rows(mask):
+    """True when some query may attend to no key: a bool mask's row all False, a float mask's row all −inf."""
+    if mask is None:
+        return False
+    xp = get_array_module(mask)
+    open_ = mask if mask.dtype == bool else ~xp.isneginf(mask)
+    return bool((~open_.any(axis=-1)).any())
+
+
+def _rows(a, r, batch):
+    """``a[r]``, the part ``r`` (a slice) of the first batch axis, or ``a`` whole where it broadcasts along that
+    axis (fewer dimensions, or a first axis of size 1) or where there is no batch axis (``r`` is ``...``)."""
+    if batch and a.ndim == len(batch) + 2 and a.shape[0] != 1:
+        return a[r]
+    return a
+
+
+def _over_batch(batch, body, work):
+    """``body(r)`` for slices ``r`` of the first batch axis, one per thread (:func:`shendu.parallel.parallel_for`),
+    or ``body(...)`` once for 2-d inputs. The parts write disjoint rows of the outputs."""
+    if batch:
+        parallel.parallel_for(batch[0], lambda i, j: body(slice(i, j)), work)
+    else:
+        body(...)
 
 
 def _mask_array(mask, name, shape):

@@ -16,9 +16,10 @@ change, as in PyTorch: a graph that saved the parameter refuses ``backward``).
 """
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 
-from .. import backend
+from .. import backend, parallel
 from ..autograd import bump_version, enable_grad
 from ..backend import get_array_module, xp
 from ..tensor import Tensor
@@ -100,15 +101,47 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        work = []
         for gi, group in enumerate(self.param_groups):
             for i, p in enumerate(group["params"]):
                 grad = p.grad
                 if grad is not None:
                     if grad.data.shape != p.data.shape:
                         raise self._grad_shape_error(gi, i, p)
-                    self._update(p.data, grad.data, self.state[p], group)
+                    work.append((p.data, grad.data, self.state[p], group))
                     bump_version(p)  # an in-place change, as PyTorch's step: a graph that saved p refuses backward
+        self._run_updates(work)
         return loss
+
+    #: True when :meth:`_update` touches nothing but its arguments and :meth:`_scratch` arrays, so that
+    #: :meth:`step` may update several parameters at once on :mod:`shendu.parallel`'s threads. Honoured only
+    #: in the class that defines ``_update`` (a subclass that overrides it runs serially unless it says so).
+    parallel_updates = False
+
+    def _run_updates(self, work):
+        """``_update(p, g, state, group)`` for each entry of ``work``. With ``parallel_updates`` and enough
+        numbers, the parameters are dealt to the threads in parts of about equal size (largest first, each to
+        the lightest part) — PyTorch's per-tensor kernels use every core the same way. Each parameter is
+        updated by exactly one thread with the same operations: the result does not depend on the thread count."""
+        owner = next(c for c in type(self).__mro__ if "_update" in c.__dict__)
+        threads = parallel.get_num_threads() if owner.__dict__.get("parallel_updates", False) else 1
+        total = sum(p.size for p, _, _, _ in work)
+        if threads <= 1 or len(work) < 2 or total < parallel.MIN_PARALLEL_WORK:
+            for entry in work:
+                self._update(*entry)
+            return
+        parts, sizes = [[] for _ in range(min(threads, len(work)))], [0] * min(threads, len(work))
+        for entry in sorted(work, key=lambda e: -e[0].size):
+            k = sizes.index(min(sizes))
+            parts[k].append(entry)
+            sizes[k] += entry[0].size
+
+        def run(start, stop):
+            for part in parts[start:stop]:
+                for entry in part:
+                    self._update(*entry)
+
+        parallel.parallel_for(len(parts), run, total, get_array_module(work[0][0]))
 
     def _grad_shape_error(self, gi, i, p):
         names = self.param_groups[gi].get("param_names")
@@ -128,7 +161,8 @@ class Optimizer:
         Updates write their intermediate results here instead of allocating a
         temporary array per operation.
         """
-        key = (like.shape, like.dtype, slot, type(like))  # type: the array library's (NumPy's, CuPy's)
+        # type: the array library's (NumPy's, CuPy's); the thread: parameters updated at once need their own
+        key = (like.shape, like.dtype, slot, type(like), threading.get_ident())
         buf = self._scratch_arrays.get(key)
         if buf is None:
             buf = self._scratch_arrays[key] = get_array_module(like).empty_like(like)

@@ -46,6 +46,8 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                                       nesterov=nesterov, maximize=maximize))
 
+    parallel_updates = True  # _update uses only its arguments and scratch arrays
+
     def _update(self, p, g, state, group):
         lr, momentum = float(group["lr"]), float(group["momentum"])
         mod, work = get_array_module(p), self._scratch(p)
