@@ -186,6 +186,61 @@ def test_dcgan_follows_radford():
     assert spec["generator"] == ("adam", {"lr": 2e-4, "betas": (0.5, 0.999)})
 
 
+def _torch_dcgan(c, s, latent, w):
+    """DCGAN's generator and discriminator as torch.nn.Sequential twins (the same layer indices)."""
+    nn = torch.nn
+    g = nn.Sequential(nn.Unflatten(1, (latent, 1, 1)), nn.ConvTranspose2d(latent, 4 * w, s, 1, 0, bias=False),
+                      nn.BatchNorm2d(4 * w), nn.ReLU(), nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1, bias=False),
+                      nn.BatchNorm2d(2 * w), nn.ReLU(), nn.ConvTranspose2d(2 * w, c, 4, 2, 1), nn.Tanh())
+    d = nn.Sequential(nn.Conv2d(c, w, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(w, 2 * w, 4, 2, 1, bias=False),
+                      nn.BatchNorm2d(2 * w), nn.LeakyReLU(0.2), nn.Conv2d(2 * w, 1, s, 1, 0), nn.Flatten())
+    return g.double(), d.double()
+
+
+@pytest.mark.parametrize("opt", ["sgd", "adam"])
+def test_dcgan_train_steps_match_a_pytorch_twin(opt):
+    # Two full train_steps (D step, then G step against the updated D; batch norm in training mode)
+    # against PyTorch's DCGAN recipe written out, from equal weights and equal noise, in float64.
+    # With SGD the weight changes are the gradients; with Adam (β₁ 0.5) the recipe's own optimizer.
+    shendu.manual_seed(0)
+    gan = DCGAN((1, 8, 8), latent=6, width=4).double()
+    spec = gan.optimizers_spec(lr=1e-2) if opt == "adam" else {k: ("sgd", {"lr": 0.1}) for k in
+                                                                ("generator", "discriminator")}
+    x = RNG.uniform(0, 1, (5, 1, 8, 8))
+    gan.compile(spec).trainer.setup(shendu.tensor(x))
+    tg, td = _torch_dcgan(1, 2, 6, 4)
+    for part, twin in ((gan.generator, tg), (gan.discriminator, td)):
+        twin.load_state_dict({k: torch.tensor(v) for k, v in part.state_dict().items()
+                              for v in [v.numpy() if hasattr(v, "numpy") else v]})
+    make = (lambda ps: torch.optim.Adam(ps, lr=1e-2, betas=(0.5, 0.999))) if opt == "adam" else \
+        (lambda ps: torch.optim.SGD(ps, lr=0.1))
+    g_opt, d_opt = make(tg.parameters()), make(td.parameters())
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    gan.train()
+    for step in range(2):
+        shendu.manual_seed(10 + step)
+        z = torch.tensor(shendu.randn(5, 6, dtype=shendu.float64).numpy())
+        shendu.manual_seed(10 + step)                              # train_step draws the same z
+        logs = gan.train_step(shendu.tensor(x))
+        real, fake = torch.tensor(x) * 2 - 1, tg(z)
+        d_opt.zero_grad()
+        d_loss = bce(td(real), torch.ones(5, 1, dtype=torch.float64)) + \
+            bce(td(fake.detach()), torch.zeros(5, 1, dtype=torch.float64))
+        d_loss.backward()
+        d_opt.step()
+        g_opt.zero_grad()
+        g_loss = bce(td(fake), torch.ones(5, 1, dtype=torch.float64))
+        g_loss.backward()
+        g_opt.step()
+        assert logs["d_loss"] == pytest.approx(d_loss.item(), rel=1e-10)
+        assert logs["g_loss"] == pytest.approx(g_loss.item(), rel=1e-10)
+    for part, twin in ((gan.generator, tg), (gan.discriminator, td)):
+        ours = part.state_dict()
+        for k, v in twin.state_dict().items():
+            np.testing.assert_allclose(np.asarray(ours[k].numpy() if hasattr(ours[k], "numpy") else ours[k]),
+                                       v.numpy(), rtol=1e-8, atol=1e-10, err_msg=k)
+
+
 def test_conditional_gan_uses_labels():
     x, y = _blobs(64)
     gan = ConditionalGAN((1, 8, 8), latent=4, hidden=8, num_classes=4)
