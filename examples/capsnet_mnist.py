@@ -12,16 +12,18 @@ ends its budget annealed); then both are tested on the last 2,000 test images.
   lr 1e-3 (the paper's);
 * LeNet-5 (modern) on the images centred on 32×32, cross-entropy, lr 2e-3.
 
-The two train **interleaved** in one process: turns of ``--slice`` seconds, each given to the
-network that has spent less so far, until both have spent their budget. On a machine shared with other work the load
-changes from minute to minute; interleaving gives both networks the same load, which running them
-one after the other would not. Only training steps are timed (batches drawn, forward, backward,
-update), not the tests. Prints one line per network.
+On a machine shared with other work the load changes from minute to minute, so the two never
+train one after the other. By default they train **interleaved** in one process: turns of
+``--slice`` seconds, each given to the network that has spent less so far, until both have spent
+their budget. With ``--concurrent`` each trains in its own process at the same time (same threads,
+same niceness): the same load for half the wall time. Only training steps are timed (batches
+drawn, forward, backward, update), not the tests. Prints one line per network.
 """
 from __future__ import annotations
 
 import argparse
 import math
+import multiprocessing
 import pathlib
 import time
 
@@ -99,11 +101,15 @@ class Run:
         return accuracy(self.net, *self.test)
 
 
-def run(seconds, data_dir=MNIST, seed=0, slice_seconds=10.0, verbose=False):
-    """Train LeNet-5 and the reduced CapsNet interleaved for ``seconds`` each; returns
-    {name: (test accuracy, images seen, seconds spent)}."""
+def run(seconds, data_dir=MNIST, seed=0, slice_seconds=10.0, verbose=False, concurrent=False):
+    """Train LeNet-5 and the reduced CapsNet for ``seconds`` each, interleaved in this process or
+    (``concurrent``) in two processes at once; returns {name: (test accuracy, images seen, seconds spent)}."""
+    if concurrent:
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            jobs = {name: pool.apply_async(_alone, (name, seconds, data_dir, seed, verbose)) for name in NAMES}
+            return {name: job.get() for name, job in jobs.items()}
     data = split_18000_2000(data_dir)
-    runs = [Run("lenet5", seconds, data, seed), Run("capsnet", seconds, data, seed)]
+    runs = [Run(name, seconds, data, seed) for name in NAMES]
     while not all(r.done for r in runs):
         # the turn goes to the network that has spent less: steps overrun their turn (a CapsNet step
         # takes seconds), and fixed alternation let one finish first and the other train on alone
@@ -113,13 +119,27 @@ def run(seconds, data_dir=MNIST, seed=0, slice_seconds=10.0, verbose=False):
     return {r.name: (r.accuracy(), r.seen, r.spent) for r in runs}
 
 
+NAMES = ("lenet5", "capsnet")
+
+
+def _alone(name, seconds, data_dir, seed, verbose, report_every=60.0):
+    """One network's whole budget in this (child) process: (test accuracy, images seen, seconds spent)."""
+    r = Run(name, seconds, split_18000_2000(data_dir), seed)
+    while not r.done:
+        r.train_for(report_every)
+        if verbose:
+            print(f"  {r.name} {r.spent:.0f} s {r.seen:,} images", flush=True)
+    return r.accuracy(), r.seen, r.spent
+
+
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seconds", type=float, default=1200)
     p.add_argument("--slice", type=float, default=10.0, help="seconds per turn of one network")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", default=str(MNIST))
+    p.add_argument("--concurrent", action="store_true", help="one process per network, at the same time")
     a = p.parse_args()
-    for name, (acc, seen, spent) in run(a.seconds, a.data_dir, a.seed, a.slice, verbose=True).items():
+    for name, (acc, seen, spent) in run(a.seconds, a.data_dir, a.seed, a.slice, True, a.concurrent).items():
         print(f"{name}: {100 * acc:.2f} % on the last 2,000 test images after {seen:,} training images "
               f"({seen / 18000:.2f} epochs) in {spent:.0f} s", flush=True)
