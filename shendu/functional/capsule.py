@@ -90,8 +90,10 @@ class DynamicRouting(Function):
                 g_c = g_c + gc.transpose(0, 2, 1)
             g_b = softmax.backward(g_c)
             gamma = g_b if gamma is None else gamma + g_b
-        g_votes = xp.stack(left, axis=-1) @ xp.stack(right, axis=-2)   # (N, J, I, D)
-        return g_votes.transpose(0, 2, 1, 3)
+        # written in û's own memory order (empty_like keeps it), so that a caller's reshapes of û stay views
+        g_u_hat = xp.empty_like(self.votes.transpose(0, 2, 1, 3))
+        xp.matmul(xp.stack(left, axis=-1), xp.stack(right, axis=-2), out=g_u_hat.transpose(0, 2, 1, 3))
+        return g_u_hat
 
 
 def squash(s, dim=-1, eps=SQUASH_EPS):
