@@ -53,21 +53,33 @@ def split_18000_2000(d):
     return x, y, x_te[8000:].astype(np.float32)[:, None] / 255, y_te[8000:].astype(np.int64)
 
 
+#: Each network's own recipe: Adam's learning rate (then a cosine over the budget), batch size,
+#: shifts of up to ``shift`` pixels. ``lenet5-noshift`` is LeNet-5's classic recipe without the
+#: augmentation, measured beside the one with it (``--networks``).
+RECIPES = {
+    "lenet5": {"lr": 2e-3, "batch": 64, "shift": 2},
+    "lenet5-noshift": {"lr": 2e-3, "batch": 64, "shift": 0},
+    "capsnet": {"lr": 1e-3, "batch": 64, "shift": 2},
+}
+
+
 class Run:
-    """One network trained step by step against its own wall-time budget."""
+    """One network trained step by step against its own wall-time budget, with its recipe (:data:`RECIPES`)."""
 
     def __init__(self, name, seconds, data, seed=0):
         x, y, x_te, y_te = data
+        recipe = RECIPES[name]
         shendu.manual_seed(seed)
-        if name == "lenet5":
+        if name.startswith("lenet5"):
             x, x_te = pad_to_32(x), pad_to_32(x_te)
-            self.net, self.lr = lenet5(), 2e-3
+            self.net = lenet5()
         else:
-            self.net, self.lr = capsnet(reduced=True), 1e-3
-        self.name, self.seconds, self.test = name, float(seconds), (x_te, y_te)
+            self.net = capsnet(reduced=True)
+        self.name, self.seconds, self.test, self.lr = name, float(seconds), (x_te, y_te), recipe["lr"]
         self.opt = Adam(self.net.parameters(), lr=self.lr)
-        self.loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True, seed=seed,
-                                 transform=RandomCrop(x.shape[-1], padding=2))
+        shift = RandomCrop(x.shape[-1], padding=recipe["shift"]) if recipe["shift"] else None
+        self.loader = DataLoader(TensorDataset(x, y), batch_size=recipe["batch"], shuffle=True, seed=seed,
+                                 transform=shift)
         self.batches, self.seen, self.spent = iter(()), 0, 0.0
 
     @property
@@ -101,15 +113,17 @@ class Run:
         return accuracy(self.net, *self.test)
 
 
-def run(seconds, data_dir=MNIST, seed=0, slice_seconds=10.0, verbose=False, concurrent=False):
-    """Train LeNet-5 and the reduced CapsNet for ``seconds`` each, interleaved in this process or
-    (``concurrent``) in two processes at once; returns {name: (test accuracy, images seen, seconds spent)}."""
+def run(seconds, data_dir=MNIST, seed=0, slice_seconds=10.0, verbose=False, concurrent=False,
+        names=("lenet5", "capsnet")):
+    """Train the networks ``names`` (keys of :data:`RECIPES`) for ``seconds`` each, interleaved in this
+    process or (``concurrent``) one process each, all at once; returns {name: (test accuracy, images
+    seen, seconds spent)}."""
     if concurrent:
-        with multiprocessing.get_context("fork").Pool(2) as pool:
-            jobs = {name: pool.apply_async(_alone, (name, seconds, data_dir, seed, verbose)) for name in NAMES}
+        with multiprocessing.get_context("fork").Pool(len(names)) as pool:
+            jobs = {name: pool.apply_async(_alone, (name, seconds, data_dir, seed, verbose)) for name in names}
             return {name: job.get() for name, job in jobs.items()}
     data = split_18000_2000(data_dir)
-    runs = [Run(name, seconds, data, seed) for name in NAMES]
+    runs = [Run(name, seconds, data, seed) for name in names]
     while not all(r.done for r in runs):
         # the turn goes to the network that has spent less: steps overrun their turn (a CapsNet step
         # takes seconds), and fixed alternation let one finish first and the other train on alone
@@ -117,9 +131,6 @@ def run(seconds, data_dir=MNIST, seed=0, slice_seconds=10.0, verbose=False, conc
         if verbose:
             print("  " + ", ".join(f"{r.name} {r.spent:.0f} s {r.seen:,} images" for r in runs), flush=True)
     return {r.name: (r.accuracy(), r.seen, r.spent) for r in runs}
-
-
-NAMES = ("lenet5", "capsnet")
 
 
 def _alone(name, seconds, data_dir, seed, verbose, report_every=60.0):
@@ -139,7 +150,9 @@ if __name__ == "__main__":
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", default=str(MNIST))
     p.add_argument("--concurrent", action="store_true", help="one process per network, at the same time")
+    p.add_argument("--networks", nargs="+", default=["lenet5", "capsnet"], choices=sorted(RECIPES))
     a = p.parse_args()
-    for name, (acc, seen, spent) in run(a.seconds, a.data_dir, a.seed, a.slice, True, a.concurrent).items():
+    results = run(a.seconds, a.data_dir, a.seed, a.slice, True, a.concurrent, tuple(a.networks))
+    for name, (acc, seen, spent) in results.items():
         print(f"{name}: {100 * acc:.2f} % on the last 2,000 test images after {seen:,} training images "
               f"({seen / 18000:.2f} epochs) in {spent:.0f} s", flush=True)
