@@ -3,14 +3,17 @@
     nice -n 10 python examples/capsnet_mnist.py [--seconds 1200] [--data-dir ../shared/data/mnist]
 
 Both train on the 10,000 training images plus the first 8,000 test images, with shifts of up to
-2 pixels (the paper's augmentation), Adam, batches of 64, for ``--seconds`` of training wall time
-each, the learning rate following a cosine over the elapsed fraction of that budget (each network
-ends its budget annealed); then both are tested on the last 2,000 test images.
+2 pixels (the paper's augmentation; shendu's own LeNet-5 recipe has them too), Adam, batches of
+64, for ``--seconds`` of training wall time each, the learning rate following a cosine over the
+elapsed fraction of that budget (each network ends its budget annealed); then both are tested on
+the last 2,000 test images.
 
 * CapsNet: ``capsnet(reduced=True)`` — Conv1 64@9×9, 8 primary types of 8 dims, 10×16 digit
   capsules, 3 routings, decoder — on the 28×28 images, margin + 0.0005 × reconstruction loss,
-  lr 1e-3 (the paper's);
-* LeNet-5 (modern) on the images centred on 32×32, cross-entropy, lr 2e-3.
+  lr 2e-3 (the paper's 1e-3 is for hundreds of thousands of steps: after one epoch here, 96.7 %
+  with 1e-3 against 97.8 % with 2e-3 half-way through a cosine over two epochs);
+* LeNet-5 (modern) on the images centred on 32×32, cross-entropy, lr 2e-3;
+  ``--networks lenet5-noshift`` adds it without the shifts.
 
 On a machine shared with other work the load changes from minute to minute, so the two never
 train one after the other. By default they train **interleaved** in one process: turns of
@@ -59,7 +62,7 @@ def split_18000_2000(d):
 RECIPES = {
     "lenet5": {"lr": 2e-3, "batch": 64, "shift": 2},
     "lenet5-noshift": {"lr": 2e-3, "batch": 64, "shift": 0},
-    "capsnet": {"lr": 1e-3, "batch": 64, "shift": 2},
+    "capsnet": {"lr": 2e-3, "batch": 64, "shift": 2},
 }
 
 
