@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import shendu
+from shendu import functional as F
 from shendu.models import CapsNet, capsnet, count_parameters
 from shendu.nn import init
-from shendu import functional as F
 from shendu.nn.capsule import CapsuleLayer, PrimaryCaps, dynamic_routing, margin_loss, squash
 
 
