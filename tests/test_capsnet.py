@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import shendu
+from shendu import functional as F
 from shendu.models import CapsNet, capsnet, count_parameters
 from shendu.nn import init
 from shendu.nn.capsule import CapsuleLayer, PrimaryCaps, dynamic_routing, margin_loss, squash
@@ -84,6 +85,62 @@ def test_routing_sends_a_child_to_the_parent_it_agrees_with():
 
 def test_routing_gradcheck():
     assert shendu.gradcheck(lambda t: dynamic_routing(t, 3)[0], shendu.tensor(_rand(2, 5, 3, 4)))
+
+
+def composed_squash(s, dim=-1, eps=1e-8):
+    """Eq. 1 composed from tensor ops (autograd differentiates it): the reference of the fused Squash."""
+    sq = (s * s).sum(axis=dim, keepdims=True)
+    return s * (sq / ((sq + 1.0) * (sq + eps).sqrt()))
+
+
+def composed_routing(u_hat, r):
+    """Procedure 1 composed from tensor ops (autograd differentiates it): the reference of the fused
+    DynamicRouting's hand-written backward."""
+    b = shendu.zeros(*u_hat.shape[:3], dtype=u_hat.dtype)
+    for k in range(r):
+        c = F.softmax(b, dim=2)
+        v = composed_squash(F.einsum("nij,nijd->njd", c, u_hat))
+        if k < r - 1:
+            b = b + F.einsum("nijd,njd->nij", u_hat, v)
+    return v, c
+
+
+@pytest.mark.parametrize("r", [1, 2, 3, 4])
+def test_routing_gradient_matches_the_composed_ops(r):
+    rng = np.random.default_rng(10 + r)
+    u_hat = rng.standard_normal((3, 7, 4, 5))
+    gv, gc = rng.standard_normal((3, 4, 5)), rng.standard_normal((3, 7, 4))
+    grads = []
+    for routing in (dynamic_routing, composed_routing):
+        t = shendu.tensor(u_hat, requires_grad=True)
+        v, c = routing(t, r)
+        ((v * shendu.tensor(gv)).sum() + (c * shendu.tensor(gc)).sum()).backward()
+        grads.append((v.data, c.data, t.grad.data))
+    for fused, composed in zip(*grads):
+        np.testing.assert_allclose(fused, composed, rtol=1e-10, atol=1e-12)
+
+
+def test_squash_matches_the_composed_ops():
+    s = _rand(4, 3, 6)
+    g = _rand(4, 3, 6, seed=1)
+    for dim in (-1, 1):
+        grads = []
+        for f in (squash, composed_squash):
+            t = shendu.tensor(s, requires_grad=True)
+            y = f(t, dim=dim)
+            (y * shendu.tensor(g)).sum().backward()
+            grads.append((y.data, t.grad.data))
+        for fused, composed in zip(*grads):
+            np.testing.assert_allclose(fused, composed, rtol=1e-10, atol=1e-12)
+
+
+def test_routing_gradcheck_of_the_coupling_coefficients():
+    assert shendu.gradcheck(lambda t: dynamic_routing(t, 3)[1], shendu.tensor(_rand(2, 5, 3, 4)))
+
+
+def test_routing_float32_stays_float32():
+    v, c = dynamic_routing(shendu.randn(2, 6, 3, 4), 3)
+    assert v.dtype == shendu.float32 and c.dtype == shendu.float32
 
 
 def test_routing_bad_input():

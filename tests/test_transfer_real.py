@@ -13,7 +13,8 @@ import pytest
 
 pytestmark = pytest.mark.slow
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
-CAPSNET_SECONDS = 1200
+CAPSNET_SECONDS = 2100
+LENET5_RECIPES = ("lenet5", "lenet5-noshift")
 
 
 def example(name):
@@ -35,19 +36,22 @@ def test_transfer_beats_scratch_at_10_labels_per_class(mnist_dir):
 
 @pytest.fixture(scope="module")
 def capsnet_against_lenet5(mnist_dir):
-    """One interleaved run of both networks (2 × 1,200 s of training), shared by the tests below."""
-    res = example("capsnet_mnist").run(CAPSNET_SECONDS, mnist_dir, verbose=True)
+    """One concurrent run of the networks (2,100 s of training each, one process each), shared by the tests below."""
+    res = example("capsnet_mnist").run(CAPSNET_SECONDS, mnist_dir, verbose=True, concurrent=True,
+                                       names=LENET5_RECIPES + ("capsnet",))
     for name, (acc, seen, spent) in res.items():
         print(f"{name}: {100 * acc:.2f} % after {seen:,} images in {spent:.0f} s")
     return res
 
 
 def test_reduced_capsnet_and_lenet5_both_learn(capsnet_against_lenet5):
-    # measured 2026-12-06: LeNet-5 99.30 %, CapsNet 98.25 % in 1,200 s each (docs/capsules.md)
-    assert capsnet_against_lenet5["lenet5"][0] >= 0.98 and capsnet_against_lenet5["capsnet"][0] >= 0.97
+    # measured 2026-12-07 (2,100 s each, concurrently): LeNet-5 99.50 % (without shifts 99.10 %),
+    # CapsNet 99.50 % (docs/capsules.md)
+    assert all(capsnet_against_lenet5[name][0] >= 0.98 for name in LENET5_RECIPES)
+    assert capsnet_against_lenet5["capsnet"][0] >= 0.97
 
 
-@pytest.mark.xfail(strict=True, reason="target missed on the loaded 2-core CPU: in 1,200 s the reduced CapsNet "
-                   "sees 2.2 epochs (98.25 %), LeNet-5 32.6 (99.30 %); in 600 s 98.90 % vs 99.40 %; docs/capsules.md")
 def test_reduced_capsnet_reaches_lenet5_for_the_same_wall_time(capsnet_against_lenet5):
-    assert capsnet_against_lenet5["capsnet"][0] >= capsnet_against_lenet5["lenet5"][0]
+    # held to the better of LeNet-5's two recipes (with and without the shifts); measured a tie at
+    # 2,100 s (99.50 % each, 10 errors of 2,000), so one image decides it: docs/capsules.md
+    assert capsnet_against_lenet5["capsnet"][0] >= max(capsnet_against_lenet5[name][0] for name in LENET5_RECIPES)

@@ -3,7 +3,8 @@
 A capsule is a vector whose length is the probability that an entity is present and whose
 orientation describes it. Capsules of one layer predict those of the next, û_j|i = W_ij u_i, and
 *routing by agreement* (the paper's Procedure 1, :func:`dynamic_routing`) decides how much each
-child i sends to each parent j.
+child i sends to each parent j. ``squash`` and ``dynamic_routing`` are fused ops with hand-written
+gradients, in :mod:`shendu.functional.capsule`.
 
     >>> u = PrimaryCaps(256, 32, 8)(shendu.randn(2, 256, 20, 20))      # (2, 1152, 8): 32·6·6 capsules
     >>> v = CapsuleLayer(1152, 8, 10, 16)(u)                            # (2, 10, 16)
@@ -14,68 +15,12 @@ Docs: docs/capsules.md.
 from __future__ import annotations
 
 from .. import functional as F
+from ..functional.capsule import SQUASH_EPS, dynamic_routing, squash
 from ..ops.selection import one_hot
-from ..tensor import Tensor, empty, zeros
+from ..tensor import Tensor, empty
 from . import init
 from .conv import Conv2d
 from .module import Module, Parameter
-
-#: The ε under the square root of |s|² in :func:`squash`: the gradient stays finite at s = 0.
-SQUASH_EPS = 1e-8
-
-
-def squash(s, dim=-1, eps=SQUASH_EPS):
-    """The capsule non-linearity (Sabour et al. 2017, Eq. 1): short vectors shrink to ~0, long ones to ~1.
-
-        v = |s|² / (1 + |s|²) · s / |s|      (|s| computed as √(|s|² + ε))
-
-    Args:
-        s: a tensor of capsules, the capsule vector along ``dim``.
-        dim: the capsule axis (default −1).
-        eps: ε (default 1e-8).
-
-    Shape: (*) -> (*), the same; |v| = |s|²/(1 + |s|²) < 1.
-    """
-    sq = (s * s).sum(axis=dim, keepdims=True)
-    return s * (sq / ((sq + 1.0) * (sq + eps).sqrt()))
-
-
-def dynamic_routing(u_hat, iterations=3):
-    """Routing by agreement, the paper's Procedure 1.
-
-        b_ij ← 0                                       for every child i and parent j
-        repeat r times:
-            c_i  ← softmax_j(b_i)                      (over the PARENTS j: Σ_j c_ij = 1)
-            s_j  ← Σ_i c_ij û_j|i
-            v_j  ← squash(s_j)
-            b_ij ← b_ij + û_j|i · v_j                  (not after the last iteration: it is unused)
-        return v
-
-    The coupling coefficients of child i are a softmax over the parents, so each child divides
-    its vote among them; normalising over the children instead (a common slip in ports) makes
-    every parent take a weighted mean of all children and routing loses its meaning.
-    The gradient flows through every iteration, as the procedure is written.
-
-    Args:
-        u_hat: the predictions û, shape (N, I, J, D): N samples, I children, J parents, D dims.
-        iterations: r ≥ 1 (the paper uses 3).
-
-    Returns:
-        (v, c): the parent capsules v, shape (N, J, D), and the coupling coefficients c of the
-        last iteration, shape (N, I, J).
-    """
-    if u_hat.ndim != 4:
-        raise ValueError(f"dynamic_routing: expected predictions u_hat of shape (N, children, parents, dims), "
-                         f"got shape {tuple(u_hat.shape)}")
-    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
-        raise ValueError(f"dynamic_routing: iterations must be an int >= 1, got {iterations!r}")
-    b = zeros(*u_hat.shape[:3], dtype=u_hat.dtype)
-    for r in range(iterations):
-        c = F.softmax(b, dim=2)                           # over the parents j
-        v = squash(F.einsum("nij,nijd->njd", c, u_hat))
-        if r < iterations - 1:
-            b = b + F.einsum("nijd,njd->nij", u_hat, v)
-    return v, c
 
 
 class PrimaryCaps(Module):
@@ -205,4 +150,4 @@ class MarginLoss(Module):
         return f"m_plus={self.m_plus}, m_minus={self.m_minus}, lam={self.lam}"
 
 
-__all__ = ["squash", "dynamic_routing", "PrimaryCaps", "CapsuleLayer", "margin_loss", "MarginLoss", "SQUASH_EPS"]
+__all__ = ["SQUASH_EPS", "CapsuleLayer", "MarginLoss", "PrimaryCaps", "dynamic_routing", "margin_loss", "squash"]
