@@ -16,6 +16,7 @@ import numbers
 from ..backend import xp
 from ..functional import activation as A
 from ..functional import attention as Att
+from ..functional import capsule as Caps
 from ..functional import conv as C
 from ..functional import normalization as N
 from ..functional import pooling as P
@@ -162,6 +163,38 @@ def _threshold(b, n):
 @emits(A.Softmax, A.LogSoftmax)
 def _softmax(b, n):
     b.op(type(n.fn).__name__, n.inputs, n.output, axis=int(n.options["axis"]))
+
+
+def _squash_nodes(b, s, axis, eps, dtype, output=None):
+    """v = s·q / ((1 + q)·√(q + ε)), q = |s|² along ``axis`` (:class:`shendu.functional.capsule.Squash`)."""
+    q = b.reduce("ReduceSum", b.op("Mul", [s, s]), axis, True)
+    root = b.op("Sqrt", [b.op("Add", [q, b.scalar(eps, dtype)])])
+    scale = b.op("Div", [q, b.op("Mul", [b.op("Add", [q, b.scalar(1, dtype)]), root])])
+    return b.op("Mul", [s, scale], output)
+
+
+@emits(Caps.Squash)
+def _squash(b, n):
+    _squash_nodes(b, n.inputs[0], n.options["axis"], n.options["eps"], n.tensor.dtype, n.output)
+
+
+@emits(Caps.DynamicRouting)
+def _dynamic_routing(b, n):
+    """Procedure 1 unrolled over its fixed number of iterations, from the votes V = û (N, J, I, D):
+    c = softmax_j(b), s = c @ V, v = squash(s), b ← b + V @ v; b starts at zeros shaped from V (the
+    batch is dynamic). Outputs v (N, J, D) and c transposed to (N, I, J), as the Function's."""
+    dtype, iterations = n.tensors[0].dtype, n.options["iterations"]
+    votes = b.op("Transpose", [n.inputs[0]], perm=[0, 2, 1, 3])
+    logits = b.op("Mul", [b.reduce("ReduceSum", votes, 3, False), b.scalar(0, dtype)])  # zeros (N, J, I)
+    for r in range(iterations):
+        c = b.op("Softmax", [logits], axis=1)                                    # over the parents
+        s = b.op("Squeeze", [b.op("MatMul", [b.op("Unsqueeze", [c, b.ints([2])]), votes]), b.ints([2])])
+        last = r == iterations - 1
+        v = _squash_nodes(b, s, -1, Caps.SQUASH_EPS, dtype, n.output[0] if last else None)
+        if not last:
+            agreement = b.op("MatMul", [votes, b.op("Unsqueeze", [v, b.ints([3])])])
+            logits = b.op("Add", [logits, b.op("Squeeze", [agreement, b.ints([3])])])
+    b.op("Transpose", [c], n.output[1], perm=[0, 2, 1])
 
 
 @emits(EinsumFn)
