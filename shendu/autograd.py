@@ -164,6 +164,11 @@ class Function:
                 out = fn.forward(*[t.data for t in inputs], **kwargs)
         except (ValueError, IndexError) as exc:  # zero-cost until raised
             raise _reworded(exc, cls.describe_error([t.data.shape for t in inputs], kwargs, exc)) from exc
+        except AttributeError as exc:  # an array where a Tensor belongs: its .data is a memoryview
+            error = NotATensorError.among(cls.__name__, inputs)
+            if error is None:
+                raise
+            raise error from exc
         if type(out) is tuple:
             return fn._wrap_outputs(inputs, out, kwargs)
         if isinstance(out, _scalar_type):  # NumPy ufuncs turn 0-d arrays into scalars
@@ -231,6 +236,24 @@ class keep_options:
 _scalar_type = backend.xp.generic
 _asarray = backend.xp.asarray
 _weakref = weakref.ref
+
+
+class NotATensorError(TypeError):
+    """An array (NumPy's, CuPy's) given to an op or layer where a Tensor belongs; PyTorch refuses them too.
+
+    ``owner`` is the op or layer the message names; ``layer`` says whether a layer named it (the innermost
+    layer renames an op's error once, outer layers pass it on)."""
+
+    def __init__(self, owner, array_type, layer=False):
+        super().__init__(f"{owner}: expected shendu Tensors as input, got {array_type.__module__}."
+                         f"{array_type.__name__}; wrap it with shendu.tensor(x) or shendu.from_numpy(x)")
+        self.array_type, self.layer = array_type, layer
+
+    @classmethod
+    def among(cls, owner, values, layer=False):
+        """The error for the first array among ``values``, or None when there is none."""
+        array_type = next((type(v) for v in values if backend.is_array(v)), None)
+        return None if array_type is None else cls(owner, array_type, layer)
 
 
 def _reworded(exc, message):

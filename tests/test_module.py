@@ -348,3 +348,13 @@ def test_a_numpy_array_as_input_is_a_type_error_naming_the_layer(layer, shape):
     with pytest.raises(TypeError, match=rf"{type(module).__name__}: expected shendu Tensors as input, got "
                                         r"numpy\.ndarray; wrap it with shendu\.tensor"):
         module(np.zeros(shape, np.float32))
+
+
+def test_a_numpy_array_given_to_an_op_or_inside_a_container_names_who_received_it():
+    """The op names itself (functional calls); inside a Sequential the innermost layer is named, once."""
+    import shendu.functional as F
+
+    with pytest.raises(TypeError, match=r"^Relu: expected shendu Tensors as input, got numpy\.ndarray"):
+        F.relu(np.zeros((2, 3), np.float32))
+    with pytest.raises(TypeError, match=r"^Linear: expected shendu Tensors as input, got numpy\.ndarray"):
+        nn.Sequential(nn.Linear(3, 2), nn.ReLU())(np.zeros((2, 3), np.float32))

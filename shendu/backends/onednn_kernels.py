@@ -18,6 +18,8 @@ user's plain (O, I/G, k_h, k_w) array on each call (weights are small).
 from __future__ import annotations
 
 import ctypes
+import os
+import time
 from collections import Counter
 
 import numpy
@@ -431,14 +433,13 @@ MIN_LINEAR_ROWS = 64
 #: products as fast (bench/NOTES.md §12). Off by default: the two libraries round differently and a race's
 #: winner can change from one process to the next under load, so a resumed or repeated run would no longer be
 #: bit-for-bit the same; off, every product from 64 rows and columns runs oneDNN in every process.
-RACE = __import__("os").environ.get("SHENDU_MATMUL_RACE", "0").strip() == "1"
+RACE = os.environ.get("SHENDU_MATMUL_RACE", "0").strip() == "1"
 _RACE_REPEATS = 3
 
 
 def _race(plan, a, b, bias):
     """True when oneDNN ran this product faster than NumPy's BLAS: the best of a few alternating calls each
     (the best is the call least disturbed by other processes)."""
-    import time
     best = {True: float("inf"), False: float("inf")}
     for _ in range(_RACE_REPEATS):
         for on_dnn in (True, False):

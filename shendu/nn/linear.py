@@ -5,7 +5,6 @@ import math
 
 from ..checks import int_arg
 from ..ops.linalg import FUSED_ACTIVATIONS
-from ..ops.linalg import Linear as LinearFunction
 from ..tensor import empty
 from . import init
 from .lazy import LazyLayer
@@ -57,7 +56,7 @@ class Linear(Module):
         if not shape or shape[-1] != self.in_features:
             raise ValueError(f"{type(self).__name__}: expected input with last dimension {self.in_features}, "
                              f"got shape {tuple(shape)}")
-        fn = LinearFunction if activation is None else FUSED_ACTIVATIONS.get(activation)
+        fn = FUSED_ACTIVATIONS.get(activation)  # None -> the plain Linear Function
         if fn is None:
             raise ValueError(f"{type(self).__name__}: cannot fuse activation {activation!r}; expected one of "
                              f"{sorted(k for k in FUSED_ACTIVATIONS if k)}")

@@ -223,18 +223,18 @@ class Module:
                 args = hooked.watch_inputs(self, args)
         try:  # free until something raises (Python >= 3.11)
             out = self.forward(*args, **kwargs)
+        except (autograd.NotATensorError, AttributeError) as exc:  # an array given to this layer: name the layer
+            if getattr(exc, "layer", False):
+                raise
+            error = autograd.NotATensorError.among(type(self).__name__, (*args, *kwargs.values()), layer=True)
+            if error is None:
+                raise
+            raise error from exc
         except _SHAPE_ERRORS as exc:
             located = _locate_error(self, exc, args, kwargs)
             if located is None:
                 raise
             raise located from exc
-        except AttributeError as exc:  # a NumPy array where a Tensor belongs fails deep inside an op
-            arrays = [type(a) for a in (*args, *kwargs.values()) if backend.is_array(a)]
-            if not arrays:
-                raise
-            raise TypeError(f"{type(self).__name__}: expected shendu Tensors as input, got "
-                            f"{arrays[0].__module__}.{arrays[0].__name__}; "
-                            "wrap it with shendu.tensor(x) or shendu.from_numpy(x)") from exc
         if self._forward_hooks:
             for hook in list(self._forward_hooks):
                 res = hook(self, args, out)
