@@ -122,9 +122,20 @@ def run(seconds, data_dir=MNIST, seed=0, slice_seconds=10.0, verbose=False, conc
     process or (``concurrent``) one process each, all at once; returns {name: (test accuracy, images
     seen, seconds spent)}."""
     if concurrent:
-        with multiprocessing.get_context("fork").Pool(len(names)) as pool:
-            jobs = {name: pool.apply_async(_alone, (name, seconds, data_dir, seed, verbose)) for name in names}
-            return {name: job.get() for name, job in jobs.items()}
+        # forked Processes, not a Pool: a Pool pickles its function by module name, and this file is
+        # often loaded from its path (the slow test), where the children could not import it
+        ctx = multiprocessing.get_context("fork")
+        results = ctx.Queue()
+        procs = [ctx.Process(target=_alone, args=(name, seconds, data_dir, seed, verbose, results)) for name in names]
+        for proc in procs:
+            proc.start()
+        out = dict(results.get() for _ in procs)
+        for proc in procs:
+            proc.join()
+        failed = [r for r in out.values() if isinstance(r, BaseException)]
+        if failed:
+            raise failed[0]
+        return {name: out[name] for name in names}
     data = split_18000_2000(data_dir)
     runs = [Run(name, seconds, data, seed) for name in names]
     while not all(r.done for r in runs):
@@ -136,14 +147,19 @@ def run(seconds, data_dir=MNIST, seed=0, slice_seconds=10.0, verbose=False, conc
     return {r.name: (r.accuracy(), r.seen, r.spent) for r in runs}
 
 
-def _alone(name, seconds, data_dir, seed, verbose, report_every=60.0):
-    """One network's whole budget in this (child) process: (test accuracy, images seen, seconds spent)."""
-    r = Run(name, seconds, split_18000_2000(data_dir), seed)
-    while not r.done:
-        r.train_for(report_every)
-        if verbose:
-            print(f"  {r.name} {r.spent:.0f} s {r.seen:,} images", flush=True)
-    return r.accuracy(), r.seen, r.spent
+def _alone(name, seconds, data_dir, seed, verbose, results, report_every=60.0):
+    """One network's whole budget in this (child) process; puts (name, (test accuracy, images seen,
+    seconds spent)) on the queue ``results``."""
+    try:
+        r = Run(name, seconds, split_18000_2000(data_dir), seed)
+        while not r.done:
+            r.train_for(report_every)
+            if verbose:
+                print(f"  {r.name} {r.spent:.0f} s {r.seen:,} images", flush=True)
+        results.put((name, (r.accuracy(), r.seen, r.spent)))
+    except BaseException as e:  # the parent waits on the queue: tell it, or it would wait forever
+        results.put((name, RuntimeError(f"capsnet_mnist: training {name} failed: {e!r}")))
+        raise
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ def _seed():
     yield
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def mnist_dir():
     """The real MNIST files in ../shared/data/mnist; skipped cleanly when absent."""
     d = SHARED_DATA / "mnist"
