@@ -186,6 +186,45 @@ def test_dcgan_follows_radford():
     assert spec["generator"] == ("adam", {"lr": 2e-4, "betas": (0.5, 0.999)})
 
 
+def test_dcgan_adds_a_stage_per_doubling_of_the_image():
+    """28 → 7 in two stride-2 stages; 32 → 4 in three, 64 → 4 in four (channels doubling towards the base)."""
+    from shendu import nn
+
+    for side, stages, base in ((28, (14, 28), 7), (32, (8, 16, 32), 4), (64, (8, 16, 32, 64), 4)):
+        g = DCGAN((1, side, side), latent=8, width=4)
+        n = len(stages)
+        assert g.stages == stages
+        up = [m for m in g.generator if isinstance(m, nn.ConvTranspose2d)]
+        down = [m for m in g.discriminator if isinstance(m, nn.Conv2d)]
+        assert [m.out_channels for m in up] == [4 << i for i in range(n, 0, -1)] + [1]
+        assert up[0].kernel_size == (base, base) and down[-1].kernel_size == (base, base)
+        assert [m.out_channels for m in down] == [4 << i for i in range(n)] + [1]
+        assert g(shendu.randn(2, 8)).shape == (2, 1, side, side)
+        assert g.discriminator(shendu.randn(2, 1, side, side)).shape == (2, 1)
+
+
+def test_dcgan_on_a_larger_canvas():
+    """canvas=12 for 8-pixel images: G's 12×12 output is cropped to its centre, D sees images padded with −1."""
+    shendu.manual_seed(0)
+    gan = DCGAN((1, 8, 8), latent=4, width=2, canvas=12)
+    assert gan.stages == (6, 12) and gan.margin == 2
+    z = shendu.randn(3, 4)
+    full_canvas = gan.generator(z)
+    assert full_canvas.shape == (3, 1, 12, 12)
+    np.testing.assert_array_equal(gan.generate(z).numpy(), full_canvas.numpy()[:, :, 2:10, 2:10])
+    x = np.random.default_rng(0).uniform(-1, 1, (3, 1, 8, 8)).astype(np.float32)
+    padded = np.full((3, 1, 12, 12), -1.0, np.float32)
+    padded[:, :, 2:10, 2:10] = x
+    np.testing.assert_allclose(gan.discriminate(shendu.tensor(x)).numpy(),
+                               gan.discriminator(shendu.tensor(padded)).numpy(), rtol=1e-6)
+    gan.compile(gan.optimizers_spec())
+    h = gan.fit(np.random.default_rng(1).uniform(0, 1, (32, 1, 8, 8)).astype(np.float32), epochs=1, batch_size=16,
+                verbose=0).history
+    assert np.isfinite(h["d_loss"]).all() and gan.sample(2).shape == (2, 1, 8, 8)
+    with pytest.raises(ValueError, match="canvas must be a multiple of 4 at least the image side 8, got 6"):
+        DCGAN((1, 8, 8), canvas=6)
+
+
 def _torch_dcgan(c, s, latent, w):
     """DCGAN's generator and discriminator as torch.nn.Sequential twins (the same layer indices)."""
     nn = torch.nn
@@ -396,6 +435,14 @@ def test_gan_run_writes_a_grid_every_epoch_and_autoencoder_cannot_sample(tmp_pat
         sample_run(a["files"]["checkpoint"], 3, str(tmp_path / "b.png"))
     with pytest.raises(ValueError, match="not a generative model's checkpoint"):
         sample_run(_plain(tmp_path), 3, str(tmp_path / "b.png"))
+
+
+def test_train_dcgan_uses_the_next_power_of_two_as_canvas():
+    from shendu.training.generative_run import build_generative
+
+    assert build_generative("dcgan", (1, 28, 28)).canvas == 32          # MNIST: three stages, not two
+    assert build_generative("dcgan", (1, 8, 8)).canvas == 8
+    assert build_generative("dcgan", (3, 32, 32)).canvas == 32
 
 
 def _plain(tmp_path):

@@ -172,45 +172,82 @@ class ConditionalGAN(GAN):
 
 
 class DCGAN(_Adversarial):
-    """DCGAN (Radford et al. 2015) for square images whose side H is a multiple of 4 (28×28 MNIST):
-    no pooling and no hidden fully connected layers — strided convolutions in D, transposed
+    """DCGAN (Radford et al. 2015) for square images whose side H is a multiple of 4 (28×28 MNIST,
+    32×32): no pooling and no hidden fully connected layers — strided convolutions in D, transposed
     convolutions in G; batch norm in both except G's output and D's input; ReLU in G, tanh at its
     output; LeakyReLU(0.2) in D; weights N(0, 0.02) (:func:`dcgan_init_`); train with Adam 2e-4,
     β₁ = 0.5 (:meth:`optimizers_spec`).
 
-    G: z (latent, 1, 1) → ConvT(latent, 4w, s, 1, 0) → BN → ReLU   (4w, s, s), s = H/4
-                       → ConvT(4w, 2w, 4, 2, 1) → BN → ReLU       (2w, 2s, 2s)
-                       → ConvT(2w, C, 4, 2, 1) → tanh             (C, H, W)
-    D: x → Conv(C, w, 4, 2, 1) → LReLU → Conv(w, 2w, 4, 2, 1) → BN → LReLU → Conv(2w, 1, s, 1, 0) → logit
+    The image side is halved n times down to the base side s: twice (s = H/4), then again while s
+    stays even and at least 8 — as Radford et al. add a stage per doubling of the image (28 → 7 with
+    n = 2; 32 → 4 with n = 3; 64 → 4 with n = 4). With width w:
+
+    G: z (latent, 1, 1) → ConvT(latent, 2ⁿw, s, 1, 0) → BN → ReLU            (2ⁿw, s, s)
+         → [ConvT(2ⁱw, 2ⁱ⁻¹w, 4, 2, 1) → BN → ReLU  for i = n … 2]          (2w, H/2, H/2)
+         → ConvT(2w, C, 4, 2, 1) → tanh                                        (C, H, W)
+    D: x → Conv(C, w, 4, 2, 1) → LReLU
+         → [Conv(2ⁱ⁻¹w, 2ⁱw, 4, 2, 1) → BN → LReLU  for i = 1 … n−1]        (2ⁿ⁻¹w, s, s)
+         → Conv(2ⁿ⁻¹w, 1, s, 1, 0) → logit
+
+    ``canvas`` lets G and D work on a larger square than the images: G draws a canvas × canvas image
+    whose centre H × W is the sample, and D sees the images padded to the canvas with −1 (black in
+    G's range). MNIST's 28 pixels halve only twice (28 → 7); on a 32-pixel canvas the networks get
+    the three stages of 32-pixel images (docs/generative.md measures both).
 
     Args: image_shape (C, H, W) with H = W a multiple of 4 (default (1, 28, 28)); latent (default 100);
-    width w (default 64); label_smoothing (default 0).
+    width w (default 64); label_smoothing (default 0); canvas, a multiple of 4 ≥ H (default H).
 
     Example:
         >>> DCGAN((1, 8, 8), latent=4, width=2).sample(2).shape
         (2, 1, 8, 8)
+        >>> len(DCGAN((1, 32, 32), latent=4, width=2).stages)   # 32 → 16 → 8 → 4
+        3
+        >>> DCGAN((1, 28, 28), latent=4, width=2, canvas=32).sample(2).shape
+        (2, 1, 28, 28)
     """
 
-    _latent_key = ("generator.1.weight", 0, False)      # ConvTranspose2d weight (latent, 4w, s, s)
+    _latent_key = ("generator.1.weight", 0, False)      # ConvTranspose2d weight (latent, 2ⁿw, s, s)
 
-    def __init__(self, image_shape=(1, 28, 28), latent=100, width=64, label_smoothing=0.0):
+    def __init__(self, image_shape=(1, 28, 28), latent=100, width=64, label_smoothing=0.0, canvas=None):
         super().__init__()
         c, h, w = (int(s) for s in image_shape)
         if h != w or h % 4:
             raise ValueError(f"DCGAN: expected square images with a side that is a multiple of 4, got {(c, h, w)}")
         if not 0 <= float(label_smoothing) < 1:
             raise ValueError(f"DCGAN: label_smoothing must be in [0, 1), got {label_smoothing!r}")
+        side = h if canvas is None else int(canvas)
+        if side < h or side % 4:
+            raise ValueError(f"DCGAN: canvas must be a multiple of 4 at least the image side {h}, got {canvas!r}")
         self.image_shape, self.latent, self.width = (c, h, w), int(latent), int(width)
         self.label_smoothing, self.num_classes = float(label_smoothing), 0
-        s = h // 4
-        self.generator = Sequential(Unflatten(1, (latent, 1, 1)),
-                                    ConvTranspose2d(latent, 4 * width, s, 1, 0, bias=False), BatchNorm2d(4 * width),
-                                    ReLU(), ConvTranspose2d(4 * width, 2 * width, 4, 2, 1, bias=False),
-                                    BatchNorm2d(2 * width), ReLU(), ConvTranspose2d(2 * width, c, 4, 2, 1), Tanh())
-        self.discriminator = Sequential(Conv2d(c, width, 4, 2, 1), LeakyReLU(0.2),
-                                        Conv2d(width, 2 * width, 4, 2, 1, bias=False), BatchNorm2d(2 * width),
-                                        LeakyReLU(0.2), Conv2d(2 * width, 1, s, 1, 0), Flatten())
+        self.canvas, self.margin = side, (side - h) // 2
+        s, n = side // 4, 2
+        while s % 2 == 0 and s >= 8:
+            s, n = s // 2, n + 1
+        #: the side after each of the n up-sampling stages of G: (2s, 4s, …, H)
+        self.stages = tuple(s << i for i in range(n + 1))[1:]
+        g = [Unflatten(1, (latent, 1, 1)), ConvTranspose2d(latent, width << n, s, 1, 0, bias=False),
+             BatchNorm2d(width << n), ReLU()]
+        for i in range(n, 1, -1):
+            g += [ConvTranspose2d(width << i, width << (i - 1), 4, 2, 1, bias=False), BatchNorm2d(width << (i - 1)),
+                  ReLU()]
+        self.generator = Sequential(*g, ConvTranspose2d(2 * width, c, 4, 2, 1), Tanh())
+        d = [Conv2d(c, width, 4, 2, 1), LeakyReLU(0.2)]
+        for i in range(1, n):
+            d += [Conv2d(width << (i - 1), width << i, 4, 2, 1, bias=False), BatchNorm2d(width << i), LeakyReLU(0.2)]
+        self.discriminator = Sequential(*d, Conv2d(width << (n - 1), 1, s, 1, 0), Flatten())
         dcgan_init_(self)
 
+    def generate(self, z, y=None):
+        """G(z): the centre image_shape of G's canvas, in [−1, 1]."""
+        out, m = super().generate(z, y), self.margin
+        return out[:, :, m:m + self.image_shape[1], m:m + self.image_shape[2]] if m else out
+
+    def discriminate(self, x, y=None):
+        """D(x) logits (N, 1) of images x in [−1, 1], padded to the canvas with −1."""
+        m = self.margin
+        return super().discriminate(F.pad(x, (m, m, m, m), value=-1.0) if m else x, y)
+
     def extra_repr(self):
-        return f"image_shape={self.image_shape}, latent={self.latent}, width={self.width}"
+        canvas = f", canvas={self.canvas}" if self.margin else ""
+        return f"image_shape={self.image_shape}, latent={self.latent}, width={self.width}{canvas}"
