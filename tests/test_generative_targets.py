@@ -14,6 +14,7 @@ from shendu.models.autoencoder import AutoEncoder
 from shendu.models.gan import DCGAN
 from shendu.models.vae import VAE
 from shendu.training.generative_metrics import FeatureClassifier
+from shendu.training.generative_run import image_grid, write_png
 
 pytestmark = pytest.mark.slow
 
@@ -121,21 +122,31 @@ def test_vae_within_half_a_nat_of_pytorch(mnist_dir):
     assert abs(ours - theirs) <= 0.5
 
 
-#: the DCGAN of the target: width 32 (half of Radford et al.'s 64) and 8 epochs, what a 2-core
-#: machine shared with other jobs trains in about 45 minutes (docs/generative.md)
-DCGAN_WIDTH, DCGAN_EPOCHS = 32, 8
+#: the DCGAN of the target: width 32 (half of Radford et al.'s 64) on a 32-pixel canvas (three
+#: up-sampling stages; 28 pixels halve only twice), 20 epochs; the scorer is LeNet-5 trained 20
+#: epochs, which gives the real test images IS ≈ 9.8 as the issue's reference does (≈ 9.9) — the
+#: 3-epoch one gives them 9.3 (docs/generative.md records the samples under both)
+DCGAN_WIDTH, DCGAN_CANVAS, DCGAN_EPOCHS, SCORER_EPOCHS = 32, 32, 20, 20
 
 
-def test_dcgan_inception_score_and_coverage(mnist_dir):
+def test_dcgan_inception_score_and_coverage(mnist_dir, tmp_path):
     x, y, xt, yt = mnist_18000_2000(mnist_dir)
-    clf = FeatureClassifier(x, y, epochs=3)
+    clf = FeatureClassifier(x, y, epochs=SCORER_EPOCHS)
     real = clf.report(xt, x[:2000])
     shendu.manual_seed(0)
-    gan = DCGAN((1, 28, 28), width=DCGAN_WIDTH)
+    gan = DCGAN((1, 28, 28), width=DCGAN_WIDTH, canvas=DCGAN_CANVAS)
     gan.compile(gan.optimizers_spec())
+    t = time.perf_counter()
     gan.fit(x, epochs=DCGAN_EPOCHS, batch_size=64, seed=0, verbose=0)
+    seconds = time.perf_counter() - t
     shendu.manual_seed(1)
-    fake = clf.report(gan.sample(1000), xt)
+    samples = gan.sample(1000)
+    fake = clf.report(samples, xt)
+    fake3 = FeatureClassifier(x, y, epochs=3).report(samples, xt)
+    write_png(tmp_path / "dcgan_mnist.png", image_grid(samples[:100], 10))     # the grid of docs/generative.md
     print(f"classifier accuracy {clf.accuracy(xt, yt):.4f}; real test images: IS {real['inception_score']:.2f}; "
-          f"DCGAN: IS {fake['inception_score']:.2f}, FD {fake['frechet_distance']:.2f}, classes {fake['classes']}")
+          f"DCGAN ({seconds:.0f} s): IS {fake['inception_score']:.2f}, FD {fake['frechet_distance']:.2f}, "
+          f"classes {fake['classes']}; under the 3-epoch scorer IS {fake3['inception_score']:.2f}; grid "
+          f"{tmp_path / 'dcgan_mnist.png'}")
+    assert real["inception_score"] >= 9.75          # the ruler is the issue's (real images ≈ 9.9)
     assert fake["inception_score"] >= 8.0 and fake["classes"] == 10

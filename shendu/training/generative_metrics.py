@@ -54,11 +54,14 @@ def class_coverage(probs):
 class FeatureClassifier:
     """shendu's LeNet-5 trained on real labelled images, giving class probabilities and F6 features.
 
-    Args: x (N, 1, H, W) in [0, 1] with H, W ≤ 32; y (N,) labels; epochs, batch_size, lr, seed.
+    Args: x (N, 1, H, W) in [0, 1] with H, W ≤ 32; y (N,) labels; epochs (default 20: on 18,000 MNIST
+    digits the real test images then score IS 9.81, near the ≈ 9.9 of the classifiers generative
+    models are compared with; after 3 epochs 9.27, a ruler that marks every image down), batch_size,
+    lr, seed.
     ``probs(x)`` (N, K) and ``features(x)`` (N, 84); ``accuracy(x, y)``.
     """
 
-    def __init__(self, x, y, epochs=3, batch_size=128, lr=2e-3, seed=0, num_classes=10):
+    def __init__(self, x, y, epochs=20, batch_size=128, lr=2e-3, seed=0, num_classes=10):
         from .. import backend
         from ..models.lenet import LeNet5
 
