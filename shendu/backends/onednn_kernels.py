@@ -583,6 +583,36 @@ def gelu_backward(x, g, approximate):
     return _ran("gelu_backward", dx)
 
 
+# ---------------------------------------------------------------- element-wise: ReLU
+def _flat(a):
+    """``a`` as a 1-D view of its memory when it is dense in some axis order (C order or channels-last:
+    an element-wise kernel does not care which), else None."""
+    if a.flags.c_contiguous:
+        return a.reshape(-1)
+    order = sorted(range(a.ndim), key=lambda i: -a.strides[i])
+    t = a.transpose(order)
+    return t.reshape(-1) if t.flags.c_contiguous else None
+
+
+def _relu_plan(size):
+    return dnn.cached(("relu", size), lambda: _EltwisePlan(dnn.ELTWISE_RELU, size))
+
+
+def relu_backward(y, g):
+    """dL/dx = 0 where y ≤ 0, else g, for y = relu(x) = max(x, 0) (y ≤ 0 exactly where x ≤ 0; a NaN passes
+    g, as in PyTorch), in y's memory layout, in one pass: oneDNN's ReLU backward with y as its source.
+    None to fall back (float64, small, strided or differently laid-out arrays). The forward stays
+    NumPy's ``maximum``: oneDNN's forward turns NaN into 0, which would hide a diverging run."""
+    if not (_supported(y, g) and y.size >= MIN_ELTWISE_SIZE and g.strides == y.strides):
+        return None
+    dy, src = _flat(g), _flat(y)
+    if dy is None or src is None:
+        return None
+    dx = numpy.empty_like(y)
+    _relu_plan(y.size).backward.execute((dnn.ARG_SRC, src), (dnn.ARG_DIFF_DST, dy), (dnn.ARG_DIFF_SRC, _flat(dx)))
+    return _ran("relu_backward", dx)
+
+
 # ---------------------------------------------------------------- softmax
 class _SoftmaxPlan:
     """Softmax forward along the last axis of a dense (rows, C) float32 array (in place allowed)."""

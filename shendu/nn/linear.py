@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import math
 
+from ..autograd import is_grad_enabled
 from ..checks import int_arg
 from ..ops.linalg import FUSED_ACTIVATIONS
-from ..tensor import empty
+from ..tensor import Tensor, empty
 from . import init
 from .lazy import LazyLayer
 from .module import Module, Parameter
@@ -60,6 +61,8 @@ class Linear(Module):
         if fn is None:
             raise ValueError(f"{type(self).__name__}: cannot fuse activation {activation!r}; expected one of "
                              f"{sorted(k for k in FUSED_ACTIVATIONS if k)}")
+        if not is_grad_enabled() and isinstance(x, Tensor):  # nothing to record: the kernel without a node
+            return fn.infer(x, self.weight, self.bias)
         # the Function called directly, not functional.linear: one Python frame less (small layers are Python-bound)
         if self.bias is None:
             return fn.apply(x, self.weight)

@@ -129,3 +129,25 @@ def expand_reduced(g, shape, axis, keepdims):
     for a in axes:
         new.insert(a, 1)
     return g.reshape(new)
+
+
+def memory_order(x):
+    """``x``'s axes from the largest stride to the smallest, or None when that is plain C order."""
+    if x.flags.c_contiguous:
+        return None
+    order = sorted(range(x.ndim), key=lambda a: -abs(x.strides[a]))
+    return None if order == list(range(x.ndim)) else order
+
+
+def empty_in_order(order, shape, dtype, xp_):
+    """An uninitialised ``xp_`` array of ``shape`` whose axes lie in memory in ``order`` (None: C order)."""
+    if order is None:
+        return xp_.empty(shape, dtype=dtype)
+    return xp_.empty([shape[a] for a in order], dtype=dtype).transpose([order.index(a) for a in range(len(order))])
+
+
+def empty_in_layout_of(x, shape, dtype=None):
+    """An uninitialised array of ``shape`` (``x``'s ndim) laid out as ``x`` is (:func:`memory_order`): C
+    order for a C-contiguous x, channels-last for a channels-last one — so that an op's output keeps the
+    layout the convolutions around it chose (docs/onednn.md)."""
+    return empty_in_order(memory_order(x), shape, dtype or x.dtype, backend.get_array_module(x))

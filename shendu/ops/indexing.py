@@ -10,6 +10,7 @@ import numbers
 from ..autograd import Function
 from ..backend import get_array_module, is_array
 from ..tensor import Tensor
+from ._util import empty_in_order, memory_order
 
 
 def _is_advanced(key):
@@ -35,16 +36,18 @@ def plain_key(key):
 class GetItem(Function):
     """y = x[key];  dL/dx = zeros with dL/dy added at the indexed positions."""
 
-    __slots__ = ("shape", "dtype", "key", "advanced")
+    __slots__ = ("shape", "dtype", "key", "advanced", "order")
     saved_inputs = ()  # core: nothing to check for in-place changes
 
     def forward(self, x, key, advanced):
         self.shape, self.dtype, self.key, self.advanced = x.shape, x.dtype, key, advanced
+        self.order = memory_order(x)  # dL/dx in x's layout (a channels-last ResNet shortcut stays so)
         return x[key]
 
     def backward(self, g):
         xp = get_array_module(g)
-        gx = xp.zeros(self.shape, dtype=g.dtype)
+        gx = empty_in_order(self.order, self.shape, g.dtype, xp)
+        gx.fill(0)
         if self.advanced:
             xp.add.at(gx, self.key, g)
         else:

@@ -7,7 +7,7 @@ import numbers
 
 from ..autograd import Function
 from ..backend import get_array_module
-from ._util import binary_operands, normalize_axes
+from ._util import binary_operands, empty_in_layout_of, normalize_axes
 from .indexing import GetItem
 
 
@@ -61,7 +61,11 @@ class Pad(Function):
 
     def forward(self, x, pad_width, value):
         self.slices = tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, x.shape))
-        return get_array_module(x).pad(x, pad_width, mode="constant", constant_values=value)
+        # not np.pad, which answers in C order: a channels-last x (a ResNet shortcut) keeps its layout
+        y = empty_in_layout_of(x, tuple(lo + n + hi for (lo, hi), n in zip(pad_width, x.shape)))
+        y.fill(value)
+        y[self.slices] = x
+        return y
 
     def backward(self, g):
         return g[self.slices]

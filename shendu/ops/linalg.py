@@ -4,6 +4,7 @@ from __future__ import annotations
 from .. import backend
 from ..backend import get_array_module
 from ..autograd import Function
+from ..tensor import Tensor
 from ._util import binary_operands
 
 
@@ -89,9 +90,19 @@ class Linear(Function):
         return i < 2 and self.inputs[1 - i].requires_grad
 
 
+    #: whether the forward ends in max(·, 0) (:class:`LinearReLU`)
+    relu = False
+
     def forward(self, x, w, b=None):
         self.x, self.w, self.has_bias = x, w, b is not None
         return _affine(x, w, b, False)
+
+    @classmethod
+    def infer(cls, x, w, b=None):
+        """The forward on tensors when no graph is recorded (under ``no_grad``): the same kernel, with no
+        node — batch-1 inference is Python-bound and ``apply``'s bookkeeping was a tenth of it
+        (bench/NOTES.md §14). The caller checks that grad mode is off and the shapes fit."""
+        return Tensor._wrap(_affine(x.data, w.data, None if b is None else b.data, cls.relu), False, None)
 
     def backward(self, g):
         x, w = self.x, self.w
@@ -132,6 +143,7 @@ class LinearReLU(Linear):
 
     __slots__ = ("y",)
     saves_output = True  # backward reads y
+    relu = True
 
     def forward(self, x, w, b=None):
         self.x, self.w, self.has_bias = x, w, b is not None
