@@ -316,3 +316,24 @@ def test_small_linear_stays_on_blas():
     with backend.use_kernels("onednn"):
         F.linear(shendu.randn(1, 784), shendu.randn(256, 784), shendu.randn(256))
     assert kernels_module().counts["linear_forward"] == before
+
+
+@needs_onednn
+@pytest.mark.parametrize("in_channels, small", [(6, True), (3, True), (32, False)])
+def test_backward_data_leaves_small_channel_layouts_to_onednn(in_channels, small):
+    """Below SMALL_DATA_CHANNELS input channels dx's layout is oneDNN's pick (channels-last all the same); the
+    result is the NumPy reference's and PyTorch's either way."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, in_channels, 12, 12), dtype=np.float32)
+    w = rng.standard_normal((16, in_channels, 5, 5), dtype=np.float32)
+    fn = lambda a, b: F.conv2d(a, b, padding=1)   # noqa: E731
+    res = run_both(fn, [x, w])
+    assert res["onednn"][1].get("conv2d_backward_data") == 1
+    for got, want, what in zip(res["onednn"][0], torch_reference(lambda a, b: TF.conv2d(a, b, padding=1), [x, w],
+                                                                    res["numpy"][0][0].shape), ("y", "dx", "dw")):
+        assert_rel(got, want, what)
+    K = kernels_module()
+    plans = [p for key, p in onednn._cache.items()
+             if isinstance(key, tuple) and key[:2] == ("conv", "bwd_data") and key[2][0] == x.shape and p is not None]
+    assert plans and plans[-1].src_any == small == (in_channels < K.SMALL_DATA_CHANNELS)
+    assert plans[-1].prim.same(onednn.QUERY_DIFF_SRC, onednn.Desc(*K._channels_last_layout(x.shape)))

@@ -69,9 +69,10 @@ class _ConvPlan:
     ``kind``: 'fwd' (y = conv(x, w)), 'bwd_data' (dx = convᵀ(g, w)) or 'bwd_weights' (dw, db from x, g).
     """
 
-    def __init__(self, kind, src_shape, src_strides, w_shape, dst_shape, dst_strides, bias, geo):
+    def __init__(self, kind, src_shape, src_strides, w_shape, dst_shape, dst_strides, bias, geo, src_any=False):
         lib, engine = dnn.library(), dnn.engine()
-        src = dnn.Desc(src_shape, src_strides)
+        self.src_any = src_any  # the source layout was left to oneDNN (format any)
+        src = dnn.Desc(src_shape, None if src_any else src_strides)
         dst = dnn.Desc(dst_shape, dst_strides)
         g_shape = _weights_shape(w_shape, geo.groups)
         w_any = dnn.Desc(g_shape, None)
@@ -144,11 +145,31 @@ def _channels_last_layout(shape):
     return tuple(shape), tuple(dnn.channels_last_strides(shape))
 
 
+#: Below this many input channels a backward-data pass lets oneDNN pick dx's layout and kernel
+#: (format ``any``): it then takes its jit kernel, which ran LeNet-5's 6-channel dx in 0.57 ms against
+#: 0.84 ms for the brgemm kernel it picks for explicit channels-last strides; from 64 channels up the
+#: brgemm one wins (bench/NOTES.md §14). The layout it picks is channels-last all the same (checked).
+SMALL_DATA_CHANNELS = 16
+
+
 def _plan(kind, src, w_shape, dst, bias, geo):
     """The cached :class:`_ConvPlan` for the src and dst (shape, strides) layouts (None when oneDNN
     rejects the configuration)."""
     key = ("conv", kind, src, tuple(w_shape), dst, bias, geo)
-    return dnn.cached(key, lambda: _ConvPlan(kind, *src, w_shape, *dst, bias, geo))
+    return dnn.cached(key, lambda: _small_data_plan(kind, src, w_shape, dst, bias, geo)
+                      or _ConvPlan(kind, *src, w_shape, *dst, bias, geo))
+
+
+def _small_data_plan(kind, src, w_shape, dst, bias, geo):
+    """A backward-data plan with dx's layout left to oneDNN (:data:`SMALL_DATA_CHANNELS`), when it picks
+    ``src``'s own; else None."""
+    if kind != "bwd_data" or src[0][1] >= SMALL_DATA_CHANNELS:
+        return None
+    try:
+        plan = _ConvPlan(kind, *src, w_shape, *dst, bias, geo, src_any=True)
+    except dnn.OneDNNError:  # then the plan with explicit strides decides
+        return None
+    return plan if plan.prim.same(dnn.QUERY_DIFF_SRC, dnn.Desc(*src)) else None
 
 
 def conv2d_forward(x, w, bias, geo, training=True):
