@@ -244,6 +244,15 @@ def set_rng_state(state: dict) -> None:
     _rng.bit_generator.state = state
 
 
+def memory_order(x):
+    """``x``'s axes from the largest stride to the smallest (how it lies in memory: channels-last is
+    [0, 2, 3, 1]), or None when that is plain C order."""
+    if x.flags.c_contiguous:
+        return None
+    order = sorted(range(x.ndim), key=lambda a: -abs(x.strides[a]))
+    return None if order == list(range(x.ndim)) else order
+
+
 # ----------------------------------------------------------------- kernels
 def matmul(a, b, out=None):
     """Matrix product, the GEMM every dense and convolution layer ends in.

@@ -24,6 +24,7 @@ from collections import Counter
 
 import numpy
 
+from ..backend import memory_order
 from . import onednn as dnn
 from . import onednn_rnn
 
@@ -608,10 +609,8 @@ def gelu_backward(x, g, approximate):
 def _flat(a):
     """``a`` as a 1-D view of its memory when it is dense in some axis order (C order or channels-last:
     an element-wise kernel does not care which), else None."""
-    if a.flags.c_contiguous:
-        return a.reshape(-1)
-    order = sorted(range(a.ndim), key=lambda i: -a.strides[i])
-    t = a.transpose(order)
+    order = memory_order(a)
+    t = a if order is None else a.transpose(order)
     return t.reshape(-1) if t.flags.c_contiguous else None
 
 

@@ -5,7 +5,7 @@ import numbers
 
 from .. import backend
 from ..autograd import Function
-from ..backend import xp
+from ..backend import memory_order, xp
 from ..tensor import Tensor
 
 
@@ -129,14 +129,6 @@ def expand_reduced(g, shape, axis, keepdims):
     for a in axes:
         new.insert(a, 1)
     return g.reshape(new)
-
-
-def memory_order(x):
-    """``x``'s axes from the largest stride to the smallest, or None when that is plain C order."""
-    if x.flags.c_contiguous:
-        return None
-    order = sorted(range(x.ndim), key=lambda a: -abs(x.strides[a]))
-    return None if order == list(range(x.ndim)) else order
 
 
 def empty_in_order(order, shape, dtype, xp_):

@@ -89,13 +89,12 @@ class Linear(Function):
     def saves_input(self, i):  # x for W's gradient, W for x's; never the bias
         return i < 2 and self.inputs[1 - i].requires_grad
 
-
     #: whether the forward ends in max(·, 0) (:class:`LinearReLU`)
     relu = False
 
     def forward(self, x, w, b=None):
         self.x, self.w, self.has_bias = x, w, b is not None
-        return _affine(x, w, b, False)
+        return _affine(x, w, b, self.relu)
 
     @classmethod
     def infer(cls, x, w, b=None):
@@ -146,8 +145,7 @@ class LinearReLU(Linear):
     relu = True
 
     def forward(self, x, w, b=None):
-        self.x, self.w, self.has_bias = x, w, b is not None
-        self.y = _affine(x, w, b, True)
+        self.y = super().forward(x, w, b)
         return self.y
 
     def backward(self, g):
