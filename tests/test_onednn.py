@@ -1,5 +1,6 @@
 """The oneDNN kernel path (shendu/backends/onednn*.py): the switch, the fallbacks, and every kernel against
 the NumPy reference and PyTorch (forward and gradients, float32, relative 1e-5)."""
+import contextlib
 import subprocess
 import sys
 
@@ -164,16 +165,37 @@ CONV_CASES = [  # (N, C_in, H, W, C_out, kernel, stride, padding, dilation, grou
 
 
 @needs_onednn
+@pytest.mark.parametrize("activation", [None, "relu"])
 @pytest.mark.parametrize("case", CONV_CASES, ids=str)
-def test_conv2d(case):
+def test_conv2d(case, activation):
+    """The convolution (and, with activation='relu', the Conv2dReLU node: the ReLU in place on its result)
+    against NumPy and PyTorch: output and the gradients of x, w and b (oneDNN's b from the weights pass)."""
     n, c, h, w, o, k, s, p, d, g = case
     rng = np.random.default_rng(1)
     arrays = [rng.standard_normal((n, c, h, w)), rng.standard_normal((o, c // g, *k)), rng.standard_normal(o)]
     pads = F.conv.conv_padding(p, (h, w), k, (s, s) if isinstance(s, int) else s, (d, d) if isinstance(d, int) else d)
     (pt, pb), (pl, pr) = pads
-    compare(lambda x, wt, b: F.conv2d(x, wt, b, stride=s, padding=p, dilation=d, groups=g),
-            lambda x, wt, b: TF.conv2d(TF.pad(x, (pl, pr, pt, pb)), wt, b, stride=s, dilation=d, groups=g),
+    after = TF.relu if activation else (lambda y: y)
+    compare(lambda x, wt, b: F.conv2d(x, wt, b, stride=s, padding=p, dilation=d, groups=g, activation=activation),
+            lambda x, wt, b: after(TF.conv2d(TF.pad(x, (pl, pr, pt, pb)), wt, b, stride=s, dilation=d, groups=g)),
             arrays, ["conv2d_forward", "conv2d_backward_data", "conv2d_backward_weights"])
+
+
+@pytest.mark.parametrize("layout", ["nchw", "channels_last", "strided"])
+def test_bias_grad_sums_every_layout(layout):
+    """dL/db = Σ over (N, H, W): a matrix-vector product over a channels-last g, NumPy's sum otherwise."""
+    g = np.random.default_rng(4).standard_normal((5, 6, 7, 8)).astype(np.float32)
+    if layout == "channels_last":
+        g = np.ascontiguousarray(g.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    elif layout == "strided":
+        g = np.random.default_rng(4).standard_normal((5, 6, 14, 8)).astype(np.float32)[:, :, ::2]
+    np.testing.assert_allclose(F.conv.bias_grad(g), g.astype(np.float64).sum(axis=(0, 2, 3)), rtol=1e-5)
+
+
+def test_conv2d_bad_activation():
+    x, w = shendu.randn(1, 2, 5, 5), shendu.randn(3, 2, 3, 3)
+    with pytest.raises(ValueError, match="conv2d: activation must be 'relu' or None, got 'tanh'"):
+        F.conv2d(x, w, activation="tanh")
 
 
 @needs_onednn
@@ -337,3 +359,42 @@ def test_backward_data_leaves_small_channel_layouts_to_onednn(in_channels, small
              if isinstance(key, tuple) and key[:2] == ("conv", "bwd_data") and key[2][0] == x.shape and p is not None]
     assert plans and plans[-1].src_any == small == (in_channels < K.SMALL_DATA_CHANNELS)
     assert plans[-1].prim.same(onednn.QUERY_DIFF_SRC, onednn.Desc(*K._channels_last_layout(x.shape)))
+
+
+@pytest.mark.parametrize("kernels", ["numpy", "onednn"])
+def test_sequential_fuses_conv_relu_with_the_same_gradients(kernels):
+    """nn.Sequential records Conv2d→ReLU as one Conv2dReLU node: the loss and every gradient equal the
+    unfused graph's (nn.no_fusion) and PyTorch's; a hooked ReLU keeps its own node."""
+    if kernels == "onednn" and not onednn.available():
+        pytest.skip("oneDNN not available")
+    from shendu import autograd, nn
+    shendu.manual_seed(5)
+    model = nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.AvgPool2d(2), nn.Conv2d(6, 4, 3, padding=1), nn.ReLU(),
+                          nn.Flatten(), nn.Linear(4 * 6 * 6, 3))
+    t_model = torch.nn.Sequential(torch.nn.Conv2d(1, 6, 5), torch.nn.ReLU(), torch.nn.AvgPool2d(2),
+                                  torch.nn.Conv2d(6, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(),
+                                  torch.nn.Linear(4 * 6 * 6, 3))
+    t_model.load_state_dict({k: torch.tensor(v.numpy()) for k, v in model.state_dict().items()})
+    rng = np.random.default_rng(6)
+    x, y = rng.standard_normal((16, 1, 16, 16)).astype(np.float32), rng.integers(0, 3, 16)
+    runs = {}
+    with backend.use_kernels(kernels):
+        for fused in (True, False):
+            model.zero_grad()
+            with contextlib.nullcontext() if fused else nn.no_fusion():
+                loss = F.cross_entropy(model(shendu.tensor(x)), shendu.tensor(y))
+            ops = [type(t._ctx).__name__ for t in autograd.graph_order((loss,))]
+            loss.backward()
+            runs[fused] = (ops, loss.item(), [p.grad.numpy() for p in model.parameters()])
+        handle = model[4].register_forward_hook(lambda m, a, out: None)
+        hooked = [type(t._ctx).__name__ for t in autograd.graph_order((model(shendu.tensor(x)).sum(),))]
+        handle.remove()
+    assert runs[True][0][:3] == ["Conv2dReLU", "AvgPool2d", "Conv2dReLU"], runs[True][0]
+    assert runs[False][0][:5] == ["Conv2d", "Relu", "AvgPool2d", "Conv2d", "Relu"], runs[False][0]
+    assert hooked[:4] == ["Conv2dReLU", "AvgPool2d", "Conv2d", "Relu"], hooked
+    t_loss = TF.cross_entropy(t_model(torch.tensor(x)), torch.tensor(y))
+    t_loss.backward()
+    for fused in (True, False):
+        np.testing.assert_allclose(runs[fused][1], t_loss.item(), rtol=1e-5)
+        for ours, (name, p) in zip(runs[fused][2], t_model.named_parameters()):
+            np.testing.assert_allclose(ours, p.grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=name)

@@ -137,15 +137,44 @@ def test_gpt_trains_like_numpy():
 @needs_onednn
 @pytest.mark.parametrize("x_shape, out_features, bias", LINEAR_CASES, ids=str)
 def test_linear_relu_fused(x_shape, out_features, bias):
-    """max(x Wᵀ + b, 0) with the ReLU in oneDNN's matmul epilogue (a post-op) and in place on NumPy: output
-    and every gradient equal relu(linear(…)) in PyTorch."""
+    """max(x Wᵀ + b, 0) as one node, the ReLU in place on oneDNN's (or NumPy's) product: output and every
+    gradient equal relu(linear(…)) in PyTorch."""
     arrays = [_data(x_shape, 0, 1.0), _data((out_features, x_shape[-1]), 1, 0.1)]
     if bias:
         arrays.append(_data((out_features,), 2, 1.0))
     wide = out_features >= kernels_module().MIN_LINEAR_ROWS
     calls = compare(lambda *t: F.linear(*t, activation="relu"), lambda *t: TF.relu(TF.linear(*t)), arrays,
-                    ["linear_relu_forward", "linear_backward_data"] if wide else ["linear_backward_data"])
-    assert bool(calls.get("linear_relu_forward")) == wide
+                    ["linear_forward", "linear_backward_data"] if wide else ["linear_backward_data"])
+    assert bool(calls.get("linear_forward")) == wide
+
+
+@pytest.mark.parametrize("kernels", ["numpy", "onednn"])
+@pytest.mark.parametrize("layer", ["linear", "conv2d"])
+def test_fused_relu_keeps_nan_like_pytorch(kernels, layer):
+    """A NaN before the fused ReLU stays NaN, as PyTorch's relu keeps it (oneDNN's ReLU post-op would turn it
+    into 0 and hide a diverging run), and its gradient passes, on both kernel paths."""
+    if kernels == "onednn" and not onednn.available():
+        pytest.skip("oneDNN not available")
+    if layer == "linear":
+        arrays = [_data((128, 100), 0, 1.0), _data((80, 100), 1, 0.1), _data((80,), 2, 1.0)]
+        ours = lambda x, w, b: F.linear(x, w, b, activation="relu")  # noqa: E731
+        theirs = lambda x, w, b: TF.relu(TF.linear(x, w, b))  # noqa: E731
+    else:
+        arrays = [_data((8, 3, 12, 12), 0, 1.0), _data((16, 3, 3, 3), 1, 0.3), _data((16,), 2, 1.0)]
+        ours = lambda x, w, b: F.conv2d(x, w, b, padding=1, activation="relu")  # noqa: E731
+        theirs = lambda x, w, b: TF.relu(TF.conv2d(x, w, b, padding=1))  # noqa: E731
+    arrays[0].reshape(-1)[5] = np.nan
+    with backend.use_kernels(kernels):
+        tensors = [shendu.tensor(a, requires_grad=True) for a in arrays]
+        y = ours(*tensors)
+        y.sum().backward()
+    t_tensors = [torch.tensor(a, requires_grad=True) for a in arrays]
+    t_y = theirs(*t_tensors)
+    t_y.sum().backward()
+    assert np.isnan(y.numpy()).sum() == np.isnan(t_y.detach().numpy()).sum() > 0
+    np.testing.assert_allclose(y.numpy(), t_y.detach().numpy(), rtol=1e-5, atol=1e-5, equal_nan=True)
+    np.testing.assert_allclose(tensors[0].grad.numpy(), t_tensors[0].grad.numpy(), rtol=1e-4, atol=1e-5,
+                               equal_nan=True)
 
 
 def test_linear_relu_float64_and_bad_activation():
@@ -155,10 +184,26 @@ def test_linear_relu_float64_and_bad_activation():
     y = F.linear(shendu.tensor(x), shendu.tensor(w), shendu.tensor(b.astype(np.float64)), activation="relu")
     ty = TF.relu(TF.linear(torch.tensor(x), torch.tensor(w), torch.tensor(b.astype(np.float64))))
     np.testing.assert_allclose(y.numpy(), ty.numpy(), rtol=1e-12, atol=1e-12)
-    with pytest.raises(ValueError, match="linear: activation must be one of .'relu'. or None, got 'gelu'"):
+    with pytest.raises(ValueError, match="linear: activation must be one of .'relu', 'sigmoid', 'tanh'. or None, "
+                                         "got 'gelu'"):
         F.linear(shendu.tensor(x), shendu.tensor(w), activation="gelu")
-    with pytest.raises(ValueError, match="Linear: cannot fuse activation 'tanh'"):
-        shendu.nn.Linear(30, 5)(shendu.tensor(x), activation="tanh")
+    with pytest.raises(ValueError, match="Linear: cannot fuse activation 'gelu'"):
+        shendu.nn.Linear(30, 5)(shendu.tensor(x), activation="gelu")
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
+@pytest.mark.parametrize("x_shape, out_features, bias", [((4, 2), 8, True), ((3, 5, 7), 6, False),
+                                                         ((128, 100), 70, True)], ids=str)
+def test_linear_then_activation_fused(activation, x_shape, out_features, bias):
+    """f(x Wᵀ + b) as one node (LinearTanh, LinearSigmoid, LinearReLU): output and every gradient equal
+    f(linear(…)) in PyTorch, on both kernel paths; inputs wide enough to saturate tanh and σ, and a zero
+    pre-activation for ReLU's edge."""
+    arrays = [_data(x_shape, 0, 2.0), _data((out_features, x_shape[-1]), 1, 1.0)]
+    if bias:
+        arrays.append(_data((out_features,), 2, 1.0))
+    arrays[0].reshape(-1, x_shape[-1])[0] = 0.0  # a zero row: z = b (or 0 without bias) there
+    torch_fn = getattr(torch, activation)
+    compare(lambda *t: F.linear(*t, activation=activation), lambda *t: torch_fn(TF.linear(*t)), arrays, [])
 
 
 def _mlp_pair(seed=0):
@@ -173,8 +218,8 @@ def _mlp_pair(seed=0):
 @pytest.mark.parametrize("kernels", ["numpy", "onednn"])
 @pytest.mark.parametrize("batch", [1, 200])
 def test_sequential_fuses_linear_relu_under_no_grad(kernels, batch):
-    """Under no_grad nn.Sequential runs each Linear→ReLU pair as one LinearReLU op: the same numbers as the
-    graph-recording forward (which never fuses) and as PyTorch, on either kernel path."""
+    """Under no_grad nn.Sequential runs each Linear→ReLU pair as one LinearReLU op (the kernel without a
+    node): the same numbers as the graph-recording forward and as PyTorch, on either kernel path."""
     if kernels == "onednn" and not onednn.available():
         pytest.skip("oneDNN not available")
     model, t_model = _mlp_pair()
@@ -189,9 +234,8 @@ def test_sequential_fuses_linear_relu_under_no_grad(kernels, batch):
         theirs = t_model(torch.tensor(x)).numpy()
     np.testing.assert_allclose(fused, plain, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(fused, theirs, rtol=1e-5, atol=1e-5)
-    if kernels == "onednn":  # the two wide pairs fused on oneDNN (batch 200), none below MIN_LINEAR_ROWS rows
-        assert ran.get("linear_relu_forward", 0) == (2 if batch >= kernels_module().MIN_LINEAR_ROWS else 0), ran
-        assert not ran.get("linear_forward"), ran  # the last layer has 10 outputs: NumPy's BLAS
+    if kernels == "onednn":  # the two wide layers' products on oneDNN (batch 200), none below MIN_LINEAR_ROWS rows
+        assert ran.get("linear_forward", 0) == (2 if batch >= kernels_module().MIN_LINEAR_ROWS else 0), ran
 
 
 def test_sequential_does_not_fuse_around_hooks_or_subclasses():
@@ -296,3 +340,53 @@ def test_matmul_race_keeps_the_faster_library_per_product(monkeypatch):
 def onednn_cache():
     from shendu.backends import onednn
     return onednn._cache
+
+
+@pytest.mark.parametrize("kernels", ["numpy", "onednn"])
+def test_sequential_fuses_in_training_with_the_same_gradients(kernels):
+    """With grad recording on, nn.Sequential records each Linear→ReLU / Tanh / Sigmoid pair as one node; the
+    loss and every parameter's gradient equal the unfused graph's (nn.no_fusion) and PyTorch's."""
+    if kernels == "onednn" and not onednn.available():
+        pytest.skip("oneDNN not available")
+    from shendu import autograd, nn
+    shendu.manual_seed(3)
+    model = nn.Sequential(nn.Linear(6, 80), nn.Tanh(), nn.Linear(80, 70), nn.ReLU(), nn.Linear(70, 1),
+                          nn.Sigmoid())
+    t_model = torch.nn.Sequential(torch.nn.Linear(6, 80), torch.nn.Tanh(), torch.nn.Linear(80, 70),
+                                  torch.nn.ReLU(), torch.nn.Linear(70, 1), torch.nn.Sigmoid())
+    t_model.load_state_dict({k: torch.tensor(v.numpy()) for k, v in model.state_dict().items()})
+    x, y = _data((100, 6), 8, 1.0), (_data((100, 1), 9) > 0).astype(np.float32)
+    runs = {}
+    with backend.use_kernels(kernels):
+        for fused in (True, False):
+            model.zero_grad()
+            if fused:
+                loss = F.binary_cross_entropy(model(shendu.tensor(x)), shendu.tensor(y))
+            else:
+                with nn.no_fusion():
+                    loss = F.binary_cross_entropy(model(shendu.tensor(x)), shendu.tensor(y))
+            ops = [type(t._ctx).__name__ for t in autograd.graph_order((loss,))]
+            loss.backward()
+            runs[fused] = (ops, float(loss.item()), [p.grad.numpy() for p in model.parameters()])
+    assert runs[True][0] == ["LinearTanh", "LinearReLU", "LinearSigmoid", "BinaryCrossEntropy"]
+    assert runs[False][0] == ["Linear", "Tanh", "Linear", "Relu", "Linear", "Sigmoid", "BinaryCrossEntropy"]
+    t_loss = TF.binary_cross_entropy(t_model(torch.tensor(x)), torch.tensor(y))
+    t_loss.backward()
+    t_grads = [p.grad.numpy() for p in t_model.parameters()]
+    for fused in (True, False):
+        np.testing.assert_allclose(runs[fused][1], t_loss.item(), rtol=1e-5)
+        for ours, theirs in zip(runs[fused][2], t_grads):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)
+    for a, b in zip(runs[True][2], runs[False][2]):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_fused_sequential_names_the_failing_layer():
+    """The fused pair's layer is called without Module.__call__, yet its error names it as before."""
+    from shendu import nn
+    model = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(5, 2), nn.Sigmoid())
+    with pytest.raises(ValueError, match=r"^2 \(Linear\): expected input with last dimension 5, got shape \(2, 3\); "
+                                         r"shapes so far: input \(2, 4\) → 0 \(2, 3\) → 1 \(2, 3\)$"):
+        model(shendu.randn(2, 4))
+    with pytest.raises(TypeError, match="Linear: expected shendu Tensors as input, got numpy.ndarray"):
+        model(np.zeros((2, 4), np.float32))

@@ -86,10 +86,15 @@ class Branches(nn.Module):
 
 
 class FusedLinearReLU(nn.Linear):
-    """A dense layer calling the fused op: max(x Wᵀ + b, 0) as one LinearReLU node."""
+    """A dense layer calling the fused op: max(x Wᵀ + b, 0) as one LinearReLU node (or another
+    ``activation``: one LinearTanh, LinearSigmoid node)."""
+
+    def __init__(self, *args, activation="relu", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.activation = activation
 
     def forward(self, x):
-        return super().forward(x, activation="relu")
+        return super().forward(x, activation=self.activation)
 
 
 class Functional(nn.Module):
@@ -210,6 +215,8 @@ def other_cases():
         ("linear_no_bias", nn.Linear(6, 4, bias=False), (2, 3, 6)),
         ("linear_relu", FusedLinearReLU(6, 4), (2, 6)),
         ("linear_relu_3d_no_bias", FusedLinearReLU(6, 4, bias=False), (2, 3, 6)),
+        ("linear_tanh", FusedLinearReLU(6, 4, activation="tanh"), (2, 6)),
+        ("linear_sigmoid_3d", FusedLinearReLU(6, 4, activation="sigmoid"), (2, 3, 6)),
         ("dense_keras", nn.Dense(4, activation="tanh", input_dim=6), (2, 6)),
         ("flatten", nn.Flatten(), (2, 3, 4, 5)),
         ("flatten_middle", nn.Flatten(1, 2), (2, 3, 4, 5)),

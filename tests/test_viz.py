@@ -303,6 +303,15 @@ def test_graph_of_an_expression():
         computation_graph(3.0)
 
 
+def test_graph_of_a_sequential_shows_each_layer_not_the_fused_pair():
+    """A training step records Linear→Tanh as one LinearTanh node; the drawing shows the two layers' ops."""
+    from shendu.viz import computation_graph
+    model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1), nn.Sigmoid())
+    x = shendu.randn(4, 2)
+    assert computation_graph(model, x).ops() == ["Linear", "Tanh", "Linear", "Sigmoid"]
+    assert computation_graph(model(x)).ops() == ["LinearTanh", "LinearSigmoid"]  # what autograd recorded
+
+
 def test_graph_of_a_model_as_svg_and_png(tmp_path):
     import xml.etree.ElementTree as ET
     from shendu.viz import computation_graph

@@ -420,11 +420,12 @@ def batch_norm_backward(g, x, weight, mean, var, eps, global_stats):
 
 # ---------------------------------------------------------------- dense layers
 class _MatmulPlan:
-    """c (M, N) = a (M, K) · b (K, N) [+ bias (N,)] [then max(·, 0)]: oneDNN's matmul, the bias and the ReLU
-    fused in its epilogue (a post-op); a and b are read with their strides, so a transposed operand (wᵀ, gᵀ)
-    is a view, never a copy."""
+    """c (M, N) = a (M, K) · b (K, N) [+ bias (N,)]: oneDNN's matmul, the bias fused in its epilogue; a and b
+    are read with their strides, so a transposed operand (wᵀ, gᵀ) is a view, never a copy. (No ReLU post-op:
+    oneDNN's ReLU turns a NaN into 0, where PyTorch keeps it and a diverging run must show; the dense layer
+    runs NumPy's ``maximum`` in place after it.)"""
 
-    def __init__(self, a_layout, b_layout, bias, relu=False):
+    def __init__(self, a_layout, b_layout, bias):
         lib, engine = dnn.library(), dnn.engine()
         (m, _), (_, n) = a_layout[0], b_layout[0]
         self.src, self.wt = dnn.Desc(*a_layout), dnn.Desc(*b_layout)
@@ -432,8 +433,6 @@ class _MatmulPlan:
         self.bias = dnn.Desc((1, n), (n, 1)) if bias else None
 
         def make(attr):
-            if relu:
-                dnn.set_eltwise_post_op(attr, dnn.ELTWISE_RELU)
             pd = dnn.Handle()
             dnn.check(lib.dnnl_matmul_primitive_desc_create(
                 ctypes.byref(pd), engine, self.src.handle, self.wt.handle,
@@ -487,17 +486,16 @@ def _execute(plan, a, b, bias):
     return c
 
 
-def matmul(a, b, bias=None, name="matmul", relu=False):
-    """c = a · b (+ bias) for a (M, K), b (K, N), bias (N,) or None, float32 with any strides; with ``relu``,
-    max(c, 0) (fused). None to fall back (float64, a product with fewer than :data:`MIN_LINEAR_ROWS` rows or
+def matmul(a, b, bias=None, name="matmul"):
+    """c = a · b (+ bias) for a (M, K), b (K, N), bias (N,) or None, float32 with any strides. None to fall back (float64, a product with fewer than :data:`MIN_LINEAR_ROWS` rows or
     columns, a layout oneDNN rejects, a product NumPy's BLAS ran faster in the :data:`RACE`). ``name``: the
     counter it is recorded under (``"<name> fallback"`` when NumPy runs it)."""
     if a.ndim != 2 or b.ndim != 2 or min(a.shape[0], b.shape[1]) < MIN_LINEAR_ROWS:
         return None  # small products: OpenBLAS's call costs less than oneDNN's (bench/NOTES.md §9); checked first
     if not _supported(a, b, bias):
         return None
-    key = ("matmul", _layout(a), _layout(b), bias is not None, relu)
-    plan = dnn.cached(key, lambda: _MatmulPlan(key[1], key[2], bias is not None, relu))
+    key = ("matmul", _layout(a), _layout(b), bias is not None)
+    plan = dnn.cached(key, lambda: _MatmulPlan(key[1], key[2], bias is not None))
     if plan is None:
         return _ran(name, None)
     if RACE:
@@ -511,17 +509,19 @@ def matmul(a, b, bias=None, name="matmul", relu=False):
     return _ran(name, _execute(plan, a, b, bias))
 
 
-def linear_forward(x, w, bias, relu=False):
-    """y = x wᵀ + b for x (M, K), w (N, K), b (N,) or None, as :class:`shendu.ops.linalg.Linear`'s forward;
-    with ``relu``, y = max(x wᵀ + b, 0) in one pass (:class:`shendu.ops.linalg.LinearReLU`). None to fall back."""
+def linear_forward(x, w, bias):
+    """y = x wᵀ + b for x (M, K), w (N, K), b (N,) or None, as :class:`shendu.ops.linalg.Linear`'s forward.
+    None to fall back."""
     if x.shape[0] < MIN_LINEAR_ROWS or w.ndim != 2 or w.shape[0] < MIN_LINEAR_ROWS:
         return None  # checked here first, inline: batch-1 inference pays no further call (bench/NOTES.md §11)
-    return matmul(x, w.T, bias, "linear_relu_forward" if relu else "linear_forward", relu)
+    return matmul(x, w.T, bias, "linear_forward")
 
 
 def linear_backward(g, x, w, need_x, need_w):
     """(dL/dx = g w, dL/dw = gᵀ x) of :func:`linear_forward` for g (M, N), x (M, K), w (N, K), each only
     when asked for; either may be None (that product falls back to NumPy's BLAS)."""
+    if x.shape[1] < MIN_LINEAR_ROWS:  # both products have K columns: too few for either (checked inline, first)
+        return None, None
     gx = matmul(g, w, None, "linear_backward_data") if need_x else None
     gw = matmul(g.T, x, None, "linear_backward_weights") if need_w else None
     return gx, gw

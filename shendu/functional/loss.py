@@ -160,36 +160,50 @@ mean_absolute_percentage_error = mape
 
 # --------------------------------------------------------------------- binary classification
 class BinaryCrossEntropy(Function):
-    """ℓ = −(y·max(log p, −100) + (1 − y)·max(log(1 − p), −100)) on probabilities p.
+    """ℓ = −(y·max(log p, −100) + (1 − y)·max(log(1 − p), −100)) on probabilities p, then the
+    ``reduction`` ('none', 'sum' or 'mean' over all n elements) in the same node.
 
     ∂ℓ/∂p = (p − y) / max(p(1 − p), 1e-12);  ∂ℓ/∂y = max(log(1 − p), −100) − max(log p, −100)
     (PyTorch's clamps, so that p = 0 or 1 gives a large finite loss, not inf; PyTorch's ∂ℓ/∂y
-    is the unclamped −logit(p), ±inf at p = 0 or 1, where this is the derivative of the clamped loss).
+    is the unclamped −logit(p), ±inf at p = 0 or 1, where this is the derivative of the clamped loss),
+    times 1/n after a mean. The reduction is inside the node because a small network's step is
+    Python-bound: a separate mean node cost a tenth of the XOR step (bench/NOTES.md §15).
     """
 
-    __slots__ = ("p", "y", "log_p", "log_q")
+    __slots__ = ("p", "y", "log_p", "log_q", "scale")
 
-    def forward(self, p, y):
+    def forward(self, p, y, reduction="none"):
         xp = get_array_module(p)
         self.p, self.y = p, y
-        with _divide_ignored(xp):  # log(0) = −inf is expected here and clamped just below
+        # log(0) = −inf is expected and clamped just below; a NaN (p outside [0, 1]) is reported by
+        # binary_cross_entropy with the values, not warned about here
+        with _log_warnings_off(xp):
             self.log_p = xp.maximum(xp.log(p), -100)
             self.log_q = xp.maximum(xp.log1p(-p), -100)
-        return -(y * self.log_p + (1 - y) * self.log_q)
+        loss = -(y * self.log_p + (1 - y) * self.log_q)
+        if reduction == "none":
+            self.scale = None
+            return loss
+        self.scale = 1 / loss.size if reduction == "mean" else 1
+        total = loss.sum()
+        return total / loss.size if reduction == "mean" else total
 
     def backward(self, g):
         xp = get_array_module(g)
         ip, iy = self.inputs
         p = self.p
+        if self.scale is not None:  # a reduced loss: g is a scalar, times 1/n for a mean
+            g = g * self.scale
         gp = g * (p - self.y) / xp.maximum(p * (1 - p), 1e-12) if ip.requires_grad else None
         gy = g * (self.log_q - self.log_p) if iy.requires_grad else None
         return gp, gy
 
 
-def _divide_ignored(xp):
-    """NumPy's errstate(divide='ignore') where the backend has one (CuPy has none and never warns)."""
+def _log_warnings_off(xp):
+    """NumPy's errstate(divide='ignore', invalid='ignore') where the backend has one (CuPy has none and
+    never warns)."""
     errstate = getattr(xp, "errstate", None)
-    return errstate(divide="ignore") if errstate is not None else contextlib.nullcontext()
+    return errstate(divide="ignore", invalid="ignore") if errstate is not None else contextlib.nullcontext()
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
@@ -208,15 +222,24 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     _check_reduction(reduction, "binary_cross_entropy")
     target = _as_target(target, input)
     _check_same_shape(input, target, "binary_cross_entropy", strict=True)
-    p = input.data
-    if p.size and not bool(((p >= 0) & (p <= 1)).all()):  # NaN fails both comparisons, as in PyTorch
+    if weight is not None or reduction == "none":
+        _check_probabilities(input.data)
+        loss = BinaryCrossEntropy.apply(input, target)
+        if weight is not None:
+            loss = loss * _as_target(weight, input)
+        return _reduce(loss, reduction, "binary_cross_entropy")
+    loss = BinaryCrossEntropy.apply(input, target, reduction=reduction)
+    if loss.data != loss.data:  # a NaN: p outside [0, 1] gives one (log of a negative); check only then
+        _check_probabilities(input.data)
+    return loss
+
+
+def _check_probabilities(p):
+    """Raise unless every element of ``p`` is in [0, 1] (NaN fails both comparisons, as in PyTorch)."""
+    if p.size and not bool(((p >= 0) & (p <= 1)).all()):
         raise ValueError(f"binary_cross_entropy: all elements of input should be between 0 and 1 (probabilities; "
                          f"use binary_cross_entropy_with_logits on raw scores), got values in "
                          f"[{float(p.min())}, {float(p.max())}]")
-    loss = BinaryCrossEntropy.apply(input, target)
-    if weight is not None:
-        loss = loss * _as_target(weight, input)
-    return _reduce(loss, reduction, "binary_cross_entropy")
 
 
 class BinaryCrossEntropyWithLogits(Function):

@@ -1,5 +1,5 @@
 """Neural-network building blocks: modules, layers, activations and losses as layers."""
-from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
+from .module import Module, ModuleDict, ModuleList, Parameter, Sequential, no_fusion
 from .linear import Dense, Flatten, Identity, Linear
 from .dropout import Dropout
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm

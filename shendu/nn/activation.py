@@ -32,8 +32,8 @@ class _Activation(Module):
 class ReLU(_Activation):
     """max(x, 0).  Shape: (*) -> (*).
 
-    Under ``no_grad`` a :class:`~shendu.nn.Sequential` runs an ``nn.Linear`` followed by this module as
-    one fused op (the ReLU in the product's epilogue); the result is the same.
+    A :class:`~shendu.nn.Sequential` runs an ``nn.Linear`` or ``nn.Conv2d`` followed by this module as one
+    fused op (the ReLU in place on the layer's result); the result and the gradients are the same.
     """
 
     fn = staticmethod(A.relu)
@@ -41,18 +41,26 @@ class ReLU(_Activation):
 
 
 class Sigmoid(_Activation):
-    """σ(x) = 1 / (1 + e⁻ˣ), computed stably.  Shape: (*) -> (*)."""
+    """σ(x) = 1 / (1 + e⁻ˣ), computed stably.  Shape: (*) -> (*).
+
+    A :class:`~shendu.nn.Sequential` runs an ``nn.Linear`` followed by this module as one fused op.
+    """
 
     fn = staticmethod(A.sigmoid)
+    fusable_as = "sigmoid"
 
     def __init__(self):
         super().__init__()
 
 
 class Tanh(_Activation):
-    """tanh(x).  Shape: (*) -> (*)."""
+    """tanh(x).  Shape: (*) -> (*).
+
+    A :class:`~shendu.nn.Sequential` runs an ``nn.Linear`` followed by this module as one fused op.
+    """
 
     fn = staticmethod(A.tanh)
+    fusable_as = "tanh"
 
     def __init__(self):
         super().__init__()

@@ -146,12 +146,18 @@ class Conv2d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode)
 
-    def forward(self, x):
+    def forward(self, x, activation=None):
+        """The convolution; with ``activation='relu'``, max(conv(x), 0) as one fused op (what
+        :class:`~shendu.nn.Sequential` asks for when a ReLU follows this layer)."""
         self._check_input(x)
         padding = self.padding
         if self.padding_mode != "zeros":
             x, padding = self._padded(x), 0
-        return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+        return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups, activation)
+
+    #: Sequential may run this layer and a ReLU module after it as one op (``forward(x, activation='relu')``);
+    #: only for this exact class: a subclass may change ``forward``.
+    fuses_activations = ("relu",)
 
 
 class Conv1d(_ConvNd):

@@ -51,8 +51,8 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x, activation=None):
-        """y = x Wᵀ + b; with ``activation='relu'``, max(x Wᵀ + b, 0) as one fused op (what
-        :class:`Sequential` asks for when a ReLU follows this layer under ``no_grad``)."""
+        """y = x Wᵀ + b; with ``activation='relu'`` (``'tanh'``, ``'sigmoid'``), max(x Wᵀ + b, 0) (tanh, σ)
+        as one fused op (what :class:`Sequential` asks for when that activation module follows this layer)."""
         shape = x.shape
         if not shape or shape[-1] != self.in_features:
             raise ValueError(f"{type(self).__name__}: expected input with last dimension {self.in_features}, "
@@ -68,9 +68,9 @@ class Linear(Module):
             return fn.apply(x, self.weight)
         return fn.apply(x, self.weight, self.bias)
 
-    #: Sequential may run this layer and the activation module after it as one op under ``no_grad``
+    #: Sequential may run this layer and the activation module after it as one op
     #: (``forward(x, activation=...)``); only for this exact class: a subclass may change ``forward``.
-    fuses_activations = ("relu",)
+    fuses_activations = ("relu", "tanh", "sigmoid")
 
     def macs(self, inputs, output):
         """in_features·out_features multiply-adds per input row."""

@@ -223,18 +223,11 @@ class Module:
                 args = hooked.watch_inputs(self, args)
         try:  # free until something raises (Python >= 3.11)
             out = self.forward(*args, **kwargs)
-        except (autograd.NotATensorError, AttributeError) as exc:  # an array given to this layer: name the layer
-            if getattr(exc, "layer", False):
-                raise
-            error = autograd.NotATensorError.among(type(self).__name__, (*args, *kwargs.values()), layer=True)
+        except Exception as exc:
+            error = _layer_error(self, exc, args, kwargs)
             if error is None:
                 raise
             raise error from exc
-        except _SHAPE_ERRORS as exc:
-            located = _locate_error(self, exc, args, kwargs)
-            if located is None:
-                raise
-            raise located from exc
         if self._forward_hooks:
             for hook in list(self._forward_hooks):
                 res = hook(self, args, out)
@@ -752,8 +745,9 @@ _CALL_CODE = Module.__call__.__code__
 
 
 def _inside_module_call():
-    """True when the caller of the current ``Module.__call__`` is itself inside one."""
-    f = sys._getframe(3)  # _inside_module_call <- _locate_error <- Module.__call__ <- its caller
+    """True when the caller of the current ``Module.__call__`` (or of Sequential's ``_call_plain``) is itself
+    inside one."""
+    f = sys._getframe(4)  # _inside_module_call <- _locate_error <- _layer_error <- Module.__call__ <- its caller
     while f is not None:
         if f.f_code is _CALL_CODE:
             return True
@@ -849,9 +843,11 @@ class Sequential(_ModuleSequence):
     or ``Sequential(OrderedDict(hidden=Linear(2, 8), out=Linear(8, 1)))``
     (then the state-dict keys are ``hidden.weight``…).
 
-    Under ``no_grad`` each ``Linear`` directly followed by a ``ReLU`` runs as
-    one fused op (``linear(x, W, b, activation='relu')``): the same result,
-    one pass less; with grad recording on, every module runs on its own.
+    Each ``Linear`` directly followed by a ``ReLU``, ``Tanh`` or ``Sigmoid``
+    runs as one fused op (``linear(x, W, b, activation='relu')``, one node of
+    the graph): the same result and gradients, one pass, one node and one
+    module call less (:class:`no_fusion` turns it off, e.g. to record one node
+    per layer). Never around hooks or an instance's own ``forward``.
 
     Shape: the first module's input -> the last module's output.
     """
@@ -870,7 +866,7 @@ class Sequential(_ModuleSequence):
                 self.add_module(str(i), m)
 
     def forward(self, x):
-        if autograd.is_grad_enabled():
+        if _fusion["off"]:
             for m in self._modules.values():
                 x = m(x)
             return x
@@ -889,12 +885,47 @@ def _own_behaviour(m):
     return bool(m._forward_hooks or d.get("_torch_hooks") or "forward" in d)
 
 
+def _layer_error(module, exc, args, kwargs):
+    """The error to raise instead of ``exc``, which ``module.forward(*args, **kwargs)`` raised, naming the
+    layer (an array where a Tensor belongs; a shape that does not fit), or None to let ``exc`` through."""
+    if isinstance(exc, (autograd.NotATensorError, AttributeError)):
+        if getattr(exc, "layer", False):
+            return None
+        return autograd.NotATensorError.among(type(module).__name__, (*args, *kwargs.values()), layer=True)
+    if isinstance(exc, _SHAPE_ERRORS):
+        return _locate_error(module, exc, args, kwargs)
+    return None
+
+
+_fusion = {"off": 0}  # how many no_fusion contexts are open
+
+
+class no_fusion:
+    """Context manager: inside it, :class:`Sequential` calls every module on its own, so a recorded graph
+    has each layer's op as its own node (``Linear``, then ``Tanh``) instead of the fused one
+    (``LinearTanh``). The numbers are the same either way; :func:`shendu.viz.computation_graph` draws
+    the graph this way, layer by layer. ::
+
+        with shendu.nn.no_fusion():
+            loss = loss_fn(model(x), y)
+    """
+
+    def __enter__(self):
+        _fusion["off"] += 1
+        return self
+
+    def __exit__(self, *exc):
+        _fusion["off"] -= 1
+        return False
+
+
 def _forward_fused(modules, x):
-    """Sequential's forward under ``no_grad``: a layer that fuses activations (``fuses_activations``, e.g.
-    nn.Linear: ``'relu'``) followed by an activation module it fuses (``fusable_as``, nn.ReLU) run as one
-    op, ``layer(x, activation=name)`` (:class:`shendu.ops.linalg.LinearReLU`: the ReLU in the product's
-    epilogue); everything else is called as usual. No graph is recorded here, so the pair's fused node
-    changes nothing anyone can observe but the time (and the last bits: the same float32 sums).
+    """Sequential's forward: a layer that fuses activations (``fuses_activations``, e.g. nn.Linear:
+    ``'relu'``) followed by an activation module it fuses (``fusable_as``, nn.ReLU) run as one op,
+    ``layer(x, activation=name)`` (:class:`shendu.ops.linalg.LinearReLU`: the ReLU in place on the product,
+    one node of the graph); everything else is called as usual. The pair's fused node gives the
+    same numbers and gradients (the same float32 sums) and hides nothing anyone could hook: the pair's
+    intermediate tensor is never seen outside the Sequential.
 
     Only a class that declares the attribute itself counts (a subclass may have changed ``forward``), and
     only modules without hooks or a ``forward`` set on the instance (:func:`_own_behaviour`, asked only of
@@ -905,15 +936,28 @@ def _forward_fused(modules, x):
         if held is not None:
             name = own.get("fusable_as")
             if name is not None and name in fuses and not _own_behaviour(m):
-                x, held = held(x, activation=name), None
+                x, held = _call_plain(held, x, name), None
                 continue
-            x, held = held(x), None
+            x, held = _call_plain(held, x, None), None
         fuses = own.get("fuses_activations")
         if fuses and not _own_behaviour(m):
             held = m
             continue
         x = m(x)
-    return x if held is None else held(x)
+    return x if held is None else _call_plain(held, x, None)
+
+
+def _call_plain(layer, x, activation):
+    """``layer(x, activation=activation)`` for a layer without hooks or a ``forward`` of its own: its
+    ``forward`` directly, one frame less than ``Module.__call__`` (small steps are Python-bound), with
+    ``__call__``'s errors, which name the layer."""
+    try:
+        return layer.forward(x, activation=activation)
+    except Exception as exc:
+        error = _layer_error(layer, exc, (x,), {"activation": activation})
+        if error is None:
+            raise
+        raise error from exc
 
 
 class ModuleList(_ModuleSequence):

@@ -34,6 +34,7 @@ import numbers
 from .._extras import require
 from ..autograd import enable_grad, graph_order, keep_options, node_outputs
 from ..backend import xp
+from ..nn.module import no_fusion
 from ..serialization import atomic_write
 from ..tensor import Tensor
 
@@ -111,7 +112,9 @@ def _trace(model, arrays, name_layers):
     handles = [m.register_forward_hook(_scope_hook(path, scopes)) for path, m in model.named_modules()] \
         if name_layers else []
     try:
-        with enable_grad(), keep_options():
+        # one node per layer (no fused Linear→ReLU): the layers' forward hooks, on only one of the two traces,
+        # would otherwise decide what fuses, and the ONNX nodes keep the names of the layers that ran them
+        with enable_grad(), keep_options(), no_fusion():
             out = model(*inputs)
     finally:
         for h in handles:

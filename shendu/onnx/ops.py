@@ -217,10 +217,10 @@ def _linear(b, n, output=None):
     return b.op("Add", [y, n.inputs[2]], output)
 
 
-@emits(linalg.LinearReLU)
-def _linear_relu(b, n):
-    """max(x Wᵀ + b, 0): the dense layer's nodes, then Relu."""
-    b.op("Relu", [_linear(b, n, b.fresh("Gemm"))], n.output)
+@emits(linalg.LinearReLU, linalg.LinearTanh, linalg.LinearSigmoid)
+def _linear_activation(b, n):
+    """f(x Wᵀ + b): the dense layer's nodes, then the activation's (Relu, Tanh, Sigmoid)."""
+    b.op(_SAME[type(n.fn).activation], [_linear(b, n, b.fresh("Gemm"))], n.output)
 
 
 def _conv_attrs(geo):
@@ -229,8 +229,14 @@ def _conv_attrs(geo):
 
 
 @emits(C.Conv2d)
-def _conv2d(b, n):
-    b.op("Conv", n.inputs, n.output, **_conv_attrs(n.options["geo"]))
+def _conv2d(b, n, output=None):
+    return b.op("Conv", n.inputs, n.output if output is None else output, **_conv_attrs(n.options["geo"]))
+
+
+@emits(C.Conv2dReLU)
+def _conv2d_relu(b, n):
+    """max(conv(x, W) + b, 0): Conv, then Relu."""
+    b.op("Relu", [_conv2d(b, n, b.fresh("Conv"))], n.output)
 
 
 @emits(C.ConvTranspose2d)

@@ -78,8 +78,12 @@ class Tanh(Function):
         return self.y
 
     def backward(self, g):
-        y = self.y
-        return g * (1 - y * y)
+        return tanh_grad(g, self.y)
+
+
+def tanh_grad(g, y):
+    """dL/dx = g · (1 − y²) for y = tanh x (:class:`Tanh`, and the dense layer that ends in one)."""
+    return g * (1 - y * y)
 
 
 def sigmoid_array(x):
@@ -108,8 +112,12 @@ class Sigmoid(Function):
         return self.y
 
     def backward(self, g):
-        y = self.y
-        return g * y * (1 - y)
+        return sigmoid_grad(g, self.y)
+
+
+def sigmoid_grad(g, y):
+    """dL/dx = g · y(1 − y) for y = σ(x) (:class:`Sigmoid`, and the dense layer that ends in one)."""
+    return g * y * (1 - y)
 
 
 _SMALL_INFERENCE = 4096  # elements: up to this size a Relu under no_grad is one np.maximum call
@@ -155,15 +163,35 @@ class Relu(Function):
 
     def backward(self, g):
         if self.mask is None:  # the forward kept y for oneDNN's backward
-            fast = backend.fast_kernels()
-            gx = None if fast is None else fast.relu_backward(self.y, g)
-            if gx is not None:
-                return gx
-            self.mask = ~(self.y <= 0)  # g laid out otherwise, or the kernels switched since the forward
-        xp = get_array_module(g)
-        gx = xp.empty_like(self.mask, dtype=g.dtype)  # the forward's layout, whatever g's
-        parallel_batch(lambda g, mask, gx: xp.multiply(g, mask, out=gx), g, self.mask, gx)
-        return gx
+            return relu_grad(g, self.y)
+        return _masked(g, self.mask)
+
+
+def relu_in_place(y):
+    """y ← max(y, 0), a NaN kept (NumPy's ``maximum``; oneDNN's ReLU would turn it into 0), split over the
+    batch across threads for large arrays: the ReLU a dense or convolution layer fuses."""
+    xp, zero = get_array_module(y), y.dtype.type(0)
+    if y.size <= _SMALL_INFERENCE:
+        return xp.maximum(y, zero, out=y)
+    parallel_batch(lambda part: xp.maximum(part, zero, out=part), y)
+    return y
+
+
+def relu_grad(g, y):
+    """dL/dx = g where not y ≤ 0, else 0, for y = max(x, 0) (y ≤ 0 exactly where x ≤ 0, and a NaN passes its
+    gradient, as in PyTorch), in y's memory layout: oneDNN's ReLU backward in one pass where it runs, else a
+    mask and a product (:class:`Relu`, and the layers that end in one)."""
+    fast = backend.fast_kernels()
+    gx = None if fast is None else fast.relu_backward(y, g)
+    return _masked(g, ~(y <= 0)) if gx is None else gx
+
+
+def _masked(g, mask):
+    """g · mask in the mask's memory layout (the forward's: channels-last after a convolution), whatever g's."""
+    xp = get_array_module(g)
+    gx = xp.empty_like(mask, dtype=g.dtype)
+    parallel_batch(lambda g, mask, gx: xp.multiply(g, mask, out=gx), g, mask, gx)
+    return gx
 
 
 class Clip(Function):

@@ -6,6 +6,7 @@ from ..backend import get_array_module
 from ..autograd import Function
 from ..tensor import Tensor
 from ._util import binary_operands
+from .elementwise import Relu, Sigmoid, Tanh, relu_grad, relu_in_place, sigmoid_array, sigmoid_grad, tanh_grad
 
 
 class MatMul(Function):
@@ -60,19 +61,19 @@ class MatMul(Function):
 
 
 def _affine(x, w, b, relu):
-    """x Wᵀ + b (then max(·, 0) in place when ``relu``) as a fresh array: oneDNN's matmul with the bias and
-    the ReLU fused in its epilogue where it runs, else one BLAS GEMM over all leading axes and in-place
-    passes (never a temporary the size of y)."""
+    """x Wᵀ + b (then max(·, 0) in place when ``relu``) as a fresh array: oneDNN's matmul with the bias
+    fused in its epilogue where it runs, else one BLAS GEMM over all leading axes and an in-place pass
+    (never a temporary the size of y); the ReLU in place after either (:func:`relu_in_place`)."""
     flat = x.ndim != 2
     rows = x.reshape(-1, x.shape[-1]) if flat else x  # one GEMM over all leading axes, not one per leading index
     fast = backend.fast_kernels()
-    y = None if fast is None else fast.linear_forward(rows, w, b, relu)
+    y = None if fast is None else fast.linear_forward(rows, w, b)
     if y is None:
         y = backend.matmul(rows, w.T)
         if b is not None:
             y += b
-        if relu:
-            get_array_module(y).maximum(y, 0, out=y)
+    if relu:
+        relu_in_place(y)
     return y.reshape(*x.shape[:-1], w.shape[0]) if flat else y
 
 
@@ -89,28 +90,34 @@ class Linear(Function):
     def saves_input(self, i):  # x for W's gradient, W for x's; never the bias
         return i < 2 and self.inputs[1 - i].requires_grad
 
-    #: whether the forward ends in max(·, 0) (:class:`LinearReLU`)
+    #: whether the forward ends in max(·, 0), in place on the product (:class:`LinearReLU`)
     relu = False
+    #: an element-wise activation applied in place on the product (:class:`LinearTanh`), or None
+    activate = None
 
     def forward(self, x, w, b=None):
         self.x, self.w, self.has_bias = x, w, b is not None
-        return _affine(x, w, b, self.relu)
+        y = _affine(x, w, b, self.relu)
+        return y if self.activate is None else self.activate(y)
 
     @classmethod
     def infer(cls, x, w, b=None):
         """The forward on tensors when no graph is recorded (under ``no_grad``): the same kernel, with no
         node — batch-1 inference is Python-bound and ``apply``'s bookkeeping was a tenth of it
         (bench/NOTES.md §14). The caller checks that grad mode is off and the shapes fit."""
-        return Tensor._wrap(_affine(x.data, w.data, None if b is None else b.data, cls.relu), False, None)
+        y = _affine(x.data, w.data, None if b is None else b.data, cls.relu)
+        return Tensor._wrap(y if cls.activate is None else cls.activate(y), False, None)
 
     def backward(self, g):
         x, w = self.x, self.w
         ix, iw = self.inputs[0], self.inputs[1]
-        g2, x2 = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
+        g2, x2 = (g, x) if g.ndim == 2 else (g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1]))
         fast = backend.fast_kernels()
         gx, gw = (None, None) if fast is None else fast.linear_backward(g2, x2, w, ix.requires_grad, iw.requires_grad)
         if ix.requires_grad:  # gx = g W (oneDNN's matmul above, else NumPy's BLAS here)
-            gx = (backend.matmul(g2, w) if gx is None else gx).reshape(x.shape)
+            gx = backend.matmul(g2, w) if gx is None else gx
+            if g.ndim != 2:
+                gx = gx.reshape(x.shape)
         gb = None
         if iw.requires_grad and gw is None:  # gw = gᵀ x, summed over all leading axes
             gw = backend.matmul(g2.T, x2)
@@ -131,25 +138,54 @@ class Linear(Function):
         return f"linear: input of shape {x}, weight of shape {w}: {exc}"
 
 
-class LinearReLU(Linear):
-    """y = max(x Wᵀ + b, 0): a dense layer and the ReLU after it as one node, so that the ReLU runs in
-    the product's epilogue (oneDNN's post-op) or in place on its result, with no second pass over a new
-    array and no mask. Same shapes and options as :class:`Linear`.
+class _LinearThen(Linear):
+    """A dense layer and the element-wise activation after it as one node: y = f(x Wᵀ + b), f applied in
+    place on the product, so no second array, no second node.
+    Backward: dL/dz = g · f′(z), written with y (for ReLU, tanh and σ the output gives f′), then
+    :class:`Linear`'s gradients of z. Same shapes and options as :class:`Linear`.
 
-    dL/dz = g · [y > 0] (z = x Wᵀ + b; y > 0 exactly where z > 0, so the output replaces ReLU's mask),
-    then :class:`Linear`'s gradients of z.
+    Why fused: a small network's step is Python-bound, and each node costs its ``apply``, its module
+    call and the engine's bookkeeping (bench/NOTES.md §15); a large one saves a pass over memory.
     """
 
     __slots__ = ("y",)
     saves_output = True  # backward reads y
-    relu = True
+    #: the activation's own Function (what an exporter or a drawing shows after the dense layer)
+    activation = None
 
     def forward(self, x, w, b=None):
         self.y = super().forward(x, w, b)
         return self.y
 
     def backward(self, g):
-        return super().backward(g * (self.y > 0))
+        return super().backward(self.activation_grad(g, self.y))
+
+
+class LinearReLU(_LinearThen):
+    """y = max(x Wᵀ + b, 0), the ReLU in place on the product.  dL/dz = g · [not y ≤ 0]."""
+
+    __slots__ = ()
+    relu = True
+    activation = Relu
+    activation_grad = staticmethod(relu_grad)
+
+
+class LinearTanh(_LinearThen):
+    """y = tanh(x Wᵀ + b), tanh in place on the product.  dL/dz = g · (1 − y²)."""
+
+    __slots__ = ()
+    activation = Tanh
+    activate = staticmethod(lambda z: get_array_module(z).tanh(z, out=z))
+    activation_grad = staticmethod(tanh_grad)
+
+
+class LinearSigmoid(_LinearThen):
+    """y = σ(x Wᵀ + b) (the stable :func:`~shendu.ops.elementwise.sigmoid_array`).  dL/dz = g · y(1 − y)."""
+
+    __slots__ = ()
+    activation = Sigmoid
+    activate = staticmethod(sigmoid_array)
+    activation_grad = staticmethod(sigmoid_grad)
 
 
 def matmul(a, b):
@@ -164,14 +200,15 @@ def matmul(a, b):
 
 
 #: The activations :func:`linear` can fuse into the product (``activation=``), and the Function of each.
-FUSED_ACTIVATIONS = {None: Linear, "relu": LinearReLU}
+FUSED_ACTIVATIONS = {None: Linear, "relu": LinearReLU, "tanh": LinearTanh, "sigmoid": LinearSigmoid}
 
 
 def linear(x, weight, bias=None, activation=None):
     """y = x Wᵀ + b, or y = activation(x Wᵀ + b) computed as one op.
 
-    ``activation``: None, or ``'relu'``: max(x Wᵀ + b, 0) in one node (:class:`LinearReLU`, the ReLU
-    fused into the product's epilogue), equal to ``relu(linear(x, weight, bias))``.
+    ``activation``: None, ``'relu'``, ``'tanh'`` or ``'sigmoid'``: f(x Wᵀ + b) in one node
+    (:class:`LinearReLU`, :class:`LinearTanh`, :class:`LinearSigmoid`: f in place on the product),
+    equal to ``f(linear(x, weight, bias))`` with the same gradients.
 
     Shape: x (..., in_features), weight (out_features, in_features),
     bias (out_features,) -> y (..., out_features).

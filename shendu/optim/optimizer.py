@@ -123,10 +123,11 @@ class Optimizer:
         numbers, the parameters are dealt to the threads in parts of about equal size (largest first, each to
         the lightest part) — PyTorch's per-tensor kernels use every core the same way. Each parameter is
         updated by exactly one thread with the same operations: the result does not depend on the thread count."""
-        owner = next(c for c in type(self).__mro__ if "_update" in c.__dict__)
-        threads = parallel.get_num_threads() if owner.__dict__.get("parallel_updates", False) else 1
-        total = sum(p.size for p, _, _, _ in work)
-        if threads <= 1 or len(work) < 2 or total < parallel.MIN_PARALLEL_WORK:
+        total, threads = sum(p.size for p, _, _, _ in work), 1
+        if len(work) >= 2 and total >= parallel.MIN_PARALLEL_WORK:  # asked first: a small step is Python-bound
+            owner = next(c for c in type(self).__mro__ if "_update" in c.__dict__)
+            threads = parallel.get_num_threads() if owner.__dict__.get("parallel_updates", False) else 1
+        if threads <= 1:
             for entry in work:
                 self._update(*entry)
             return

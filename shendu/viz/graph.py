@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import autograd
+from ..nn.module import no_fusion
 from ..tensor import Tensor
 
 KINDS = ("op", "parameter", "input", "tensor", "constant", "output")
@@ -160,7 +161,9 @@ def computation_graph(target, *sample, names=None):
             gradient), a list/tuple of Tensors, or a :class:`shendu.nn.Module`.
         *sample: for a Module, its inputs (e.g. ``shendu.randn(1, 1, 28, 28)``); they are run
             through the model (in its current mode; its buffers, such as batch-norm running
-            statistics, are put back afterwards) as copies that require gradients.
+            statistics, are put back afterwards) as copies that require gradients, each layer's op
+            as its own node (:class:`shendu.nn.no_fusion`: ``Linear`` then ``Tanh``, not the fused
+            ``LinearTanh`` a training step records).
         names: ``{"x": tensor, …}``: labels for the leaf tensors of an expression.
 
     Returns:
@@ -181,7 +184,7 @@ def computation_graph(target, *sample, names=None):
                              f"e.g. computation_graph(model, shendu.randn(1, *input_shape))")
         saved = [(b, b.data.copy()) for b in target.buffers()]  # a training-mode forward updates running
         try:                                                     # statistics: drawing must not change the model
-            with autograd.enable_grad():
+            with autograd.enable_grad(), no_fusion():  # one node per layer's op: Linear, then Tanh
                 out = target(*inputs)
         finally:
             for b, data in saved:
