@@ -234,6 +234,7 @@ class keep_options:
 
 
 _scalar_type = backend.xp.generic
+_ndarray = backend.xp.ndarray
 _asarray = backend.xp.asarray
 _weakref = weakref.ref
 
@@ -373,7 +374,7 @@ def backward(root, grad=None, retain_graph=False):
                 f"backward: grad can be implicitly created only for a scalar output, "
                 f"got shape {root.shape}; call .sum() or .mean() first, or pass "
                 f"backward(grad=...) of the same shape")
-        g = xp.ones(root.shape, dtype=root.data.dtype)
+        g = xp.array(1, dtype=root.data.dtype).reshape(root.shape)  # xp.ones is a Python function: slower
     else:
         g = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=root.data.dtype)
         if g.shape != root.shape:
@@ -424,7 +425,12 @@ def backward(root, grad=None, retain_graph=False):
             if ig.dtype != data.dtype:
                 ig = ig.astype(data.dtype)
             if inp._ctx is None:
-                _accumulate(inp, ig, ig if type(g) is list and any(ig is x for x in g) else g, stored)
+                if inp.grad is None and ig.base is None and ig is not g and type(g) is not list \
+                        and id(ig) not in stored and type(ig) is _ndarray and ig.dtype.kind in "fc":
+                    inp.grad = Tensor._wrap(ig, False, None)  # _accumulate's common case, inline: a fresh array
+                    stored.add(id(ig))
+                else:
+                    _accumulate(inp, ig, ig if type(g) is list and any(ig is x for x in g) else g, stored)
             else:
                 k = id(inp)
                 prev = grads.get(k)

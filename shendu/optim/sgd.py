@@ -5,6 +5,9 @@ from ..backend import get_array_module
 from .optimizer import Optimizer, check_hyper
 
 
+_SMALL = 4096  # numbers: up to this size an update's temporary costs less than the lookup of a scratch array
+
+
 class SGD(Optimizer):
     """Gradient descent: step against the gradient, optionally with momentum.
 
@@ -49,8 +52,18 @@ class SGD(Optimizer):
     parallel_updates = True  # _update uses only its arguments and scratch arrays
 
     def _update(self, p, g, state, group):
-        lr, momentum = float(group["lr"]), float(group["momentum"])
+        if not (group["momentum"] or group["weight_decay"] or group["maximize"]) and p.size <= _SMALL:
+            p -= g * float(group["lr"])  # plain descent θ ← θ − γ·g on a small array: a temporary is cheaper
+            return                       # than finding the scratch array (a small step is Python-bound)
         mod, work = get_array_module(p), self._scratch(p)
+        if group["momentum"] or group["weight_decay"] or group["maximize"]:  # else plain descent: θ ← θ − γ·g
+            g = self._direction(p, g, state, group, work)
+        mod.multiply(g, float(group["lr"]), out=work)
+        p -= work
+
+    def _direction(self, p, g, state, group, work):
+        """The g of θ ← θ − γ·g with weight decay, maximize and momentum (the class docstring's lines 1–3)."""
+        mod, momentum = get_array_module(p), float(group["momentum"])
         g = self._effective_grad(p, g, float(group["weight_decay"]), group["maximize"])
         if momentum != 0:
             buf = state.get("momentum_buffer")
@@ -66,5 +79,4 @@ class SGD(Optimizer):
                 g = work
             else:
                 g = buf
-        mod.multiply(g, lr, out=work)
-        p -= work
+        return g
