@@ -15,10 +15,12 @@ SCHEMA = {"name": str, "shendu_ms": float, "torch_ms": float, "ratio": float, "s
 
 @needs_torch
 def test_main_writes_the_json_schema(tmp_path, monkeypatch):
-    # With the malloc variables already set, main runs in this process (no re-run of itself); the
-    # timing rounds and the peak-memory measurements run in children, as always.
+    # With the malloc variables already set and no variable limiting the instruction set, main runs in this
+    # process (no re-run of itself); the timing rounds and the peak-memory measurements run in children.
     for key, value in runner.MALLOC_ENV.items():
         monkeypatch.setenv(key, value)
+    for key in runner._isa_env("native"):
+        monkeypatch.delenv(key, raising=False)
     out = tmp_path / "out.json"
     assert main(["--only", "xor", "--steps", "3", "--warmup", "1", "--threads", "1", "--gemm-size", "256",
                  "--rounds", "2", "--json", str(out)]) == 0
@@ -33,6 +35,35 @@ def test_main_writes_the_json_schema(tmp_path, monkeypatch):
     assert row["steps"] == 3 and row["rounds"] == 2
     low, high = row["ratio_range"]
     assert low <= row["ratio"] <= high
+
+
+def test_isa_environment(monkeypatch):
+    """--isa native removes every variable that limits a library's instruction set (OPENBLAS_CORETYPE is set on
+    some machines); --isa avx2 sets each library's AVX2 value, NumPy's dispatch targets beyond AVX2 disabled."""
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    monkeypatch.setenv("OPENBLAS_L2_SIZE", "512")
+    native = runner._wanted_env(runner.parse_args(["--only", "xor"]))
+    assert not {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY"} & set(native)
+    assert not runner._env_ready(runner.parse_args([]))  # so main re-runs itself without them
+    avx2 = runner._wanted_env(runner.parse_args(["--isa", "avx2"]))
+    assert (avx2["OPENBLAS_CORETYPE"], avx2["ONEDNN_MAX_CPU_ISA"], avx2["MKL_ENABLE_INSTRUCTIONS"],
+            avx2["ATEN_CPU_CAPABILITY"]) == ("Haswell", "AVX2", "AVX2", "avx2")
+    disabled = avx2.get("NPY_DISABLE_CPU_FEATURES", "").split()
+    assert all(t == "X86_V4" or t.startswith("AVX512") for t in disabled)
+    assert "AVX2" not in disabled and "X86_V3" not in disabled
+    assert "OPENBLAS_L2_SIZE" not in avx2
+
+
+@needs_torch
+def test_an_avx2_run_says_so_and_runs_the_avx2_kernels(tmp_path):
+    """The run re-executes itself with the AVX2 variables: OpenBLAS reports its Haswell kernel, the header says
+    the instruction set was limited."""
+    out = tmp_path / "table.md"
+    assert main(["--isa", "avx2", "--only", "xor", "--steps", "3", "--warmup", "1", "--threads", "1",
+                 "--gemm-size", "128", "--rounds", "1", "--no-memory", "--markdown", str(out)]) == 0
+    text = out.read_text()
+    assert "instruction set: limited to AVX2 on this CPU" in text and "ONEDNN_MAX_CPU_ISA=AVX2" in text
+    assert "kernel Haswell" in text
 
 
 def test_the_median_round_is_reported_whole():

@@ -37,6 +37,15 @@ from .. import parallel
 
 #: glibc malloc settings that keep big arrays mapped between steps (both are needed: only one is worse).
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "1073741824"}
+#: What each library reads to limit its instruction set (at load), and the value that means AVX2:
+#: ``--isa avx2`` sets them all, so that a machine with AVX-512 times both frameworks as an AVX2 one would
+#: (the same cores and caches: an emulation of the instruction set only); ``--isa native`` removes them all.
+#: NumPy's dispatch targets beyond AVX2 are found at run time (:func:`_numpy_avx512_targets`).
+ISA_ENV = {"OPENBLAS_CORETYPE": "Haswell", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+           "ATEN_CPU_CAPABILITY": "avx2", "NPY_DISABLE_CPU_FEATURES": None}
+#: OpenBLAS's cache-size override, set on some machines: not an instruction set, but it changes the kernel's
+#: blocking, so every run removes it.
+_NATIVE_UNSET = ("OPENBLAS_L2_SIZE",)
 #: Set in the re-executed child, so that a child never re-executes again.
 _CHILD_MARK = "SHENDU_BENCH_CHILD"
 #: Auto step count: at least this many timed steps, and about this many seconds per framework.
@@ -76,6 +85,12 @@ def parse_args(argv):
                    help="shendu's CPU kernels (SHENDU_KERNELS in the measuring processes): 'both' times every "
                         "workload on the NumPy and the oneDNN kernels, rows marked [numpy] / [onednn] (default auto)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    p.add_argument("--isa", choices=("native", "avx2"), default="native",
+                   help="instruction set of every library in the run: 'native' (default) removes the variables "
+                        "that limit it (OPENBLAS_CORETYPE, ONEDNN_MAX_CPU_ISA, MKL_ENABLE_INSTRUCTIONS, "
+                        "ATEN_CPU_CAPABILITY, NPY_DISABLE_CPU_FEATURES; OPENBLAS_L2_SIZE); 'avx2' sets them to "
+                        "AVX2 (OpenBLAS Haswell kernels, oneDNN and MKL AVX2, PyTorch's avx2 kernels, NumPy "
+                        "without its AVX-512 loops): an AVX-512 machine timed as an AVX2 one")
     p.add_argument("--no-malloc-env", action="store_true",
                    help="measure with glibc's default malloc instead of " +
                         " ".join(f"{k}={v}" for k, v in MALLOC_ENV.items()))
@@ -91,9 +106,33 @@ def parse_args(argv):
 
 
 # ------------------------------------------------------------------ environment
+def _isa_env(isa):
+    """``{variable: value, or None to remove it}`` for ``--isa``."""
+    if isa == "native":
+        return {k: None for k in (*ISA_ENV, *_NATIVE_UNSET)}
+    env = {**ISA_ENV, **{k: None for k in _NATIVE_UNSET}}
+    env["NPY_DISABLE_CPU_FEATURES"] = " ".join(_numpy_avx512_targets()) or None
+    return env
+
+
+def _numpy_avx512_targets():
+    """NumPy's SIMD dispatch targets beyond AVX2 (names differ between NumPy versions: X86_V4 in 2.4,
+    AVX512_SKX before), the ones NPY_DISABLE_CPU_FEATURES may name."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__
+    except ImportError:  # pragma: no cover - NumPy < 2
+        from numpy.core._multiarray_umath import __cpu_dispatch__
+    return [t for t in __cpu_dispatch__ if t == "X86_V4" or t.startswith("AVX512")]
+
+
 def _wanted_env(args):
-    """The environment the measuring process must have: malloc settings and thread counts."""
+    """The environment the measuring process must have: malloc settings, thread counts, instruction set."""
     env = dict(os.environ)
+    for k, v in _isa_env(args.isa).items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
     for k, v in MALLOC_ENV.items():
         if args.no_malloc_env:
             env.pop(k, None)
@@ -121,8 +160,10 @@ def kernels_report(choice):
 
 
 def _env_ready(args):
-    """True when this process already runs with the wanted malloc settings (glibc reads them at start-up)."""
-    return all((os.environ.get(k) == v) != args.no_malloc_env for k, v in MALLOC_ENV.items())
+    """True when this process already runs with the wanted malloc settings and instruction set (glibc,
+    OpenBLAS, oneDNN and NumPy read them at start-up)."""
+    return (all((os.environ.get(k) == v) != args.no_malloc_env for k, v in MALLOC_ENV.items())
+            and all(os.environ.get(k) == v for k, v in _isa_env(args.isa).items()))
 
 
 def _rerun(argv, args):
@@ -130,8 +171,9 @@ def _rerun(argv, args):
     env = _wanted_env(args)
     env[_CHILD_MARK] = "1"
     what = "unset" if args.no_malloc_env else "set"
-    print(f"shendu bench: re-running itself with {' and '.join(MALLOC_ENV)} {what} "
-          f"(glibc reads them only at start-up)", flush=True)
+    isa = "limited to AVX2" if args.isa == "avx2" else "native"
+    print(f"shendu bench: re-running itself with {' and '.join(MALLOC_ENV)} {what} and the instruction set "
+          f"{isa} (glibc and the libraries read them only at start-up)", flush=True)
     return subprocess.run([sys.executable, "-m", "shendu.bench", *argv], env=env).returncode
 
 
@@ -152,6 +194,14 @@ def machine():
     simd = {"avx512f": "AVX-512"}.get(simd, simd.upper())
     return (f"{model}, {os.cpu_count()} CPUs{', ' + simd if simd else ''}; "
             f"{platform.system()} {platform.release()}; Python {platform.python_version()}")
+
+
+def _isa_report(isa):
+    """The header's line on the instruction set the libraries were allowed."""
+    if isa == "native":
+        return "native (every library picks its widest kernels)"
+    return ("limited to AVX2 on this CPU (an emulation: the same cores and caches): " +
+            ", ".join(f"{k}={v}" for k, v in _isa_env(isa).items() if v is not None))
 
 
 def _load():
@@ -423,6 +473,7 @@ def _header(args, gemm_np, gemm_torch):
             f"{_threads(args.threads)}, median per step after {args.warmup} warm-up steps, "
             f"shendu and PyTorch interleaved in blocks (ABBA)",
             f"machine: {machine()}",
+            f"instruction set: {_isa_report(args.isa)}",
             f"load average at start: {_load()}",
             f"NumPy {numpy.__version__}, BLAS: {blas_report()}; {blas_env()}",
             f"shendu kernels: {_threads(parallel.get_num_threads())} (shendu.parallel); idle BLAS threads "

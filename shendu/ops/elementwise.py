@@ -83,7 +83,10 @@ class Tanh(Function):
 
 def tanh_grad(g, y):
     """dL/dx = g · (1 − y²) for y = tanh x (:class:`Tanh`, and the dense layer that ends in one)."""
-    return g * (1 - y * y)
+    d = y * y
+    get_array_module(d).subtract(1, d, out=d)  # in place: one array, not three (small steps are Python-bound)
+    d *= g
+    return d
 
 
 def sigmoid_array(x):
@@ -92,7 +95,8 @@ def sigmoid_array(x):
     if x.ndim == 0:  # NumPy returns 0-d results as scalars, which the in-place steps below cannot write to
         return sigmoid_array(x.reshape(1)).reshape(())
     xp = get_array_module(x)
-    num = xp.exp(xp.minimum(x, 0.0))  # floating for integer x too
+    num = xp.minimum(x, 0.0)  # floating for integer x too
+    xp.exp(num, out=num)
     den = xp.maximum(x, 0.0)
     xp.negative(den, out=den)  # in place, and no select: np.where costs more than a second exp
     xp.exp(den, out=den)
@@ -117,7 +121,10 @@ class Sigmoid(Function):
 
 def sigmoid_grad(g, y):
     """dL/dx = g · y(1 − y) for y = σ(x) (:class:`Sigmoid`, and the dense layer that ends in one)."""
-    return g * y * (1 - y)
+    d = get_array_module(y).subtract(1, y)
+    d *= y
+    d *= g
+    return d
 
 
 _SMALL_INFERENCE = 4096  # elements: up to this size a Relu under no_grad is one np.maximum call
@@ -170,10 +177,10 @@ class Relu(Function):
 def relu_in_place(y):
     """y ← max(y, 0), a NaN kept (NumPy's ``maximum``; oneDNN's ReLU would turn it into 0), split over the
     batch across threads for large arrays: the ReLU a dense or convolution layer fuses."""
-    xp, zero = get_array_module(y), y.dtype.type(0)
+    xp = get_array_module(y)
     if y.size <= _SMALL_INFERENCE:
-        return xp.maximum(y, zero, out=y)
-    parallel_batch(lambda part: xp.maximum(part, zero, out=part), y)
+        return xp.maximum(y, 0.0, out=y)  # a Python float: faster than a NumPy scalar of y's dtype here
+    parallel_batch(lambda part: xp.maximum(part, 0.0, out=part), y)
     return y
 
 

@@ -71,7 +71,8 @@ def _affine(x, w, b, relu):
     if y is None:
         y = backend.matmul(rows, w.T)
         if b is not None:
-            y += b
+            row = y[0] if y.shape[0] == 1 else y  # one row (batch-1 inference) as a vector: NumPy's broadcast of
+            row += b                               # b over a size-1 axis costs as much as the add itself
     if relu:
         relu_in_place(y)
     return y.reshape(*x.shape[:-1], w.shape[0]) if flat else y
