@@ -253,6 +253,14 @@ def memory_order(x):
     return None if order == list(range(x.ndim)) else order
 
 
+def flat_view(a):
+    """``a`` as a 1-D view of its memory when it is dense in some axis order (C order or channels-last: an
+    element-wise kernel does not care which), else None."""
+    order = memory_order(a)
+    t = a if order is None else a.transpose(order)
+    return t.reshape(-1) if t.flags.c_contiguous else None
+
+
 # ----------------------------------------------------------------- kernels
 def matmul(a, b, out=None):
     """Matrix product, the GEMM every dense and convolution layer ends in.

@@ -98,3 +98,29 @@ def test_linear_under_no_grad_is_the_graph_forward():
     np.testing.assert_array_equal(single.numpy(), net[0](x).numpy())
     with shendu.no_grad(), pytest.raises(ValueError, match="Linear: expected input with last dimension 7"):
         net[0](shendu.randn(4, 6))
+
+
+@pytest.mark.parametrize("layout", ["c_order", "channels_last", "strided", "mixed"])
+def test_relu_into_chunks_equal_numpys_maximum(layout):
+    """relu_into compares dense memory with a cached zeros vector, 64k numbers at a time (NumPy's maximum
+    against a scalar is several times slower): the same values as np.maximum(x, 0), NaN and ±inf included,
+    across chunk boundaries, in every layout; y keeps x's layout."""
+    from shendu.ops.elementwise import _RELU_CHUNK, relu_into
+    rng = np.random.default_rng(0)
+    shape = (3, 5, 97, 93)  # 135,315 numbers: two full chunks and a partial one
+    x = rng.standard_normal(shape).astype(np.float32)
+    x.reshape(-1)[[0, _RELU_CHUNK - 1, _RELU_CHUNK, 100_000]] = [np.nan, -np.inf, np.inf, -0.0]
+    if layout == "channels_last":
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    elif layout == "strided":
+        x = x[:, :, ::2]
+    y = np.empty_like(x)
+    if layout == "mixed":  # x C-order, y channels-last: one plain call
+        y = np.empty(x.transpose(0, 2, 3, 1).shape, np.float32).transpose(0, 3, 1, 2)
+    expected = np.maximum(x, np.float32(0))
+    assert relu_into(x, y) is y
+    np.testing.assert_array_equal(y, expected)
+    assert x.size > 4096
+    z = x.copy(order="K")
+    relu_into(z, z)  # in place
+    np.testing.assert_array_equal(z, expected)

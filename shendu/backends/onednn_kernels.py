@@ -24,7 +24,7 @@ from collections import Counter
 
 import numpy
 
-from ..backend import memory_order
+from ..backend import flat_view
 from . import onednn as dnn
 from . import onednn_rnn
 
@@ -606,12 +606,7 @@ def gelu_backward(x, g, approximate):
 
 
 # ---------------------------------------------------------------- element-wise: ReLU
-def _flat(a):
-    """``a`` as a 1-D view of its memory when it is dense in some axis order (C order or channels-last:
-    an element-wise kernel does not care which), else None."""
-    order = memory_order(a)
-    t = a if order is None else a.transpose(order)
-    return t.reshape(-1) if t.flags.c_contiguous else None
+_flat = flat_view  # a dense array's memory as a vector: all an element-wise kernel needs
 
 
 def _relu_plan(size):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import backend
 from ..autograd import Function, is_grad_enabled
-from ..backend import get_array_module
+from ..backend import flat_view, get_array_module
 from ..parallel import parallel_batch
 from ..tensor import Tensor
 from ._util import binary_operands, floating
@@ -128,6 +128,30 @@ def sigmoid_grad(g, y):
 
 
 _SMALL_INFERENCE = 4096  # elements: up to this size a Relu under no_grad is one np.maximum call
+_RELU_CHUNK = 1 << 16  # numbers compared with one cached zeros vector (256 KiB of float32: it stays in cache)
+_relu_zeros = {}  # dtype -> that zeros vector
+
+
+def relu_into(x, y):
+    """y ← max(x, 0) (NumPy's ``maximum``: a NaN kept) for x and y of one shape and memory layout (y may be x).
+
+    NumPy 2.4's ``maximum`` of an array and a scalar runs a loop several times slower than of two arrays
+    (10 µs against 1.7 µs for 32,768 float32s on the AVX-512 EPYC; 0.18 against 0.06 ms for LeNet-5's first
+    activation): the arrays' memory is compared, 64k numbers at a time, with one cached zeros vector.
+    """
+    xp = get_array_module(x)  # NumPy's only (CuPy's scalar loop is fast):
+    fx = flat_view(x) if x.size > _SMALL_INFERENCE and xp is backend.xp else None
+    fy = None if fx is None else fx if y is x else flat_view(y)
+    if fy is None or x.strides != y.strides:  # small, strided, or laid out differently: one plain call
+        return xp.maximum(x, x.dtype.type(0), out=y)
+    zeros = _relu_zeros.get(x.dtype)
+    if zeros is None:
+        zeros = _relu_zeros[x.dtype] = xp.zeros(_RELU_CHUNK, x.dtype)
+    n = fx.size
+    for start in range(0, n, _RELU_CHUNK):
+        stop = min(start + _RELU_CHUNK, n)
+        xp.maximum(fx[start:stop], zeros[:stop - start], out=fy[start:stop])
+    return y
 
 
 class Relu(Function):
@@ -139,21 +163,16 @@ class Relu(Function):
 
     def forward(self, x):
         xp = get_array_module(x)
-        zero = x.dtype.type(0)
-
-        def relu(x, y):
-            xp.maximum(x, zero, out=y)
-
         if not is_grad_enabled():  # no backward will need a mask
             if x.size <= _SMALL_INFERENCE:
-                return xp.maximum(x, zero)
+                return xp.maximum(x, x.dtype.type(0))
             y = xp.empty_like(x)
-            parallel_batch(relu, x, y)
+            parallel_batch(relu_into, x, y)
             return y
         if x.size > _SMALL_INFERENCE and x.dtype == xp.float32 and backend.fast_kernels() is not None:
             # no mask: oneDNN's ReLU backward reads y (y > 0 exactly where x > 0) in one pass
             self.mask, self.y = None, xp.empty_like(x)
-            parallel_batch(relu, x, self.y)
+            parallel_batch(relu_into, x, self.y)
             return self.y
         # mask and y in x's memory layout (channels-last after a oneDNN convolution): a C-order mask made
         # every pass over it a transposing copy, and handed the convolution's backward a C-order gradient
@@ -163,7 +182,7 @@ class Relu(Function):
             xp.less_equal(x, 0, out=mask)  # the mask is "not x ≤ 0", as PyTorch's: a NaN passes its gradient
             xp.logical_not(mask, out=mask)
             # x * mask is ~25 % faster above ~8k elements (AVX2, NumPy 2.4) but turns −inf into NaN (−inf · 0).
-            relu(x, y)
+            relu_into(x, y)
 
         parallel_batch(relu_and_mask, x, self.mask, y)
         return y
@@ -177,10 +196,9 @@ class Relu(Function):
 def relu_in_place(y):
     """y ← max(y, 0), a NaN kept (NumPy's ``maximum``; oneDNN's ReLU would turn it into 0), split over the
     batch across threads for large arrays: the ReLU a dense or convolution layer fuses."""
-    xp = get_array_module(y)
     if y.size <= _SMALL_INFERENCE:
-        return xp.maximum(y, 0.0, out=y)  # a Python float: faster than a NumPy scalar of y's dtype here
-    parallel_batch(lambda part: xp.maximum(part, 0.0, out=part), y)
+        return get_array_module(y).maximum(y, 0.0, out=y)  # a Python float: faster than a NumPy scalar here
+    parallel_batch(lambda part: relu_into(part, part), y)
     return y
 
 
