@@ -275,6 +275,21 @@ def matmul(a, b, out=None):
     return get_array_module(a).matmul(a, b, out=out)
 
 
+_ones = {}  # (array module, dtype) -> the longest vector of ones asked for so far
+
+
+def sum_rows(a):
+    """Σᵢ a[i, :] for a 2-D ``a`` (a bias's gradient), as the matrix-vector product 1ᵀ·a on the BLAS: NumPy's
+    ``a.sum(axis=0)`` reduces across rows with a slower loop (0.77 against 0.23 µs for (4, 8); 3.8 against
+    1.2 µs for (128, 256); 1.15 against 0.06 ms for a channels-last convolution gradient viewed as
+    (N·H·W, 6)). The ones come from one cached vector per dtype."""
+    mod, n = get_array_module(a), a.shape[0]
+    ones = _ones.get((mod, a.dtype))
+    if ones is None or ones.shape[0] < n:
+        ones = _ones[(mod, a.dtype)] = mod.ones(max(n, 64), dtype=a.dtype)
+    return ones[:n].dot(a)
+
+
 # ----------------------------------------------------------------- the CPU kernel library
 #: Which kernels run the heavy CPU ops: ``"onednn"`` (oneDNN, where it loads), ``"numpy"`` (the
 #: readable reference), or ``"auto"`` (oneDNN when available, else NumPy). From ``SHENDU_KERNELS``.

@@ -401,8 +401,7 @@ def bias_grad(g):
     matrix-vector product 1ᵀ·G over G (N·H·W, C), a view of g. (NumPy's sum over axes (0, 2, 3) there
     reduces with C as its innermost loop: 1.15 ms for LeNet-5's first layer, 6 channels, against 0.06 ms.)"""
     if g.ndim == 4 and g.transpose(0, 2, 3, 1).flags.c_contiguous:
-        rows = g.transpose(0, 2, 3, 1).reshape(-1, g.shape[1])
-        return backend.matmul(get_array_module(g).ones((1, rows.shape[0]), dtype=g.dtype), rows)[0]
+        return backend.sum_rows(g.transpose(0, 2, 3, 1).reshape(-1, g.shape[1]))
     return g.sum(axis=(0, 2, 3))
 
 

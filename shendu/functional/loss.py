@@ -196,7 +196,12 @@ class BinaryCrossEntropy(Function):
         p = self.p
         if self.scale is not None:  # a reduced loss: g is a scalar, times 1/n for a mean (its −1 undone)
             g = g * -self.scale
-        gp = g * (p - self.y) / xp.maximum(p * (1 - p), 1e-12) if ip.requires_grad else None
+        gp = None
+        if ip.requires_grad:  # in place: one array, not six (a small network's step is Python-bound)
+            gp, q = p - self.y, 1 - p
+            q *= p
+            gp /= xp.maximum(q, 1e-12, out=q)
+            gp *= g
         gy = g * -self.log_ratio if iy.requires_grad else None
         return gp, gy
 
