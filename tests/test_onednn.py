@@ -398,3 +398,43 @@ def test_sequential_fuses_conv_relu_with_the_same_gradients(kernels):
         np.testing.assert_allclose(runs[fused][1], t_loss.item(), rtol=1e-5)
         for ours, (name, p) in zip(runs[fused][2], t_model.named_parameters()):
             np.testing.assert_allclose(ours, p.grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+_AVX2_WEIGHTS_SCRIPT = r"""
+import numpy as np, torch, shendu
+import shendu.functional as F
+from shendu import backend
+from shendu.backends import onednn, onednn_kernels as K
+rng = np.random.default_rng(7)
+x = rng.standard_normal((4, 24, 9, 9)).astype(np.float32)
+w = rng.standard_normal((32, 24, 3, 3)).astype(np.float32) * 0.2
+b = rng.standard_normal(32).astype(np.float32)
+grads = {}
+for kernels in ("numpy", "onednn"):
+    with backend.use_kernels(kernels):
+        X, W, B = (shendu.tensor(a, requires_grad=True) for a in (x, w, b))
+        y = F.conv2d(X, W, B, stride=1, padding=1)
+        (y * y).sum().backward()
+        grads[kernels] = [t.grad.numpy() for t in (X, W, B)]
+tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+ty = torch.nn.functional.conv2d(tx, tw, tb, padding=1)
+(ty * ty).sum().backward()
+theirs = [t.grad.numpy() for t in (tx, tw, tb)]
+rel = max(float(np.abs(a - c).max() / np.abs(c).max()) for a, c in zip(grads["onednn"], theirs))
+rel_np = max(float(np.abs(a - c).max() / np.abs(c).max()) for a, c in zip(grads["onednn"], grads["numpy"]))
+blocked = any(getattr(p, "inputs_in", None) for p in onednn._cache.values())
+print(onednn.has_avx512(), blocked, K.counts.get("conv2d_backward_weights", 0), rel, rel_np)
+"""
+
+
+@needs_onednn
+def test_weights_gradient_reads_blocked_layouts_without_avx512():
+    """With oneDNN limited to AVX2 (ONEDNN_MAX_CPU_ISA, read when the library loads: a child process), the
+    weights gradient of a convolution with ≥ 16 input channels reads x and g reordered into the blocked layouts
+    oneDNN picks; every gradient still equals PyTorch's and NumPy's."""
+    env = {**__import__("os").environ, "ONEDNN_MAX_CPU_ISA": "AVX2", "SHENDU_KERNELS": "auto"}
+    out = subprocess.run([sys.executable, "-c", _AVX2_WEIGHTS_SCRIPT], capture_output=True, text=True, env=env,
+                         check=True).stdout.split()
+    avx512, blocked, calls, rel, rel_np = out[0] == "True", out[1] == "True", int(out[2]), float(out[3]), float(out[4])
+    assert not avx512 and blocked and calls >= 1
+    assert rel < 1e-5 and rel_np < 1e-5, (rel, rel_np)

@@ -170,6 +170,7 @@ def _signatures(lib):
     lib.dnnl_memory_desc_equal.argtypes = [Handle, Handle]
     lib.dnnl_memory_desc_equal.restype = ctypes.c_int
     lib.dnnl_version.argtypes, lib.dnnl_version.restype = [], ctypes.POINTER(Version)
+    lib.dnnl_get_effective_cpu_isa.argtypes, lib.dnnl_get_effective_cpu_isa.restype = [], ctypes.c_int
 
 
 def _candidates():
@@ -258,6 +259,15 @@ def load_error():
 def version():
     """The loaded oneDNN version, e.g. ``'3.2.0'``, or None."""
     return _state["version"] if library() is not None else None
+
+
+#: dnnl_cpu_isa_avx512_core: its bits are set in the effective ISA of a CPU (and ONEDNN_MAX_CPU_ISA) with AVX-512.
+ISA_AVX512_CORE = 0x27
+
+
+def has_avx512():
+    """Whether oneDNN runs its AVX-512 kernels here (the CPU has them and ONEDNN_MAX_CPU_ISA allows them)."""
+    return library() is not None and _state["lib"].dnnl_get_effective_cpu_isa() & ISA_AVX512_CORE == ISA_AVX512_CORE
 
 
 def check(status, what):

@@ -70,11 +70,12 @@ class _ConvPlan:
     ``kind``: 'fwd' (y = conv(x, w)), 'bwd_data' (dx = convᵀ(g, w)) or 'bwd_weights' (dw, db from x, g).
     """
 
-    def __init__(self, kind, src_shape, src_strides, w_shape, dst_shape, dst_strides, bias, geo, src_any=False):
+    def __init__(self, kind, src_shape, src_strides, w_shape, dst_shape, dst_strides, bias, geo, src_any=False,
+                 blocked=False):
         lib, engine = dnn.library(), dnn.engine()
         self.src_any = src_any  # the source layout was left to oneDNN (format any)
-        src = dnn.Desc(src_shape, None if src_any else src_strides)
-        dst = dnn.Desc(dst_shape, dst_strides)
+        src = dnn.Desc(src_shape, None if src_any or blocked else src_strides)
+        dst = dnn.Desc(dst_shape, None if blocked else dst_strides)
         g_shape = _weights_shape(w_shape, geo.groups)
         w_any = dnn.Desc(g_shape, None)
         self.user_w = dnn.Desc(g_shape, dnn.plain_strides(g_shape))
@@ -119,6 +120,23 @@ class _ConvPlan:
         if not lib.dnnl_memory_desc_equal(chosen, self.user_w.handle):
             self.reorder = (dnn.reorder(chosen, self.user_w.handle) if kind == "bwd_weights"
                             else dnn.reorder(self.user_w.handle, chosen))
+        # blocked: the weights pass reads x and g in the layouts it chose; the user's are reordered in
+        self.inputs_in = {}  # ARG_* -> (reorder, bytes, the user's descriptor kept alive)
+        for arg, shape, strides in (((dnn.ARG_SRC, src_shape, src_strides), (dnn.ARG_DIFF_DST, dst_shape, dst_strides))
+                                    if blocked else ()):
+            user, chosen = dnn.Desc(shape, strides), self.prim.arg_desc(arg)
+            if not lib.dnnl_memory_desc_equal(chosen, user.handle):
+                self.inputs_in[arg] = (dnn.reorder(user.handle, chosen), lib.dnnl_memory_desc_get_size(chosen), user)
+
+    def input_in(self, arg, a):
+        """The user's array ``a`` for argument ``arg`` in the layout the primitive chose (a itself when equal)."""
+        entry = self.inputs_in.get(arg)
+        if entry is None:
+            return a
+        reorder, size, _ = entry
+        out = numpy.empty(size, numpy.uint8)
+        reorder.execute((dnn.ARG_SRC, a), (dnn.ARG_DST, out))
+        return out
 
     def weights_in(self, w):
         """The user's weights in the primitive's layout (w itself when they agree)."""
@@ -158,7 +176,27 @@ def _plan(kind, src, w_shape, dst, bias, geo):
     rejects the configuration)."""
     key = ("conv", kind, src, tuple(w_shape), dst, bias, geo)
     return dnn.cached(key, lambda: _small_data_plan(kind, src, w_shape, dst, bias, geo)
+                      or _blocked_weights_plan(kind, src, w_shape, dst, bias, geo)
                       or _ConvPlan(kind, *src, w_shape, *dst, bias, geo))
+
+
+#: From this many input channels, on a CPU where oneDNN has no AVX-512 kernels, the weights gradient reads
+#: x and g in the blocked layouts it picks (nChw8c), reordered from channels-last: its AVX2 kernel for
+#: channels-last ran resnet18's weight gradients in 178 ms a step against 139 ms blocked, which is PyTorch's
+#: layout (bench/NOTES.md §15; measured with ``shendu bench --isa avx2``). With AVX-512 its brgemm kernels
+#: read channels-last directly, faster than any reorder.
+BLOCKED_WEIGHTS_CHANNELS = 16
+
+
+def _blocked_weights_plan(kind, src, w_shape, dst, bias, geo):
+    """A weights-gradient plan on x and g in the layouts oneDNN picks, on CPUs without AVX-512 (see
+    :data:`BLOCKED_WEIGHTS_CHANNELS`); else None."""
+    if kind != "bwd_weights" or src[0][1] < BLOCKED_WEIGHTS_CHANNELS or dnn.has_avx512():
+        return None
+    try:
+        return _ConvPlan(kind, *src, w_shape, *dst, bias, geo, blocked=True)
+    except dnn.OneDNNError:
+        return None
 
 
 def _small_data_plan(kind, src, w_shape, dst, bias, geo):
@@ -215,7 +253,8 @@ def conv2d_backward_weights(g, x, geo, w_shape, with_bias=False):
     if plan is None:
         return _ran("conv2d_backward_weights", None)
     dw = numpy.empty(plan.w_bytes, numpy.uint8)
-    args = [(dnn.ARG_SRC, x), (dnn.ARG_DIFF_DST, g), (dnn.ARG_DIFF_WEIGHTS, dw)]
+    args = [(dnn.ARG_SRC, plan.input_in(dnn.ARG_SRC, x)), (dnn.ARG_DIFF_DST, plan.input_in(dnn.ARG_DIFF_DST, g)),
+            (dnn.ARG_DIFF_WEIGHTS, dw)]
     db = numpy.empty(w_shape[0] if with_bias else 0, numpy.float32)
     if with_bias:
         args.append((dnn.ARG_DIFF_BIAS, db))
