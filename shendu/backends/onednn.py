@@ -110,10 +110,6 @@ def _signatures(lib):
         "dnnl_primitive_attr_create": [ctypes.POINTER(Handle)],
         "dnnl_primitive_attr_set_scratchpad_mode": [Handle, ctypes.c_int],
         "dnnl_primitive_attr_destroy": [Handle],
-        "dnnl_primitive_attr_set_post_ops": [Handle, Handle],
-        "dnnl_post_ops_create": [ctypes.POINTER(Handle)],
-        "dnnl_post_ops_append_eltwise": [Handle, ctypes.c_int, ctypes.c_float, ctypes.c_float],
-        "dnnl_post_ops_destroy": [Handle],
         "dnnl_primitive_create": [ctypes.POINTER(Handle), Handle],
         "dnnl_primitive_execute": [Handle, Handle, ctypes.c_int, ctypes.POINTER(ExecArg)],
         "dnnl_primitive_destroy": [Handle],
@@ -469,18 +465,6 @@ def cached(key, build):
     return entry
 
 
-def set_eltwise_post_op(attr, alg, alpha=0.0, beta=0.0):
-    """Append the element-wise ``alg`` (an ELTWISE_* constant: y = f(y; alpha, beta)) to the primitive
-    attributes ``attr``: the primitive applies it to its result before writing it (a fused epilogue)."""
-    lib, ops = _state["lib"], Handle()
-    check(lib.dnnl_post_ops_create(ctypes.byref(ops)), "dnnl_post_ops_create")
-    try:
-        check(lib.dnnl_post_ops_append_eltwise(ops, alg, alpha, beta), "dnnl_post_ops_append_eltwise")
-        check(lib.dnnl_primitive_attr_set_post_ops(attr, ops), "dnnl_primitive_attr_set_post_ops")  # copies ops
-    finally:
-        lib.dnnl_post_ops_destroy(ops)
-
-
 def reorder(src, dst):
     """A reorder primitive between two layouts (descriptor handles; the caller caches it with its user)."""
     lib, engine = _state["lib"], _state["engine"]
@@ -504,6 +488,5 @@ def cache_size():
 
 
 __all__ = ["library", "available", "load_error", "version", "Desc", "desc_of", "Primitive", "cached", "reorder",
-           "set_eltwise_post_op",
            "clear_cache", "cache_size", "as_channels_last", "empty_channels_last", "is_channels_last",
            "channels_last_strides", "plain_strides", "OneDNNError"]
