@@ -843,11 +843,12 @@ class Sequential(_ModuleSequence):
     or ``Sequential(OrderedDict(hidden=Linear(2, 8), out=Linear(8, 1)))``
     (then the state-dict keys are ``hidden.weight``…).
 
-    Each ``Linear`` directly followed by a ``ReLU``, ``Tanh`` or ``Sigmoid``
-    runs as one fused op (``linear(x, W, b, activation='relu')``, one node of
-    the graph): the same result and gradients, one pass, one node and one
-    module call less (:class:`no_fusion` turns it off, e.g. to record one node
-    per layer). Never around hooks or an instance's own ``forward``.
+    Each ``Linear`` directly followed by a ``ReLU``, ``Tanh`` or ``Sigmoid``,
+    and each ``Conv2d`` followed by a ``ReLU``, runs as one fused op
+    (``linear(x, W, b, activation='relu')``, one node of the graph): the same
+    result and gradients, one pass, one node and one module call less
+    (:class:`no_fusion` turns it off, e.g. to record one node per layer).
+    Never around hooks, subclasses or an instance's own ``forward``.
 
     Shape: the first module's input -> the last module's output.
     """

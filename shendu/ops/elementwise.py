@@ -81,6 +81,11 @@ class Tanh(Function):
         return tanh_grad(g, self.y)
 
 
+def tanh_in_place(x):
+    """x ← tanh x, in place (the activation a dense layer fuses: no second array)."""
+    return get_array_module(x).tanh(x, out=x)
+
+
 def tanh_grad(g, y):
     """dL/dx = g · (1 − y²) for y = tanh x (:class:`Tanh`, and the dense layer that ends in one)."""
     d = 1 - y * y

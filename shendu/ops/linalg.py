@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from .. import backend
-from ..backend import get_array_module
 from ..autograd import Function
 from ..tensor import Tensor
 from ._util import binary_operands
-from .elementwise import Relu, Sigmoid, Tanh, relu_grad, relu_in_place, sigmoid_array, sigmoid_grad, tanh_grad
+from .elementwise import (Relu, Sigmoid, Tanh, relu_grad, relu_in_place, sigmoid_array, sigmoid_grad, tanh_grad,
+                          tanh_in_place)
 
 
 class MatMul(Function):
@@ -60,10 +60,9 @@ class MatMul(Function):
         return f"matmul: cannot multiply {shapes[0]} by {shapes[1]}"
 
 
-def _affine(x, w, b, relu):
-    """x Wᵀ + b (then max(·, 0) in place when ``relu``) as a fresh array: oneDNN's matmul with the bias
-    fused in its epilogue where it runs, else one BLAS GEMM over all leading axes and an in-place pass
-    (never a temporary the size of y); the ReLU in place after either (:func:`relu_in_place`)."""
+def _affine(x, w, b):
+    """x Wᵀ + b as a fresh array: oneDNN's matmul with the bias fused in its epilogue where it runs, else one
+    BLAS GEMM over all leading axes and an in-place pass (never a temporary the size of y)."""
     flat = x.ndim != 2
     rows = x.reshape(-1, x.shape[-1]) if flat else x  # one GEMM over all leading axes, not one per leading index
     fast = backend.fast_kernels()
@@ -73,8 +72,6 @@ def _affine(x, w, b, relu):
         if b is not None:
             row = y[0] if y.shape[0] == 1 else y  # one row (batch-1 inference) as a vector: NumPy's broadcast of
             row += b                               # b over a size-1 axis costs as much as the add itself
-    if relu:
-        relu_in_place(y)
     return y.reshape(*x.shape[:-1], w.shape[0]) if flat else y
 
 
@@ -91,14 +88,12 @@ class Linear(Function):
     def saves_input(self, i):  # x for W's gradient, W for x's; never the bias
         return i < 2 and self.inputs[1 - i].requires_grad
 
-    #: whether the forward ends in max(·, 0), in place on the product (:class:`LinearReLU`)
-    relu = False
-    #: an element-wise activation applied in place on the product (:class:`LinearTanh`), or None
+    #: an element-wise activation applied in place on the product (:class:`LinearReLU`, ...), or None
     activate = None
 
     def forward(self, x, w, b=None):
         self.x, self.w, self.has_bias = x, w, b is not None
-        y = _affine(x, w, b, self.relu)
+        y = _affine(x, w, b)
         return y if self.activate is None else self.activate(y)
 
     @classmethod
@@ -106,7 +101,7 @@ class Linear(Function):
         """The forward on tensors when no graph is recorded (under ``no_grad``): the same kernel, with no
         node — batch-1 inference is Python-bound and ``apply``'s bookkeeping was a tenth of it
         (bench/NOTES.md §14). The caller checks that grad mode is off and the shapes fit."""
-        y = _affine(x.data, w.data, None if b is None else b.data, cls.relu)
+        y = _affine(x.data, w.data, None if b is None else b.data)
         return Tensor._wrap(y if cls.activate is None else cls.activate(y), False, None)
 
     def backward(self, g):
@@ -166,8 +161,8 @@ class LinearReLU(_LinearThen):
     """y = max(x Wᵀ + b, 0), the ReLU in place on the product.  dL/dz = g · [not y ≤ 0]."""
 
     __slots__ = ()
-    relu = True
     activation = Relu
+    activate = staticmethod(relu_in_place)
     activation_grad = staticmethod(relu_grad)
 
 
@@ -176,7 +171,7 @@ class LinearTanh(_LinearThen):
 
     __slots__ = ()
     activation = Tanh
-    activate = staticmethod(lambda z: get_array_module(z).tanh(z, out=z))
+    activate = staticmethod(tanh_in_place)
     activation_grad = staticmethod(tanh_grad)
 
 
