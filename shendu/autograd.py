@@ -425,9 +425,11 @@ def backward(root, grad=None, retain_graph=False):
             if ig.dtype != data.dtype:
                 ig = ig.astype(data.dtype)
             if inp._ctx is None:
+                # _accumulate's common case inline (a fresh float array for a leaf without .grad; its
+                # conditions are _accumulate's no-copy test): the call cost ~1 µs of XOR's ~46 µs step
                 if inp.grad is None and ig.base is None and ig is not g and type(g) is not list \
                         and id(ig) not in stored and type(ig) is _ndarray and ig.dtype.kind in "fc":
-                    inp.grad = Tensor._wrap(ig, False, None)  # _accumulate's common case, inline: a fresh array
+                    inp.grad = Tensor._wrap(ig, False, None)
                     stored.add(id(ig))
                 else:
                     _accumulate(inp, ig, ig if type(g) is list and any(ig is x for x in g) else g, stored)
@@ -481,7 +483,8 @@ def _modified(t, role):
 def _accumulate(leaf, g, upstream, stored=None):
     """``leaf.grad += g``; the stored array never aliases another tensor's gradient: not the
     upstream gradient, not a view, not an array already handed to another leaf in this pass
-    (``stored``: their ids). It is always an array, never a NumPy scalar."""
+    (``stored``: their ids). It is always an array, never a NumPy scalar. (:func:`backward` inlines the
+    case of a leaf without ``.grad`` and an array that needs no copy: change both together.)"""
     if (g is upstream or g.base is not None or isinstance(g, _scalar_type)
             or stored is not None and id(g) in stored):
         g = backend.get_array_module(g).array(g)

@@ -97,6 +97,13 @@ class FusedLinearReLU(nn.Linear):
         return super().forward(x, activation=self.activation)
 
 
+class FusedConvReLU(nn.Conv2d):
+    """A convolution calling the fused op: max(conv(x) + b, 0) as one Conv2dReLU node."""
+
+    def forward(self, x):
+        return super().forward(x, activation="relu")
+
+
 class Functional(nn.Module):
     """Element-wise ops, matmul and shape ops of shendu.ops, with a parameter."""
 
@@ -216,6 +223,7 @@ def other_cases():
         ("linear_relu", FusedLinearReLU(6, 4), (2, 6)),
         ("linear_relu_3d_no_bias", FusedLinearReLU(6, 4, bias=False), (2, 3, 6)),
         ("linear_tanh", FusedLinearReLU(6, 4, activation="tanh"), (2, 6)),
+        ("conv_relu", FusedConvReLU(3, 4, 3, padding=1), (2, 3, 6, 6)),
         ("linear_sigmoid_3d", FusedLinearReLU(6, 4, activation="sigmoid"), (2, 3, 6)),
         ("dense_keras", nn.Dense(4, activation="tanh", input_dim=6), (2, 6)),
         ("flatten", nn.Flatten(), (2, 3, 4, 5)),

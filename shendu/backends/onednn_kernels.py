@@ -68,12 +68,13 @@ class _ConvPlan:
     """One convolution pass: its primitive and the reorder between the user's weights and its own.
 
     ``kind``: 'fwd' (y = conv(x, w)), 'bwd_data' (dx = convᵀ(g, w)) or 'bwd_weights' (dw, db from x, g).
+    ``src_any``: the source's layout is left to oneDNN (:func:`_small_data_plan`); ``blocked``: the source's
+    and the destination's are, and the user's arrays are reordered in (:func:`_blocked_weights_plan`).
     """
 
     def __init__(self, kind, src_shape, src_strides, w_shape, dst_shape, dst_strides, bias, geo, src_any=False,
                  blocked=False):
         lib, engine = dnn.library(), dnn.engine()
-        self.src_any = src_any  # the source layout was left to oneDNN (format any)
         src = dnn.Desc(src_shape, None if src_any or blocked else src_strides)
         dst = dnn.Desc(dst_shape, None if blocked else dst_strides)
         g_shape = _weights_shape(w_shape, geo.groups)
@@ -526,9 +527,10 @@ def _execute(plan, a, b, bias):
 
 
 def matmul(a, b, bias=None, name="matmul"):
-    """c = a · b (+ bias) for a (M, K), b (K, N), bias (N,) or None, float32 with any strides. None to fall back (float64, a product with fewer than :data:`MIN_LINEAR_ROWS` rows or
-    columns, a layout oneDNN rejects, a product NumPy's BLAS ran faster in the :data:`RACE`). ``name``: the
-    counter it is recorded under (``"<name> fallback"`` when NumPy runs it)."""
+    """c = a · b (+ bias) for a (M, K), b (K, N), bias (N,) or None, float32 with any strides. None to fall
+    back (float64, a product with fewer than :data:`MIN_LINEAR_ROWS` rows or columns, a layout oneDNN
+    rejects, a product NumPy's BLAS ran faster in the :data:`RACE`). ``name``: the counter it is recorded
+    under (``"<name> fallback"`` when NumPy runs it)."""
     if a.ndim != 2 or b.ndim != 2 or min(a.shape[0], b.shape[1]) < MIN_LINEAR_ROWS:
         return None  # small products: OpenBLAS's call costs less than oneDNN's (bench/NOTES.md §9); checked first
     if not _supported(a, b, bias):
@@ -645,9 +647,6 @@ def gelu_backward(x, g, approximate):
 
 
 # ---------------------------------------------------------------- element-wise: ReLU
-_flat = flat_view  # a dense array's memory as a vector: all an element-wise kernel needs
-
-
 def _relu_plan(size):
     return dnn.cached(("relu", size), lambda: _EltwisePlan(dnn.ELTWISE_RELU, size))
 
@@ -659,11 +658,11 @@ def relu_backward(y, g):
     NumPy's ``maximum``: oneDNN's forward turns NaN into 0, which would hide a diverging run."""
     if not (_supported(y, g) and y.size >= MIN_ELTWISE_SIZE and g.strides == y.strides):
         return None
-    dy, src = _flat(g), _flat(y)
+    dy, src = flat_view(g), flat_view(y)  # a dense array's memory as a vector: all an element-wise kernel needs
     if dy is None or src is None:
         return None
     dx = numpy.empty_like(y)
-    _relu_plan(y.size).backward.execute((dnn.ARG_SRC, src), (dnn.ARG_DIFF_DST, dy), (dnn.ARG_DIFF_SRC, _flat(dx)))
+    _relu_plan(y.size).backward.execute((dnn.ARG_SRC, src), (dnn.ARG_DIFF_DST, dy), (dnn.ARG_DIFF_SRC, flat_view(dx)))
     return _ran("relu_backward", dx)
 
 

@@ -44,7 +44,7 @@ from collections import namedtuple
 from .. import backend
 from ..autograd import Function
 from ..backend import get_array_module
-from ..ops.elementwise import relu_grad, relu_in_place
+from ..ops.elementwise import Relu, relu_grad, relu_in_place
 from ..parallel import parallel_for
 
 #: Largest column buffer (bytes) one im2col may allocate; bigger batches are split
@@ -445,10 +445,10 @@ class Conv2d(Function):
         need_b = self.has_bias and self.inputs[2].requires_grad
         # dW first, so that the kept columns are released before dx allocates its own buffers
         dw = db = None
-        if iw.requires_grad:
-            dw = conv_grad_weight(g, self.x, geo, self.w.shape, self.cols, g_mat, with_bias=need_b)
-            if need_b:
-                dw, db = dw
+        if iw.requires_grad and need_b:  # both from one pass over g on oneDNN
+            dw, db = conv_grad_weight(g, self.x, geo, self.w.shape, self.cols, g_mat, with_bias=True)
+        elif iw.requires_grad:
+            dw = conv_grad_weight(g, self.x, geo, self.w.shape, self.cols, g_mat)
         elif need_b:
             db = bias_grad(g)
         self.cols = None
@@ -466,6 +466,8 @@ class Conv2dReLU(Conv2d):
 
     __slots__ = ("y",)
     saves_output = True  # backward reads y
+    #: the activation's own Function (what an exporter shows after the convolution)
+    activation = Relu
 
     def forward(self, x, w, b=None, geo=None, keep_columns=False):
         self.y = relu_in_place(super().forward(x, w, b, geo, keep_columns))

@@ -217,10 +217,15 @@ def _linear(b, n, output=None):
     return b.op("Add", [y, n.inputs[2]], output)
 
 
-@emits(linalg.LinearReLU, linalg.LinearTanh, linalg.LinearSigmoid)
-def _linear_activation(b, n):
-    """f(x Wᵀ + b): the dense layer's nodes, then the activation's (Relu, Tanh, Sigmoid)."""
-    b.op(_SAME[type(n.fn).activation], [_linear(b, n, b.fresh("Gemm"))], n.output)
+def _then_activation(emit_layer, name):
+    """The emitter of a layer fused with its activation (LinearTanh, Conv2dReLU): ``emit_layer``'s nodes into a
+    fresh tensor ``name``…, then the activation's own operator (Relu, Tanh, Sigmoid: its Function's)."""
+    def emit(b, n):
+        b.op(_SAME[type(n.fn).activation], [emit_layer(b, n, b.fresh(name))], n.output)
+    return emit
+
+
+emits(linalg.LinearReLU, linalg.LinearTanh, linalg.LinearSigmoid)(_then_activation(_linear, "Gemm"))
 
 
 def _conv_attrs(geo):
@@ -233,10 +238,7 @@ def _conv2d(b, n, output=None):
     return b.op("Conv", n.inputs, n.output if output is None else output, **_conv_attrs(n.options["geo"]))
 
 
-@emits(C.Conv2dReLU)
-def _conv2d_relu(b, n):
-    """max(conv(x, W) + b, 0): Conv, then Relu."""
-    b.op("Relu", [_conv2d(b, n, b.fresh("Conv"))], n.output)
+emits(C.Conv2dReLU)(_then_activation(_conv2d, "Conv"))
 
 
 @emits(C.ConvTranspose2d)

@@ -52,13 +52,14 @@ class SGD(Optimizer):
     parallel_updates = True  # _update uses only its arguments and scratch arrays
 
     def _update(self, p, g, state, group):
-        if not (group["momentum"] or group["weight_decay"] or group["maximize"]) and p.size <= _SMALL:
-            p -= g * float(group["lr"])  # plain descent θ ← θ − γ·g on a small array: a temporary is cheaper
-            return                       # than finding the scratch array (a small step is Python-bound)
-        mod, work = get_array_module(p), self._scratch(p)
-        if group["momentum"] or group["weight_decay"] or group["maximize"]:  # else plain descent: θ ← θ − γ·g
+        plain = not (group["momentum"] or group["weight_decay"] or group["maximize"])  # θ ← θ − γ·g
+        if plain and p.size <= _SMALL:  # a temporary is cheaper than finding the scratch array (Python-bound)
+            p -= g * float(group["lr"])
+            return
+        work = self._scratch(p)
+        if not plain:
             g = self._direction(p, g, state, group, work)
-        mod.multiply(g, float(group["lr"]), out=work)
+        get_array_module(p).multiply(g, float(group["lr"]), out=work)
         p -= work
 
     def _direction(self, p, g, state, group, work):
