@@ -75,6 +75,7 @@ class _ConvPlan:
     def __init__(self, kind, src_shape, src_strides, w_shape, dst_shape, dst_strides, bias, geo, src_any=False,
                  blocked=False):
         lib, engine = dnn.library(), dnn.engine()
+        self.src_any = src_any  # read by the tests that check which layout oneDNN was left to pick
         src = dnn.Desc(src_shape, None if src_any or blocked else src_strides)
         dst = dnn.Desc(dst_shape, None if blocked else dst_strides)
         g_shape = _weights_shape(w_shape, geo.groups)
