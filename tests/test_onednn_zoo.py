@@ -4,9 +4,10 @@ batch, a few optimizer steps on NumPy and on oneDNN give the same loss curve wit
 "Within float32 tolerance" is measured, not guessed: the same steps in float64 (NumPy) are the reference, and
 oneDNN's float32 curve may leave it by at most ten times as much as NumPy's own float32 curve does, plus 1e-4
 relative; each parameter's total update over the steps, which its gradients shape, is held to the same
-multiple of NumPy's float32 deviation plus 1e-2 (see the test for why). A fixed tolerance would not do: a deep network amplifies rounding from step to step — after three
-steps ResNet-101's float32 curve on NumPy alone is 2–5 % away from float64's (its last stage's gradients 20 %),
-while ResNet-20's stays within 1e-6. Dropout is switched off so the float64 run draws the same (no) masks.
+multiple of NumPy's float32 deviation plus 1e-2 (see the test for why). A fixed tolerance would not do: a deep
+network amplifies rounding from step to step — after three steps ResNet-101's float32 curve on NumPy alone is
+2–5 % away from float64's (its last stage's gradients 20 %), while ResNet-20's stays within 1e-6. Dropout is
+switched off so the float64 run draws the same (no) masks.
 """
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ import shendu
 import shendu.functional as F
 from shendu import backend, nn
 from shendu.backends import onednn
+from zoo import smallest_size, zoo_params
 
 pytestmark = pytest.mark.skipif(not onednn.available(), reason=f"oneDNN not available: {onednn.load_error()}")
 
@@ -24,15 +26,10 @@ HEAVY = {"vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn",
 STEPS = 3
 
 
-def _zoo_params():
-    for info in shendu.models.list_models():
-        yield pytest.param(info.name, marks=[pytest.mark.slow] if info.name in HEAVY else [], id=info.name)
-
-
 def _batch(info, dtype, n=16):
     """n random images at the smallest size each model takes (64 pixels for the 224-pixel ones: at 32 their
     last stage is 1×1, where the batch norms' statistics over n numbers make even float32 on NumPy chaotic)."""
-    size = 63 if info.name.startswith("alexnet") else min(info.input_shape[1], 64)
+    size = smallest_size(info, 64)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, info.input_shape[0], size, size)).astype(dtype)
     return shendu.tensor(x), shendu.tensor(rng.integers(0, 10, n))
@@ -75,7 +72,7 @@ def _parameters(model):
     return {what: p.numpy().astype(np.float64) for what, p in model.named_parameters()}
 
 
-@pytest.mark.parametrize("name", list(_zoo_params()))
+@pytest.mark.parametrize("name", list(zoo_params(HEAVY)))
 def test_zoo_model_trains_alike_on_both_kernel_paths(name):
     reference, reference_update, _ = _curve(name, "numpy", "float64")
     numpy_curve, numpy_update, numpy_calls = _curve(name, "numpy")

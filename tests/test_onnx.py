@@ -13,6 +13,7 @@ import shendu.functional as F
 import shendu.onnx
 from shendu import nn
 from shendu.models import CharLM, SequenceRegressor, TextClassifier
+from zoo import smallest_size, zoo_params
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -355,22 +356,16 @@ HEAVY = {"vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_b
          "resnet101", "resnet152", "resnet44", "resnet56", "resnet110", "alexnet_original"}
 
 
-def _zoo_params():
-    for info in shendu.models.list_models():
-        marks = [pytest.mark.slow] if info.name in HEAVY else []
-        yield pytest.param(info.name, marks=marks, id=info.name)
-
-
 def test_heavy_models_are_registered():
     names = {m.name for m in shendu.models.list_models()}
     assert HEAVY <= names and names - HEAVY >= {"lenet5", "alexnet", "vgg11", "googlenet", "resnet18", "resnet20"}
 
 
-@pytest.mark.parametrize("name", list(_zoo_params()))
+@pytest.mark.parametrize("name", list(zoo_params(HEAVY)))
 def test_zoo_model(name, tmp_path):
     info = shendu.models.model_info(name)
     model = info.factory(num_classes=10, in_channels=info.input_shape[0])
-    size = 63 if name.startswith("alexnet") else min(info.input_shape[1], 32)  # the smallest input each accepts
+    size = smallest_size(info, 32)
     shape = (info.input_shape[0], size, size)
     x, other = shendu.randn(1, *shape), shendu.randn(2, *shape)
     # Untrained, the batch norms' running statistics are 0 and 1: in eval mode a ResNet is then positively
